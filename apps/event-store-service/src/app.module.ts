@@ -1,0 +1,15 @@
+import { type DynamicModule, Module } from '@nestjs/common';
+import { EventStoreModule } from '../../../libs/event-store/src/index.js';
+import type { ServiceConfig } from './configuration/service-config.js';
+
+/** The service's root module, built from the validated configuration. */
+@Module({})
+export class AppModule {
+  /** The module for one configuration. */
+  static register(config: ServiceConfig): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [EventStoreModule.forRoot({ ...config.eventStore, isGlobal: true })],
+    };
+  }
+}

@@ -1,0 +1,107 @@
+import { Transform } from 'class-transformer';
+import { IsBoolean, IsIn, IsInt, IsOptional, IsString, Matches, Max, Min, MinLength } from 'class-validator';
+
+const toBoolean = ({ value }: { value: unknown }): unknown =>
+  value === 'true' || value === '1' ? true : value === 'false' || value === '0' ? false : value;
+const toInteger = ({ value }: { value: unknown }): unknown =>
+  typeof value === 'string' && /^-?\d+$/.test(value.trim()) ? Number(value) : value;
+
+/** The service's environment, as class-validator checks it at boot. Every variable is in `.env.example`. */
+export class EnvironmentVariables {
+  @IsIn(['development', 'test', 'production'], { message: 'NODE_ENV must be development, test or production' })
+  NODE_ENV: 'development' | 'test' | 'production' = 'development';
+
+  @Transform(toInteger)
+  @IsInt({ message: 'PORT must be an integer from 1 to 65535' })
+  @Min(1, { message: 'PORT must be an integer from 1 to 65535' })
+  @Max(65535, { message: 'PORT must be an integer from 1 to 65535' })
+  PORT = 3000;
+
+  @IsOptional()
+  @IsString()
+  @MinLength(1, { message: 'EVENT_STORE_HOST must be a host name, or unset to use the embedded database' })
+  EVENT_STORE_HOST?: string;
+
+  @Transform(toInteger)
+  @IsInt({ message: 'EVENT_STORE_PORT must be an integer from 1 to 65535' })
+  @Min(1, { message: 'EVENT_STORE_PORT must be an integer from 1 to 65535' })
+  @Max(65535, { message: 'EVENT_STORE_PORT must be an integer from 1 to 65535' })
+  EVENT_STORE_PORT = 5432;
+
+  @IsString()
+  @MinLength(1, { message: 'EVENT_STORE_USER must not be empty' })
+  EVENT_STORE_USER = 'postgres';
+
+  @IsString()
+  EVENT_STORE_PASS = 'postgres';
+
+  @Matches(/^[^\u0000-\u001f]{1,63}$/, { message: 'EVENT_STORE_DB must be a database name of 1 to 63 characters' })
+  EVENT_STORE_DB = 'game_bot_eventstore';
+
+  @Matches(/^[a-z_][a-z0-9_]{0,62}$/, {
+    message: 'EVENT_STORE_SCHEMA must be a lower-case PostgreSQL name (letters, digits, _; at most 63)',
+  })
+  EVENT_STORE_SCHEMA = 'public';
+
+  @IsOptional()
+  @Transform(toInteger)
+  @IsInt({ message: 'EVENT_STORE_POOL_SIZE must be an integer from 1 to 1000' })
+  @Min(1, { message: 'EVENT_STORE_POOL_SIZE must be an integer from 1 to 1000' })
+  @Max(1000, { message: 'EVENT_STORE_POOL_SIZE must be an integer from 1 to 1000' })
+  EVENT_STORE_POOL_SIZE?: number;
+
+  @Transform(toBoolean)
+  @IsBoolean({ message: 'EVENT_STORE_SSL must be true or false' })
+  EVENT_STORE_SSL = false;
+
+  @Transform(toInteger)
+  @IsInt({ message: 'EVENT_STORE_STATEMENT_TIMEOUT_MS must be a positive integer (milliseconds)' })
+  @Min(1, { message: 'EVENT_STORE_STATEMENT_TIMEOUT_MS must be a positive integer (milliseconds)' })
+  EVENT_STORE_STATEMENT_TIMEOUT_MS = 30_000;
+
+  @Transform(toInteger)
+  @IsInt({ message: 'EVENT_STORE_CONNECT_TIMEOUT_MS must be a positive integer (milliseconds)' })
+  @Min(1, { message: 'EVENT_STORE_CONNECT_TIMEOUT_MS must be a positive integer (milliseconds)' })
+  EVENT_STORE_CONNECT_TIMEOUT_MS = 5_000;
+
+  @Transform(toInteger)
+  @IsInt({ message: 'EVENT_STORE_OPERATION_TIMEOUT_MS must be a positive integer (milliseconds)' })
+  @Min(1, { message: 'EVENT_STORE_OPERATION_TIMEOUT_MS must be a positive integer (milliseconds)' })
+  EVENT_STORE_OPERATION_TIMEOUT_MS = 60_000;
+
+  @Transform(toInteger)
+  @IsInt({ message: 'EVENT_STORE_RETRY_ATTEMPTS must be an integer from 1 to 100' })
+  @Min(1, { message: 'EVENT_STORE_RETRY_ATTEMPTS must be an integer from 1 to 100' })
+  @Max(100, { message: 'EVENT_STORE_RETRY_ATTEMPTS must be an integer from 1 to 100' })
+  EVENT_STORE_RETRY_ATTEMPTS = 5;
+
+  @IsString()
+  @MinLength(1, { message: 'EVENT_STORE_EMBEDDED_DATA_DIR must be a directory path' })
+  EVENT_STORE_EMBEDDED_DATA_DIR = './data/postgres';
+
+  @Transform(toInteger)
+  @IsInt({ message: 'EVENT_STORE_EMBEDDED_PORT must be an integer from 0 (any free port) to 65535' })
+  @Min(0, { message: 'EVENT_STORE_EMBEDDED_PORT must be an integer from 0 (any free port) to 65535' })
+  @Max(65535, { message: 'EVENT_STORE_EMBEDDED_PORT must be an integer from 0 (any free port) to 65535' })
+  EVENT_STORE_EMBEDDED_PORT = 0;
+
+  @Transform(toBoolean)
+  @IsBoolean({ message: 'EVENT_STORE_ALLOW_EMBEDDED must be true or false' })
+  EVENT_STORE_ALLOW_EMBEDDED = false;
+
+  @IsOptional()
+  @IsIn(['run', 'check', 'skip'], { message: 'EVENT_STORE_MIGRATIONS must be run, check or skip' })
+  EVENT_STORE_MIGRATIONS?: 'run' | 'check' | 'skip';
+
+  @Transform(toInteger)
+  @IsInt({ message: 'EVENT_STORE_MAX_APPEND_EVENTS must be an integer from 1 to 1000000' })
+  @Min(1, { message: 'EVENT_STORE_MAX_APPEND_EVENTS must be an integer from 1 to 1000000' })
+  @Max(1_000_000, { message: 'EVENT_STORE_MAX_APPEND_EVENTS must be an integer from 1 to 1000000' })
+  EVENT_STORE_MAX_APPEND_EVENTS = 10_000;
+
+  @Transform(toInteger)
+  @IsInt({ message: 'EVENT_STORE_MAX_PAGE_SIZE must be an integer from 1 to 100000' })
+  @Min(1, { message: 'EVENT_STORE_MAX_PAGE_SIZE must be an integer from 1 to 100000' })
+  @Max(100_000, { message: 'EVENT_STORE_MAX_PAGE_SIZE must be an integer from 1 to 100000' })
+  EVENT_STORE_MAX_PAGE_SIZE = 10_000;
+}

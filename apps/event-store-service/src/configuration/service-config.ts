@@ -1,0 +1,73 @@
+import { plainToInstance } from 'class-transformer';
+import { validateSync } from 'class-validator';
+import type { EventStoreModuleOptions } from '../../../../libs/event-store/src/index.js';
+import { EnvironmentVariables } from './environment-variables.js';
+
+/** The service's validated configuration. */
+export interface ServiceConfig {
+  environment: 'development' | 'test' | 'production';
+  httpPort: number;
+  eventStore: EventStoreModuleOptions;
+}
+
+/** A configuration value that stops the boot; its message is one line naming the variable. */
+export class ConfigurationError extends Error {
+  override readonly name = 'ConfigurationError';
+}
+
+/**
+ * Validates the environment once, at boot. Empty strings count as unset. Throws
+ * {@link ConfigurationError} on the first bad value, or on an unsafe production set-up.
+ */
+export function loadServiceConfig(environment: NodeJS.ProcessEnv): ServiceConfig {
+  const variables = parseEnvironment(environment);
+  const production = variables.NODE_ENV === 'production';
+  if (production && variables.EVENT_STORE_HOST === undefined && !variables.EVENT_STORE_ALLOW_EMBEDDED) {
+    throw new ConfigurationError(
+      'EVENT_STORE_HOST is unset in production: set it to your PostgreSQL server, or set EVENT_STORE_ALLOW_EMBEDDED=true to run on the embedded database',
+    );
+  }
+  return {
+    environment: variables.NODE_ENV,
+    httpPort: variables.PORT,
+    eventStore: eventStoreOptions(variables, production),
+  };
+}
+
+function parseEnvironment(environment: NodeJS.ProcessEnv): EnvironmentVariables {
+  const present = Object.fromEntries(Object.entries(environment).filter(([, value]) => value !== undefined && value !== ''));
+  const variables = plainToInstance(EnvironmentVariables, present);
+  const [error] = validateSync(variables, { stopAtFirstError: true });
+  if (error !== undefined) {
+    const message = Object.values(error.constraints ?? {})[0] ?? `${error.property} is invalid`;
+    throw new ConfigurationError(`Invalid configuration: ${message} (got '${String(error.value)}')`);
+  }
+  return variables;
+}
+
+function eventStoreOptions(variables: EnvironmentVariables, production: boolean): EventStoreModuleOptions {
+  return {
+    connection:
+      variables.EVENT_STORE_HOST === undefined
+        ? undefined
+        : {
+            host: variables.EVENT_STORE_HOST,
+            port: variables.EVENT_STORE_PORT,
+            user: variables.EVENT_STORE_USER,
+            password: variables.EVENT_STORE_PASS,
+            database: variables.EVENT_STORE_DB,
+            ssl: variables.EVENT_STORE_SSL,
+          },
+    embedded: { dataDir: variables.EVENT_STORE_EMBEDDED_DATA_DIR, port: variables.EVENT_STORE_EMBEDDED_PORT },
+    schema: variables.EVENT_STORE_SCHEMA,
+    poolSize: variables.EVENT_STORE_POOL_SIZE,
+    statementTimeoutMs: variables.EVENT_STORE_STATEMENT_TIMEOUT_MS,
+    connectionTimeoutMs: variables.EVENT_STORE_CONNECT_TIMEOUT_MS,
+    operationTimeoutMs: variables.EVENT_STORE_OPERATION_TIMEOUT_MS,
+    retry: { maxAttempts: variables.EVENT_STORE_RETRY_ATTEMPTS },
+    // Production never changes its schema behind the operator's back unless told to.
+    migrations: variables.EVENT_STORE_MIGRATIONS ?? (production ? 'check' : 'run'),
+    maxAppendEvents: variables.EVENT_STORE_MAX_APPEND_EVENTS,
+    maxPageSize: variables.EVENT_STORE_MAX_PAGE_SIZE,
+  };
+}

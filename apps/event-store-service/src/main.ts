@@ -1,0 +1,20 @@
+import 'reflect-metadata';
+import { Logger } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { AppModule } from './app.module.js';
+import { loadServiceConfig } from './configuration/service-config.js';
+
+async function bootstrap(): Promise<void> {
+  const logger = new Logger('EventStoreService');
+  const config = loadServiceConfig(process.env);
+  const app = await NestFactory.create(AppModule.register(config), { abortOnError: false });
+  app.enableShutdownHooks();
+  await app.listen(config.httpPort);
+  logger.log(`Event store service (${config.environment}) listening on http://localhost:${config.httpPort}`);
+}
+
+bootstrap().catch((error: unknown) => {
+  // One line, so that a bad set-up reads as what to fix rather than a stack trace.
+  console.error(`Event store service failed to start: ${error instanceof Error ? error.message : String(error)}`);
+  process.exit(1);
+});

@@ -1,0 +1,77 @@
+/** Where the store's PostgreSQL server is. */
+export interface PostgresConnectionOptions {
+  /** Server host, e.g. `127.0.0.1`. */
+  host: string;
+  /** Server port. Default `5432`. */
+  port?: number;
+  /** User name. Default `postgres`. */
+  user?: string;
+  /** Password. Default `postgres`. */
+  password?: string;
+  /** Database name; created if missing (where the user may). Default `game_bot_eventstore`. */
+  database?: string;
+  /** TLS: `true` for TLS with certificate verification, or node `tls` options. Default off. */
+  ssl?: boolean | Record<string, unknown>;
+}
+
+/** How to run the embedded PostgreSQL used when no server is configured. */
+export interface EmbeddedPostgresOptions {
+  /** Directory of the embedded cluster's data; reused across restarts. Default `./data/postgres`. */
+  dataDir?: string;
+  /** TCP port on 127.0.0.1; `0` picks a free one at each start. Default `0`. */
+  port?: number;
+  /** Receives the embedded server's own log lines. Default: dropped. */
+  onLog?: (line: string) => void;
+}
+
+/** Retry policy for transient database failures (connection refused or reset, server restart). */
+export interface RetryOptions {
+  /** Attempts in all, the first included. Default `5`. */
+  maxAttempts?: number;
+  /** Delay before the first retry, doubled at each further one (with jitter). Default `100` ms. */
+  initialDelayMs?: number;
+  /** Upper bound of one delay. Default `2000` ms. */
+  maxDelayMs?: number;
+}
+
+/** What to do with pending migrations when the store starts. */
+export type MigrationsMode = 'run' | 'check' | 'skip';
+
+/**
+ * Options of `EventStoreModule.forRoot()`. Every field is optional; defaults are applied in one
+ * place, {@link resolveEventStoreOptions}.
+ *
+ * @example
+ * EventStoreModule.forRoot({ connection: { host: '127.0.0.1' }, schema: 'game' })
+ */
+export interface EventStoreModuleOptions {
+  /** The PostgreSQL server. Default: none, which starts an embedded PostgreSQL. */
+  connection?: PostgresConnectionOptions;
+  /** The embedded PostgreSQL, used only when `connection` is absent. */
+  embedded?: EmbeddedPostgresOptions;
+  /** PostgreSQL schema holding this store (one store per schema). Default `public`. */
+  schema?: string;
+  /** Maximum connections in the store's pool. Default `max(10, 4 × CPU cores)`. */
+  poolSize?: number;
+  /** Server-side limit of one statement. Default `30000` ms. */
+  statementTimeoutMs?: number;
+  /** Limit for opening a connection or taking one from the pool. Default `5000` ms. */
+  connectionTimeoutMs?: number;
+  /** Deadline of one operation, retries included. Default `60000` ms. */
+  operationTimeoutMs?: number;
+  /** Transient-failure retries. */
+  retry?: RetryOptions;
+  /** `run` applies pending migrations at start (under a lock), `check` refuses to start while any
+   * is pending, `skip` does neither. Default `run`. */
+  migrations?: MigrationsMode;
+  /** Create the database when it is missing (needs the CREATEDB privilege). Default `true`. */
+  createDatabase?: boolean;
+  /** Most events in one append. Default `10000`. */
+  maxAppendEvents?: number;
+  /** Most events (or streams) in one page read. Default `10000`. */
+  maxPageSize?: number;
+  /** Page size when a read gives no `maxCount`, and of the async iterators. Default `1000`. */
+  defaultPageSize?: number;
+  /** `application_name` of the store's connections. Default `event-store`. */
+  applicationName?: string;
+}

@@ -1,0 +1,87 @@
+import { availableParallelism } from 'node:os';
+import { resolve } from 'node:path';
+import type {
+  EventStoreModuleOptions,
+  MigrationsMode,
+  PostgresConnectionOptions,
+} from './event-store-options.interface.js';
+
+/** Connection settings with every default applied. */
+export interface ResolvedConnectionOptions extends Required<Omit<PostgresConnectionOptions, 'ssl'>> {
+  ssl?: PostgresConnectionOptions['ssl'];
+}
+
+/** {@link EventStoreModuleOptions} with every default applied. */
+export interface ResolvedEventStoreOptions {
+  connection?: ResolvedConnectionOptions;
+  embedded: { dataDir: string; port: number; onLog?: (line: string) => void };
+  schema: string;
+  poolSize: number;
+  statementTimeoutMs: number;
+  connectionTimeoutMs: number;
+  operationTimeoutMs: number;
+  retry: { maxAttempts: number; initialDelayMs: number; maxDelayMs: number };
+  migrations: MigrationsMode;
+  createDatabase: boolean;
+  maxAppendEvents: number;
+  maxPageSize: number;
+  defaultPageSize: number;
+  applicationName: string;
+}
+
+/** The database name used when none is given. */
+export const DEFAULT_DATABASE = 'game_bot_eventstore';
+
+const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
+
+/** Applies the defaults of every option, and refuses values that cannot work. */
+export function resolveEventStoreOptions(options: EventStoreModuleOptions = {}): ResolvedEventStoreOptions {
+  const schema = options.schema ?? 'public';
+  if (!SCHEMA_NAME.test(schema)) {
+    throw new Error(
+      `Event store schema '${schema}' is not a plain PostgreSQL name: use lower-case letters, digits and _ (at most 63)`,
+    );
+  }
+  return {
+    connection: options.connection && resolveConnection(options.connection),
+    embedded: {
+      dataDir: resolve(options.embedded?.dataDir ?? 'data/postgres'),
+      port: options.embedded?.port ?? 0,
+      onLog: options.embedded?.onLog,
+    },
+    schema,
+    poolSize: positive('poolSize', options.poolSize ?? Math.max(10, 4 * availableParallelism())),
+    statementTimeoutMs: positive('statementTimeoutMs', options.statementTimeoutMs ?? 30_000),
+    connectionTimeoutMs: positive('connectionTimeoutMs', options.connectionTimeoutMs ?? 5_000),
+    operationTimeoutMs: positive('operationTimeoutMs', options.operationTimeoutMs ?? 60_000),
+    retry: {
+      maxAttempts: positive('retry.maxAttempts', options.retry?.maxAttempts ?? 5),
+      initialDelayMs: positive('retry.initialDelayMs', options.retry?.initialDelayMs ?? 100),
+      maxDelayMs: positive('retry.maxDelayMs', options.retry?.maxDelayMs ?? 2_000),
+    },
+    migrations: options.migrations ?? 'run',
+    createDatabase: options.createDatabase ?? true,
+    maxAppendEvents: positive('maxAppendEvents', options.maxAppendEvents ?? 10_000),
+    maxPageSize: positive('maxPageSize', options.maxPageSize ?? 10_000),
+    defaultPageSize: positive('defaultPageSize', options.defaultPageSize ?? 1_000),
+    applicationName: options.applicationName ?? 'event-store',
+  };
+}
+
+function resolveConnection(connection: PostgresConnectionOptions): ResolvedConnectionOptions {
+  return {
+    host: connection.host,
+    port: connection.port ?? 5432,
+    user: connection.user ?? 'postgres',
+    password: connection.password ?? 'postgres',
+    database: connection.database ?? DEFAULT_DATABASE,
+    ssl: connection.ssl,
+  };
+}
+
+function positive(name: string, value: number): number {
+  if (!Number.isInteger(value) || value < 1) {
+    throw new Error(`Event store option ${name} must be a positive integer, got ${value}`);
+  }
+  return value;
+}

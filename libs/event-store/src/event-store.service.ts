@@ -1,0 +1,240 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { InvalidArgumentError } from './errors/invalid-argument.error.js';
+import { StreamNotFoundError } from './errors/stream-not-found.error.js';
+import { EventStoreDatabase } from './storage/event-store-database.js';
+import { EventsRepository, type AllQuery } from './storage/events.repository.js';
+import { SnapshotsRepository } from './storage/snapshots.repository.js';
+import { StreamsRepository, type ExpectedVersionCheck } from './storage/streams.repository.js';
+import type { AppendOptions, AppendResult, DeleteStreamOptions } from './types/append-result.js';
+import type { EventData, JsonObject, RecordedEvent } from './types/event-data.js';
+import { ExpectedVersion } from './types/expected-version.js';
+import type { ReadAllOptions, ReadAllResult, ReadStreamOptions } from './types/read-options.js';
+import type { RecordedSnapshot, SnapshotData } from './types/snapshot.js';
+import type { ListStreamsOptions, ListStreamsResult, StreamInfo } from './types/stream-info.js';
+import { toNewEventRecords } from './validation/event-data.validation.js';
+import { expectedVersionCode } from './validation/expected-version.validation.js';
+import { optionalInteger, pageSize } from './validation/paging.validation.js';
+import { assertName, assertStreamId, likePrefix } from './validation/stream-id.validation.js';
+
+/**
+ * The event store: append to streams with optimistic concurrency, read streams and `$all`, manage
+ * streams, metadata and snapshots. Every method validates its arguments first and throws the
+ * store's errors (`EventStoreError` subclasses with a stable `code`).
+ *
+ * @example
+ * constructor(private readonly store: EventStore) {}
+ *
+ * await this.store.appendToStream('game-42', ExpectedVersion.NoStream, [
+ *   { eventType: 'GameStarted', data: { word: 'crane' } },
+ * ]);
+ * const events = await this.store.readStreamForward('game-42');
+ */
+@Injectable()
+export class EventStore {
+  private readonly events: EventsRepository;
+  private readonly streams: StreamsRepository;
+  private readonly snapshots: SnapshotsRepository;
+
+  constructor(@Inject(EventStoreDatabase) private readonly database: EventStoreDatabase) {
+    this.events = new EventsRepository(database);
+    this.streams = new StreamsRepository(database);
+    this.snapshots = new SnapshotsRepository(database);
+  }
+
+  /**
+   * Appends events atomically (all or none) if the stream is at `expectedVersion`. Re-sending an
+   * append whose event ids are already stored at the same place succeeds again, storing nothing.
+   */
+  async appendToStream(
+    streamId: string,
+    expectedVersion: ExpectedVersion,
+    events: EventData[],
+    options: AppendOptions = {},
+  ): Promise<AppendResult> {
+    assertStreamId(streamId);
+    const code = expectedVersionCode(expectedVersion);
+    const records = toNewEventRecords(events, this.database.options.maxAppendEvents);
+    const timeoutMs = optionalInteger(options.timeoutMs, 'timeoutMs', 1);
+    return this.events.append(streamId, code, expectedVersion, records, timeoutMs);
+  }
+
+  /** Events of a stream from `fromVersion` (default 1) upwards. */
+  async readStreamForward(streamId: string, options: ReadStreamOptions = {}): Promise<RecordedEvent[]> {
+    return (await this.readStreamPage(streamId, 'forward', options)).events;
+  }
+
+  /** Events of a stream from `fromVersion` (default: its last event) downwards. */
+  async readStreamBackward(streamId: string, options: ReadStreamOptions = {}): Promise<RecordedEvent[]> {
+    return (await this.readStreamPage(streamId, 'backward', options)).events;
+  }
+
+  /** A stream's events, oldest first, read page by page as the loop consumes them. */
+  async *streamForward(streamId: string, options: ReadStreamOptions = {}): AsyncIterable<RecordedEvent> {
+    yield* this.iterateStream(streamId, 'forward', options);
+  }
+
+  /** A stream's events, newest first, read page by page as the loop consumes them. */
+  async *streamBackward(streamId: string, options: ReadStreamOptions = {}): AsyncIterable<RecordedEvent> {
+    yield* this.iterateStream(streamId, 'backward', options);
+  }
+
+  /** A page of `$all` after the cursor `fromPosition` (default 0, the start), oldest first. */
+  async readAllForward(options: ReadAllOptions = {}): Promise<ReadAllResult> {
+    return this.readAll('forward', options);
+  }
+
+  /** A page of `$all` before the cursor `fromPosition` (default: from the end), newest first. */
+  async readAllBackward(options: ReadAllOptions = {}): Promise<ReadAllResult> {
+    return this.readAll('backward', options);
+  }
+
+  /** The stream's version, timestamps, deletion flag and metadata; `STREAM_NOT_FOUND` if none. */
+  async streamInfo(streamId: string): Promise<StreamInfo> {
+    assertStreamId(streamId);
+    const info = await this.streams.find(streamId);
+    if (info === undefined) {
+      throw new StreamNotFoundError(streamId);
+    }
+    return info;
+  }
+
+  /** `true` when the stream has events and is not soft-deleted. */
+  async streamExists(streamId: string): Promise<boolean> {
+    assertStreamId(streamId);
+    const info = await this.streams.find(streamId);
+    return info !== undefined && !info.deleted;
+  }
+
+  /**
+   * Deletes a stream at `expectedVersion`. `soft` (default) refuses further reads and appends but
+   * keeps its events in `$all`; `hard` removes the stream and its events, and frees its id.
+   */
+  async deleteStream(
+    streamId: string,
+    expectedVersion: ExpectedVersion,
+    options: DeleteStreamOptions = {},
+  ): Promise<void> {
+    assertStreamId(streamId);
+    const expected = this.expected(expectedVersion);
+    const mode = options.mode ?? 'soft';
+    if (mode === 'hard') {
+      return this.streams.hardDelete(streamId, expected);
+    }
+    if (mode !== 'soft') {
+      throw new InvalidArgumentError(`mode must be 'soft' or 'hard', got ${JSON.stringify(mode)}`, { mode });
+    }
+    return this.streams.softDelete(streamId, expected);
+  }
+
+  /** The stream's metadata (`{}` until set). */
+  async getStreamMetadata(streamId: string): Promise<JsonObject> {
+    const info = await this.streamInfo(streamId);
+    return info.metadata;
+  }
+
+  /** Replaces the stream's metadata, if the stream is at `expectedVersion` (default `any`). */
+  async setStreamMetadata(
+    streamId: string,
+    metadata: JsonObject,
+    expectedVersion: ExpectedVersion = ExpectedVersion.Any,
+  ): Promise<void> {
+    assertStreamId(streamId);
+    if (typeof metadata !== 'object' || metadata === null || Array.isArray(metadata)) {
+      throw new InvalidArgumentError('metadata must be a JSON object');
+    }
+    await this.streams.setMetadata(streamId, metadata, this.expected(expectedVersion));
+  }
+
+  /** A page of streams sorted by id, optionally those whose id starts with `prefix`. */
+  async listStreams(options: ListStreamsOptions = {}): Promise<ListStreamsResult> {
+    const { maxPageSize, defaultPageSize } = this.database.options;
+    const limit = pageSize(options.limit, defaultPageSize, maxPageSize, 'limit');
+    const pattern = options.prefix === undefined ? null : likePrefix(String(options.prefix));
+    return this.streams.list(pattern, options.after ?? null, limit);
+  }
+
+  /** Stores the latest snapshot of a source, replacing its previous one. */
+  async recordSnapshot(snapshot: SnapshotData): Promise<void> {
+    assertStreamId(snapshot?.sourceId, 'sourceId');
+    assertName(snapshot.sourceType, 'sourceType');
+    if (optionalInteger(snapshot.sourceVersion, 'sourceVersion', 0) === undefined) {
+      throw new InvalidArgumentError('sourceVersion is required: the stream version the snapshot reflects');
+    }
+    if (typeof snapshot.data !== 'object' || snapshot.data === null || Array.isArray(snapshot.data)) {
+      throw new InvalidArgumentError('snapshot data must be a JSON object');
+    }
+    await this.snapshots.record({ ...snapshot, metadata: snapshot.metadata ?? {} });
+  }
+
+  /** The latest snapshot of a source, or `null` when it has none. */
+  async readSnapshot(sourceId: string): Promise<RecordedSnapshot | null> {
+    assertStreamId(sourceId, 'sourceId');
+    return this.snapshots.read(sourceId);
+  }
+
+  /** Deletes a source's snapshot; nothing happens when it has none. */
+  async deleteSnapshot(sourceId: string): Promise<void> {
+    assertStreamId(sourceId, 'sourceId');
+    await this.snapshots.delete(sourceId);
+  }
+
+  private async readStreamPage(streamId: string, direction: 'forward' | 'backward', options: ReadStreamOptions) {
+    assertStreamId(streamId);
+    const fromVersion = optionalInteger(options.fromVersion, 'fromVersion', direction === 'forward' ? 0 : 1);
+    const { maxPageSize, defaultPageSize } = this.database.options;
+    const limit = pageSize(options.maxCount, defaultPageSize, maxPageSize);
+    return this.events.readStream(streamId, direction, fromVersion, limit);
+  }
+
+  private async *iterateStream(
+    streamId: string,
+    direction: 'forward' | 'backward',
+    options: ReadStreamOptions,
+  ): AsyncIterable<RecordedEvent> {
+    const step = direction === 'forward' ? 1 : -1;
+    let fromVersion = options.fromVersion;
+    for (;;) {
+      const { events } = await this.readStreamPage(streamId, direction, { ...options, fromVersion });
+      yield* events;
+      const last = events.at(-1);
+      if (last === undefined || events.length < (options.maxCount ?? this.database.options.defaultPageSize)) {
+        return;
+      }
+      fromVersion = last.streamVersion + step;
+      if (fromVersion < 1) {
+        return;
+      }
+    }
+  }
+
+  private async readAll(direction: 'forward' | 'backward', options: ReadAllOptions): Promise<ReadAllResult> {
+    const query = this.allQuery(direction, options);
+    const events = await this.events.readAll(query);
+    const last = events.at(-1);
+    if (direction === 'backward' && events.length < query.limit) {
+      return { events, nextFromPosition: null };
+    }
+    return { events, nextFromPosition: last?.globalPosition ?? query.fromPosition ?? 0 };
+  }
+
+  private allQuery(direction: 'forward' | 'backward', options: ReadAllOptions): AllQuery {
+    const { maxPageSize, defaultPageSize } = this.database.options;
+    const fromPosition = optionalInteger(options.fromPosition, 'fromPosition', 0);
+    const { eventTypes, streamPrefix } = options.filter ?? {};
+    if (eventTypes !== undefined && (!Array.isArray(eventTypes) || eventTypes.length === 0)) {
+      throw new InvalidArgumentError('filter.eventTypes must be a non-empty array of event types', { eventTypes });
+    }
+    eventTypes?.forEach((type, index) => assertName(type, `filter.eventTypes[${index}]`));
+    return {
+      direction,
+      fromPosition: direction === 'forward' ? (fromPosition ?? 0) : fromPosition,
+      limit: pageSize(options.maxCount, defaultPageSize, maxPageSize),
+      eventTypes: eventTypes ?? null,
+      streamPattern: streamPrefix === undefined ? null : likePrefix(String(streamPrefix)),
+    };
+  }
+
+  private expected(expectedVersion: ExpectedVersion): ExpectedVersionCheck {
+    return { code: expectedVersionCode(expectedVersion), label: expectedVersion };
+  }
+}

@@ -1,0 +1,46 @@
+export { EventStoreModule } from './event-store.module.js';
+export {
+  EVENT_STORE_MODULE_OPTIONS,
+  type EventStoreModuleExtras,
+} from './event-store.module-definition.js';
+export { EventStore } from './event-store.service.js';
+
+export type {
+  EmbeddedPostgresOptions,
+  EventStoreModuleOptions,
+  MigrationsMode,
+  PostgresConnectionOptions,
+  RetryOptions,
+} from './configuration/event-store-options.interface.js';
+export {
+  DEFAULT_DATABASE,
+  resolveEventStoreOptions,
+  type ResolvedEventStoreOptions,
+} from './configuration/resolve-event-store-options.js';
+
+export { ExpectedVersion } from './types/expected-version.js';
+export type { EventData, JsonObject, RecordedEvent } from './types/event-data.js';
+export type { AppendOptions, AppendResult, DeleteStreamOptions } from './types/append-result.js';
+export type { AllFilter, ReadAllOptions, ReadAllResult, ReadStreamOptions } from './types/read-options.js';
+export type { ListStreamsOptions, ListStreamsResult, StreamInfo } from './types/stream-info.js';
+export type { RecordedSnapshot, SnapshotData } from './types/snapshot.js';
+
+export { EventStoreErrorCode } from './errors/event-store-error-code.js';
+export { EventStoreError, type EventStoreErrorDetails } from './errors/event-store.error.js';
+export { WrongExpectedVersionError } from './errors/wrong-expected-version.error.js';
+export { StreamNotFoundError } from './errors/stream-not-found.error.js';
+export { StreamDeletedError } from './errors/stream-deleted.error.js';
+export { DuplicateEventError } from './errors/duplicate-event.error.js';
+export { InvalidArgumentError } from './errors/invalid-argument.error.js';
+export { UnknownEventTypeError } from './errors/unknown-event-type.error.js';
+export { EventValidationFailedError } from './errors/event-validation-failed.error.js';
+export { UnsupportedSchemaVersionError } from './errors/unsupported-schema-version.error.js';
+export { CorruptedEventError } from './errors/corrupted-event.error.js';
+export { UnauthorizedError } from './errors/unauthorized.error.js';
+export { ForbiddenError } from './errors/forbidden.error.js';
+export { StoreUnavailableError } from './errors/store-unavailable.error.js';
+export { EventStoreTimeoutError } from './errors/event-store-timeout.error.js';
+
+export { EventStoreDatabase } from './storage/event-store-database.js';
+export { MigrationRunner, type MigrationStatus } from './storage/migration-runner.js';
+export { EmbeddedPostgresServer, type EmbeddedPostgresServerOptions } from './storage/embedded-postgres.server.js';

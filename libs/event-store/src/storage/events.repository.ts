@@ -1,0 +1,163 @@
+import { DuplicateEventError } from '../errors/duplicate-event.error.js';
+import { InvalidArgumentError } from '../errors/invalid-argument.error.js';
+import { StreamDeletedError } from '../errors/stream-deleted.error.js';
+import { StreamNotFoundError } from '../errors/stream-not-found.error.js';
+import { WrongExpectedVersionError } from '../errors/wrong-expected-version.error.js';
+import { toRecordedEvent } from '../serialization/recorded-event.mapper.js';
+import type { AppendResult } from '../types/append-result.js';
+import type { RecordedEvent } from '../types/event-data.js';
+import type { NewEventRecord } from '../validation/event-data.validation.js';
+import type { EventStoreDatabase } from './event-store-database.js';
+import { appendToStreamSql, type AppendRow } from './sql/append-to-stream.sql.js';
+import type { EventRow } from './sql/event-row.js';
+import {
+  readAllBackwardFromEndSql,
+  readAllBackwardSql,
+  readAllForwardSql,
+  type ReadAllRow,
+} from './sql/read-all.sql.js';
+import { readStreamBackwardSql, readStreamForwardSql, type ReadStreamRow } from './sql/read-stream.sql.js';
+
+/** A page of a stream read, with the stream's version at the time of the read. */
+export interface StreamPage {
+  events: RecordedEvent[];
+  streamVersion: number;
+}
+
+/** Parameters of an $all read, already validated. */
+export interface AllQuery {
+  direction: 'forward' | 'backward';
+  /** `undefined` reads backward from the end. */
+  fromPosition: number | undefined;
+  limit: number;
+  eventTypes: string[] | null;
+  streamPattern: string | null;
+}
+
+const UNIQUE_VIOLATION = '23505';
+
+/** Appends and reads of events: hand-written SQL, one round trip each. */
+export class EventsRepository {
+  private readonly sql: ReturnType<typeof statements>;
+
+  constructor(private readonly database: EventStoreDatabase) {
+    this.sql = statements(database.schema);
+  }
+
+  /** Appends atomically; `expected` is the code of `expectedVersionCode`. */
+  async append(
+    streamId: string,
+    expected: number,
+    expectedLabel: string | number,
+    events: NewEventRecord[],
+    timeoutMs?: number,
+  ): Promise<AppendResult> {
+    try {
+      const [row] = await this.database.executor.query<AppendRow>(
+        { name: 'es_append', text: this.sql.append, values: [streamId, expected, JSON.stringify(events)] },
+        { idempotent: true, timeoutMs },
+      );
+      return {
+        streamId,
+        fromVersion: Number(row!.from_version),
+        toVersion: Number(row!.to_version),
+        firstPosition: Number(row!.first_position),
+        lastPosition: Number(row!.last_position),
+      };
+    } catch (error) {
+      throw appendFailure(error, streamId, expectedLabel);
+    }
+  }
+
+  /** A page of one stream; throws `STREAM_NOT_FOUND` or `STREAM_DELETED`. */
+  async readStream(
+    streamId: string,
+    direction: 'forward' | 'backward',
+    fromVersion: number | undefined,
+    limit: number,
+  ): Promise<StreamPage> {
+    const forward = direction === 'forward';
+    const rows = await this.database.executor.query<ReadStreamRow>(
+      {
+        name: forward ? 'es_read_stream_forward' : 'es_read_stream_backward',
+        text: forward ? this.sql.readStreamForward : this.sql.readStreamBackward,
+        values: [streamId, forward ? (fromVersion ?? 1) : (fromVersion ?? null), limit],
+      },
+      { idempotent: true },
+    );
+    const first = rows[0];
+    if (first === undefined || Number(first.stream_version_now) === 0) {
+      throw new StreamNotFoundError(streamId);
+    }
+    if (first.stream_deleted) {
+      throw new StreamDeletedError(streamId);
+    }
+    return { events: eventsOf(rows), streamVersion: Number(first.stream_version_now) };
+  }
+
+  /** A page of $all; refuses a cursor that is no event's position. */
+  async readAll(query: AllQuery): Promise<RecordedEvent[]> {
+    const rows = await this.database.executor.query<ReadAllRow>(
+      {
+        name: `es_read_all_${query.direction}${query.fromPosition === undefined ? '_end' : ''}`,
+        text: this.allStatement(query),
+        values: [query.fromPosition ?? null, query.eventTypes, query.streamPattern, query.limit],
+      },
+      { idempotent: true },
+    );
+    if (rows[0]?.cursor_found === false) {
+      throw new InvalidArgumentError(
+        `fromPosition ${query.fromPosition} is not the position of an event of this store: pass 0, or the globalPosition of an event read before`,
+        { fromPosition: query.fromPosition },
+      );
+    }
+    return eventsOf(rows);
+  }
+
+  private allStatement(query: AllQuery): string {
+    if (query.direction === 'forward') {
+      return this.sql.readAllForward;
+    }
+    return query.fromPosition === undefined ? this.sql.readAllBackwardFromEnd : this.sql.readAllBackward;
+  }
+}
+
+function statements(schema: string) {
+  return {
+    append: appendToStreamSql(schema),
+    readStreamForward: readStreamForwardSql(schema),
+    readStreamBackward: readStreamBackwardSql(schema),
+    readAllForward: readAllForwardSql(schema),
+    readAllBackward: readAllBackwardSql(schema),
+    readAllBackwardFromEnd: readAllBackwardFromEndSql(schema),
+  };
+}
+
+function eventsOf(rows: Array<{ global_position: string | null }>): RecordedEvent[] {
+  return rows.filter((row) => row.global_position !== null).map((row) => toRecordedEvent(row as EventRow));
+}
+
+/** Maps the SQLSTATEs `append_to_stream` raises to the store's errors. */
+function appendFailure(error: unknown, streamId: string, expected: string | number): unknown {
+  const { code, detail, constraint } = (error ?? {}) as { code?: string; detail?: string; constraint?: string };
+  switch (code) {
+    case 'ESWEV':
+      return new WrongExpectedVersionError(streamId, expected, Number(detail));
+    case 'ESNFD':
+      return new StreamNotFoundError(streamId);
+    case 'ESDEL':
+      return new StreamDeletedError(streamId);
+    case 'ESDUP':
+      return new DuplicateEventError(detail ?? 'unknown', streamId, error);
+    case UNIQUE_VIOLATION:
+      // A concurrent append to another stream stored the same event id first.
+      if (constraint === 'events_event_id_key') {
+        return new DuplicateEventError(duplicateId(detail), streamId, error);
+      }
+  }
+  return error;
+}
+
+function duplicateId(detail: string | undefined): string {
+  return /\(event_id\)=\(([^)]+)\)/.exec(detail ?? '')?.[1] ?? 'unknown';
+}

@@ -1,0 +1,22 @@
+/** The columns of an event as every read selects them (`s` is the quoted schema). */
+export const eventColumns = (alias: string): string => `
+  ${alias}.global_position, ${alias}.stream_id, ${alias}.stream_version, ${alias}.event_id,
+  ${alias}.event_type, ${alias}.schema_version, ${alias}.data::text AS data,
+  ${alias}.metadata::text AS metadata, ${alias}.causation_id, ${alias}.correlation_id,
+  ${alias}.created_at, ${alias}.checksum`;
+
+/** An event row as read: bigint columns come as strings, JSON as its stored text. */
+export interface EventRow {
+  global_position: string;
+  stream_id: string;
+  stream_version: string;
+  event_id: string;
+  event_type: string;
+  schema_version: number;
+  data: string;
+  metadata: string;
+  causation_id: string | null;
+  correlation_id: string | null;
+  created_at: Date;
+  checksum: Buffer;
+}

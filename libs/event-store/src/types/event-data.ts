@@ -1,0 +1,42 @@
+/** A JSON object: an event's payload or metadata. */
+export type JsonObject = { [key: string]: unknown };
+
+/**
+ * An event to append. Only `eventType` and `data` are required.
+ *
+ * @example
+ * { eventType: 'GuessProcessed', data: { guess: 'crane', score: 3 } }
+ */
+export interface EventData {
+  /** UUID of the event, generated when absent. Re-sending the same ids makes a retry idempotent. */
+  eventId?: string;
+  /** The event's type name, e.g. `GuessProcessed`. */
+  eventType: string;
+  /** Version of the payload's shape. Default `1`. */
+  schemaVersion?: number;
+  /** The payload: a JSON object. */
+  data: JsonObject;
+  /** Free-form JSON metadata. Default `{}`. */
+  metadata?: JsonObject;
+  /** UUID of the event or command that caused this one. */
+  causationId?: string;
+  /** UUID shared by every event of one conversation or workflow. */
+  correlationId?: string;
+}
+
+/** An event as stored, with its place in its stream and in `$all`. */
+export interface RecordedEvent {
+  eventId: string;
+  eventType: string;
+  schemaVersion: number;
+  data: JsonObject;
+  metadata: JsonObject;
+  causationId: string | null;
+  correlationId: string | null;
+  streamId: string;
+  /** 1 for the first event of the stream. */
+  streamVersion: number;
+  /** Unique in the store and never reused; the `$all` cursor. */
+  globalPosition: number;
+  createdAt: Date;
+}

@@ -1,0 +1,39 @@
+import type { RecordedEvent } from './event-data.js';
+
+/** Paging of a stream read. */
+export interface ReadStreamOptions {
+  /** First version to return (inclusive). Forward default `1`; backward default: the last event. */
+  fromVersion?: number;
+  /** Most events to return. Default: the store's `defaultPageSize` (1000). */
+  maxCount?: number;
+}
+
+/** Which events of `$all` to return. */
+export interface AllFilter {
+  /** Only events of these types. */
+  eventTypes?: string[];
+  /** Only events of streams whose id starts with this (a category, e.g. `game-`). */
+  streamPrefix?: string;
+}
+
+/** Paging and filtering of an `$all` read. */
+export interface ReadAllOptions {
+  /**
+   * The cursor: the global position of the last event seen; the read continues right after it in
+   * `$all` order. Forward default `0` (the start); backward default: the end.
+   */
+  fromPosition?: number;
+  /** Most events to return. Default: the store's `defaultPageSize` (1000). */
+  maxCount?: number;
+  filter?: AllFilter;
+}
+
+/** A page of `$all`. */
+export interface ReadAllResult {
+  events: RecordedEvent[];
+  /**
+   * The cursor for the next page: the position of the last event returned (or the cursor given,
+   * when none was). `null` when a backward read reached the start.
+   */
+  nextFromPosition: number | null;
+}

@@ -1,0 +1,36 @@
+import { InvalidArgumentError } from '../errors/invalid-argument.error.js';
+
+/** The id of the global stream; no ordinary stream may take it. */
+export const ALL_STREAM_ID = '$all';
+const MAX_LENGTH = 200;
+// C0 controls, DEL and C1 controls.
+const CONTROL_CHARACTER = /[\u0000-\u001f\u007f-\u009f]/;
+
+/** Refuses anything but a string of 1 to 200 characters without control characters, other than `$all`. */
+export function assertStreamId(streamId: unknown, name = 'streamId'): asserts streamId is string {
+  if (typeof streamId !== 'string' || streamId.length === 0 || streamId.length > MAX_LENGTH) {
+    throw new InvalidArgumentError(`${name} must be a string of 1 to ${MAX_LENGTH} characters`, { [name]: streamId });
+  }
+  if (CONTROL_CHARACTER.test(streamId)) {
+    throw new InvalidArgumentError(`${name} must not contain control characters`, { [name]: streamId });
+  }
+  if (streamId === ALL_STREAM_ID) {
+    throw new InvalidArgumentError(`'${ALL_STREAM_ID}' is reserved for the global stream: read it with readAllForward`, {
+      [name]: streamId,
+    });
+  }
+}
+
+/** Refuses a name (event type, snapshot type) that is empty, too long or holds control characters. */
+export function assertName(value: unknown, name: string): asserts value is string {
+  if (typeof value !== 'string' || value.length === 0 || value.length > MAX_LENGTH || CONTROL_CHARACTER.test(value)) {
+    throw new InvalidArgumentError(`${name} must be a string of 1 to ${MAX_LENGTH} characters without control characters`, {
+      [name]: value,
+    });
+  }
+}
+
+/** A LIKE pattern matching ids that start with `prefix`, its wildcards escaped. */
+export function likePrefix(prefix: string): string {
+  return `${prefix.replace(/[\\%_]/g, (character) => `\\${character}`)}%`;
+}
