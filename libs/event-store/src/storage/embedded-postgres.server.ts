@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { userInfo } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import pg from 'pg';
 import {
   DEFAULT_DATABASE,
@@ -34,7 +34,9 @@ export class EmbeddedPostgresServer {
   /** The server's last log lines, to explain a failed start. */
   private readonly recentLog: string[] = [];
 
-  constructor(private readonly options: EmbeddedPostgresServerOptions) {}
+  constructor(private readonly options: EmbeddedPostgresServerOptions) {
+    this.options = { ...options, dataDir: resolve(options.dataDir) };
+  }
 
   /** Starts (or adopts) the server and returns how to connect to it. */
   async start(): Promise<ResolvedConnectionOptions> {

@@ -1,0 +1,26 @@
+/**
+ * Jest runs in ESM mode (NestJS 12 is ESM-only): `npm test` sets --experimental-vm-modules.
+ * One embedded PostgreSQL serves the whole run unless EVENT_STORE_HOST names a server; each test
+ * file then works in a schema of its own, so files run in parallel.
+ */
+const transform = {
+  '^.+\\.ts$': ['ts-jest', { useESM: true, tsconfig: 'tsconfig.json' }],
+};
+const common = {
+  testEnvironment: 'node',
+  extensionsToTreatAsEsm: ['.ts'],
+  moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
+  transform,
+};
+
+export default {
+  globalSetup: './test/helpers/global-setup.js',
+  globalTeardown: './test/helpers/global-teardown.js',
+  testTimeout: 120_000,
+  maxWorkers: 2,
+  projects: [
+    { ...common, displayName: 'unit', testMatch: ['<rootDir>/{apps,libs,migrations}/**/*.spec.ts'] },
+    { ...common, displayName: 'integration', testMatch: ['<rootDir>/{apps,libs,migrations,test}/**/*.int-spec.ts'] },
+    { ...common, displayName: 'e2e', testMatch: ['<rootDir>/test/**/*.e2e-spec.ts'] },
+  ],
+};

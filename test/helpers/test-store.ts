@@ -1,0 +1,53 @@
+import 'reflect-metadata';
+import type { INestApplicationContext } from '@nestjs/common';
+import { Test } from '@nestjs/testing';
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import {
+  EventStore,
+  EventStoreModule,
+  type EventStoreModuleOptions,
+} from '../../libs/event-store/src/index.js';
+import { testConnection } from './test-database.js';
+
+/** A store in a fresh schema of the test database, with a raw pool for checks behind its back. */
+export interface TestStore {
+  store: EventStore;
+  app: INestApplicationContext;
+  schema: string;
+  /** A plain pool on the test database, for the checks and tampering a user could not do. */
+  sql: pg.Pool;
+  /** Closes the app, drops the schema and closes the raw pool. */
+  close(): Promise<void>;
+}
+
+/** A schema name no other test file uses. */
+export function uniqueSchema(label = 'test'): string {
+  return `t_${label.replace(/[^a-z0-9_]/g, '_').slice(0, 30)}_${randomBytes(4).toString('hex')}`;
+}
+
+/** Boots `EventStoreModule` the way a host app would, in a schema of its own. */
+export async function createTestStore(options: EventStoreModuleOptions = {}, label?: string): Promise<TestStore> {
+  const schema = options.schema ?? uniqueSchema(label);
+  const moduleRef = await Test.createTestingModule({
+    imports: [EventStoreModule.forRoot({ connection: testConnection(), ...options, schema })],
+  }).compile();
+  const app = await moduleRef.init();
+  const sql = new pg.Pool({ ...testConnection(), max: 4 });
+  return {
+    store: app.get(EventStore),
+    app,
+    schema,
+    sql,
+    async close() {
+      await app.close();
+      await sql.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+      await sql.end();
+    },
+  };
+}
+
+/** `n` events of one type, numbered in their data. */
+export function someEvents(n: number, eventType = 'Tested', from = 0): Array<{ eventType: string; data: { n: number } }> {
+  return Array.from({ length: n }, (_, index) => ({ eventType, data: { n: from + index } }));
+}
