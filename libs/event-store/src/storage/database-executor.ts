@@ -72,6 +72,10 @@ export class DatabaseExecutor {
   }
 
   private async runOn<T>(client: pg.PoolClient, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    // node-postgres also emits a dead connection's error on the client, where the pool listens only
+    // while it is idle; the failing query rejects with the same error, which is handled below.
+    const onError = (error: Error): void => this.logger.debug(`Connection lost while in use: ${error.message}`);
+    client.on('error', onError);
     try {
       const result = await work(client);
       client.release();
@@ -80,6 +84,8 @@ export class DatabaseExecutor {
       // A connection that failed is discarded rather than handed to the next caller.
       client.release(classifyFailure(error) === 'connection' ? (error as Error) : undefined);
       throw error;
+    } finally {
+      client.removeListener('error', onError);
     }
   }
 

@@ -1,0 +1,107 @@
+import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { RecordedEvent } from '../src/index.js';
+import { createTestStore, type TestStore } from '../../../test/helpers/test-store.js';
+
+const WRITERS = 16;
+const APPENDS_PER_WRITER = 40;
+const READERS = 3;
+
+/**
+ * The classic $all bug: positions are taken in one order and committed in another, so a reader
+ * that reads "above my last position" passes an event that commits a moment later. Here 16
+ * writers, and one writer that deliberately holds its transaction open before committing, race
+ * while 3 readers tail $all.
+ */
+describe('$all under concurrent writers and readers', () => {
+  let t: TestStore;
+
+  beforeAll(async () => {
+    t = await createTestStore({ poolSize: 24 }, 'ordering');
+  });
+  afterAll(async () => {
+    await t.close();
+  });
+
+  it('every reader sees every committed event exactly once, in the same order', async () => {
+    const committed = new Set<string>();
+    let writing = true;
+    const readers = Array.from({ length: READERS }, () => tail(() => writing, committed));
+    await Promise.all([
+      ...Array.from({ length: WRITERS }, (_, w) => writer(`writer-${w}`, committed)),
+      slowWriter('slow-writer', committed),
+    ]);
+    writing = false;
+    const seen = await Promise.all(readers);
+
+    const expected = [...committed].sort();
+    for (const events of seen) {
+      const ids = events.map((e) => e.eventId);
+      expect(ids.length).toBe(committed.size);
+      expect(new Set(ids).size).toBe(ids.length);
+      expect([...ids].sort()).toEqual(expected);
+      expectStreamOrder(events);
+    }
+    const [first, ...others] = seen.map((events) => events.map((e) => e.globalPosition));
+    for (const order of others) expect(order).toEqual(first);
+    // A fresh read from the start agrees with the tailing readers.
+    expect(await readEverything()).toEqual(first);
+  });
+
+  async function writer(streamId: string, committed: Set<string>): Promise<void> {
+    for (let i = 0; i < APPENDS_PER_WRITER; i++) {
+      const events = Array.from({ length: 1 + (i % 3) }, () => ({ eventId: randomUUID(), eventType: 'Written', data: { i } }));
+      await t.store.appendToStream(streamId, 'any', events);
+      events.forEach((e) => committed.add(e.eventId));
+    }
+  }
+
+  /** Appends through the store's own function, but keeps each transaction open a while before COMMIT. */
+  async function slowWriter(streamId: string, committed: Set<string>): Promise<void> {
+    for (let i = 0; i < 10; i++) {
+      const client = await t.sql.connect();
+      const eventId = randomUUID();
+      try {
+        await client.query('BEGIN');
+        await client.query(`SELECT * FROM "${t.schema}".append_to_stream($1, -1, $2::jsonb)`, [
+          streamId,
+          JSON.stringify([{ event_id: eventId, event_type: 'Slow', schema_version: 1, data: { i }, metadata: {} }]),
+        ]);
+        await sleep(20 + Math.random() * 60);
+        await client.query('COMMIT');
+        committed.add(eventId);
+      } finally {
+        client.release();
+      }
+    }
+  }
+
+  async function tail(writing: () => boolean, committed: Set<string>): Promise<RecordedEvent[]> {
+    const seen: RecordedEvent[] = [];
+    let cursor = 0;
+    const deadline = Date.now() + 90_000;
+    while (Date.now() < deadline) {
+      const { events, nextFromPosition } = await t.store.readAllForward({ fromPosition: cursor, maxCount: 37 });
+      seen.push(...events);
+      cursor = nextFromPosition!;
+      if (events.length === 0) {
+        if (!writing() && seen.length >= committed.size) return seen;
+        await sleep(2);
+      }
+    }
+    throw new Error(`reader timed out having seen ${seen.length} of ${committed.size} events`);
+  }
+
+  async function readEverything(): Promise<number[]> {
+    const { events } = await t.store.readAllForward({ maxCount: 10_000 });
+    return events.map((e) => e.globalPosition);
+  }
+
+  function expectStreamOrder(events: RecordedEvent[]): void {
+    const last = new Map<string, number>();
+    for (const event of events) {
+      expect(event.streamVersion).toBe((last.get(event.streamId) ?? 0) + 1);
+      last.set(event.streamId, event.streamVersion);
+    }
+  }
+});
