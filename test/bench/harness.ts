@@ -8,6 +8,8 @@ export interface Measurement {
   seconds: number;
   /** Concurrent loops. */
   concurrency: number;
+  /** CPU time of this (client) process over `seconds`: 1 is one core busy the whole time. */
+  clientCpu: number;
   /** Operations that threw, warm-up included. */
   errors: number;
   /** The first error's text, exactly as thrown. */
@@ -69,16 +71,21 @@ export function describeError(error: unknown): string {
 async function runFor(op: Operation, concurrency: number, seconds: number): Promise<Measurement> {
   const tally: Tally = { ops: 0, events: 0, errors: 0 };
   const started = performance.now();
+  const cpuBefore = process.cpuUsage();
   const deadline = started + seconds * 1000;
   const loops = Array.from({ length: concurrency }, (_, worker) => loop(op, worker, deadline, tally));
   await Promise.all(loops);
-  return { ...tally, concurrency, seconds: (performance.now() - started) / 1000 };
+  const elapsed = (performance.now() - started) / 1000;
+  const cpu = process.cpuUsage(cpuBefore);
+  return { ...tally, concurrency, seconds: elapsed, clientCpu: (cpu.user + cpu.system) / 1e6 / elapsed };
 }
 
 async function loop(op: Operation, worker: number, deadline: number, tally: Tally): Promise<void> {
   while (performance.now() < deadline) {
     try {
-      tally.events += await op(worker);
+      // Awaited first: `tally.events += await ...` would read the total before the await and lose updates.
+      const events = await op(worker);
+      tally.events += events;
       tally.ops += 1;
     } catch (error) {
       tally.errors += 1;

@@ -17,6 +17,12 @@ export interface TestStore {
   schema: string;
   /** A plain pool on the test database, for the checks and tampering a user could not do. */
   sql: pg.Pool;
+  /**
+   * Waits until every committed event is visible to $all readers. $all shows a transaction's events
+   * only once every older transaction in the cluster has ended (docs/design.md); test files run in
+   * parallel on one server, so another file's open transaction can hold a read back for a moment.
+   */
+  allVisible(): Promise<void>;
   /** Closes the app, drops the schema and closes the raw pool. */
   close(): Promise<void>;
 }
@@ -39,12 +45,25 @@ export async function createTestStore(options: EventStoreModuleOptions = {}, lab
     app,
     schema,
     sql,
+    allVisible: () => waitUntilAllVisible(sql, schema),
     async close() {
       await app.close();
       await sql.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
       await sql.end();
     },
   };
+}
+
+async function waitUntilAllVisible(sql: pg.Pool, schema: string): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const { rows } = await sql.query<{ visible: boolean }>(
+      `SELECT coalesce(max(transaction_id) < pg_snapshot_xmin(pg_current_snapshot()), true) AS visible FROM "${schema}".events`,
+    );
+    if (rows[0]!.visible) return;
+    if (Date.now() > deadline) throw new Error(`events of ${schema} did not become visible to $all within 30 s`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
 }
 
 /** `n` events of one type, numbered in their data. */

@@ -48,6 +48,31 @@ describe('$all under concurrent writers and readers', () => {
     expect(await readEverything()).toEqual(first);
   });
 
+  it('holds $all back while an older transaction is open, then shows everything, skipping nothing', async () => {
+    await t.allVisible();
+    const { nextFromPosition: cursor } = await t.store.readAllBackward({ maxCount: 1 }).then((page) => ({
+      nextFromPosition: page.events[0]?.globalPosition ?? 0,
+    }));
+    const older = await t.sql.connect();
+    try {
+      await older.query('BEGIN');
+      await older.query('SELECT pg_current_xact_id()');
+      const appended = await t.store.appendToStream('held-back', 'no_stream', someEventsOf(2));
+      const whileOpen = await t.store.readAllForward({ fromPosition: cursor });
+      expect(whileOpen).toEqual({ events: [], nextFromPosition: cursor });
+      await older.query('COMMIT');
+      await t.allVisible();
+      const after = await t.store.readAllForward({ fromPosition: cursor });
+      expect(after.events.map((e) => e.globalPosition)).toEqual([appended.firstPosition, appended.lastPosition]);
+    } finally {
+      older.release();
+    }
+  });
+
+  function someEventsOf(n: number): Array<{ eventType: string; data: { n: number } }> {
+    return Array.from({ length: n }, (_, i) => ({ eventType: 'HeldBack', data: { n: i } }));
+  }
+
   async function writer(streamId: string, committed: Set<string>): Promise<void> {
     for (let i = 0; i < APPENDS_PER_WRITER; i++) {
       const events = Array.from({ length: 1 + (i % 3) }, () => ({ eventId: randomUUID(), eventType: 'Written', data: { i } }));

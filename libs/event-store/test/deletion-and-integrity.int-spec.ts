@@ -11,8 +11,10 @@ describe('deletion and integrity', () => {
     await t.close();
   });
 
-  const allIds = async (): Promise<string[]> =>
-    (await t.store.readAllForward({ maxCount: 10_000 })).events.map((e) => e.eventId);
+  const allIds = async (): Promise<string[]> => {
+    await t.allVisible();
+    return (await t.store.readAllForward({ maxCount: 10_000 })).events.map((e) => e.eventId);
+  };
 
   describe('soft delete', () => {
     it('refuses reads and appends with STREAM_DELETED, keeps the events in $all', async () => {
@@ -64,6 +66,7 @@ describe('deletion and integrity', () => {
       const { lastPosition } = await t.store.appendToStream('cursor-gone', 'no_stream', someEvents(2));
       const after = await t.store.appendToStream('cursor-b', 'no_stream', someEvents(2));
       await t.store.deleteStream('cursor-gone', 'any', { mode: 'hard' });
+      await t.allVisible();
       const { events } = await t.store.readAllForward({ fromPosition: lastPosition, maxCount: 10 });
       expect(events.map((e) => e.globalPosition).slice(0, 2)).toEqual([after.firstPosition, after.lastPosition]);
       const backward = await t.store.readAllBackward({ fromPosition: lastPosition, maxCount: 1 });
@@ -94,6 +97,7 @@ describe('deletion and integrity', () => {
         details: { eventId: second!.eventId, streamId: 'tampered-1', streamVersion: 2, globalPosition: second!.globalPosition },
       });
       expect((error as Error).message).toContain(second!.eventId);
+      await t.allVisible();
       await expect(t.store.readAllForward({ maxCount: 10_000 })).rejects.toBeInstanceOf(CorruptedEventError);
       await expect(t.store.readStreamForward('tampered-1', { maxCount: 1 })).resolves.toHaveLength(1);
     });

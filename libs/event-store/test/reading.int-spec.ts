@@ -10,6 +10,7 @@ describe('reading streams and $all, listing, metadata, snapshots', () => {
     await t.store.appendToStream('game-2', 'no_stream', someEvents(3, 'GameStarted'));
     await t.store.appendToStream('player-1', 'no_stream', someEvents(2, 'GuessProcessed'));
     await t.store.appendToStream('game-1', 10, someEvents(2, 'GameFinished', 10));
+    await t.allVisible();
   });
   afterAll(async () => {
     await t.close();
@@ -108,6 +109,7 @@ describe('reading streams and $all, listing, metadata, snapshots', () => {
 
     it('treats LIKE wildcards in a prefix literally', async () => {
       await t.store.appendToStream('odd_%-1', 'any', someEvents(1, 'Odd'));
+      await t.allVisible();
       const { events } = await t.store.readAllForward({ filter: { streamPrefix: 'odd_%' }, maxCount: 100 });
       expect(events.map((e) => e.streamId)).toEqual(['odd_%-1']);
       expect((await t.store.readAllForward({ filter: { streamPrefix: 'od%' } })).events).toEqual([]);

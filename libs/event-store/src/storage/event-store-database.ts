@@ -42,20 +42,27 @@ export class EventStoreDatabase {
     return (this.dataSource.driver as PostgresDriver).master as pg.Pool;
   }
 
-  /** Connects (starting the embedded server when no connection is configured) and prepares the schema. */
-  static async open(options: ResolvedEventStoreOptions): Promise<EventStoreDatabase> {
+  /**
+   * Connects (starting the embedded server when no connection is configured) and prepares the
+   * schema as `options.migrations` says, unless `prepareSchema` is false (migration tools).
+   */
+  static async open(options: ResolvedEventStoreOptions, prepareSchema = true): Promise<EventStoreDatabase> {
     const embedded = options.connection ? undefined : new EmbeddedPostgresServer(options.embedded);
     const connection = options.connection ?? (await embedded!.start());
+    let dataSource: DataSource | undefined;
     try {
       if (options.createDatabase) {
         await ensureDatabase(connection, options);
       }
-      const dataSource = await EventStoreDatabase.connect(connection, options);
+      dataSource = await EventStoreDatabase.connect(connection, options);
       const database = new EventStoreDatabase(dataSource, connection, options, embedded);
-      await database.migrations().prepare(options.migrations);
+      if (prepareSchema) {
+        await database.migrations().prepare(options.migrations);
+      }
       EventStoreDatabase.logger.log(`Event store ready: schema ${options.schema} on ${describeServer(connection)}`);
       return database;
     } catch (error) {
+      await dataSource?.destroy().catch(() => undefined);
       await embedded?.stop();
       throw EventStoreDatabase.explain(error, connection);
     }

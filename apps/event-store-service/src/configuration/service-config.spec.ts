@@ -1,0 +1,78 @@
+import { ConfigurationError, loadServiceConfig } from './service-config.js';
+
+describe('loadServiceConfig', () => {
+  it('applies the documented defaults: embedded PostgreSQL, port 3000, schema public, migrations at boot', () => {
+    const config = loadServiceConfig({});
+    expect(config).toMatchObject({
+      environment: 'development',
+      httpPort: 3000,
+      eventStore: {
+        connection: undefined,
+        embedded: { dataDir: './data/postgres', port: 0 },
+        schema: 'public',
+        migrations: 'run',
+        statementTimeoutMs: 30_000,
+      },
+    });
+  });
+
+  it('builds the connection from EVENT_STORE_* when EVENT_STORE_HOST is set', () => {
+    const config = loadServiceConfig({
+      EVENT_STORE_HOST: 'db.internal',
+      EVENT_STORE_PORT: '6432',
+      EVENT_STORE_USER: 'bot',
+      EVENT_STORE_PASS: 'secret',
+      EVENT_STORE_DB: 'games',
+      EVENT_STORE_SCHEMA: 'tenant_7',
+      EVENT_STORE_POOL_SIZE: '20',
+      EVENT_STORE_SSL: 'true',
+    });
+    expect(config.eventStore).toMatchObject({
+      connection: { host: 'db.internal', port: 6432, user: 'bot', password: 'secret', database: 'games', ssl: true },
+      schema: 'tenant_7',
+      poolSize: 20,
+    });
+  });
+
+  it.each([
+    ['EVENT_STORE_PORT', 'abc', /EVENT_STORE_PORT must be an integer from 1 to 65535 \(got 'abc'\)/],
+    ['EVENT_STORE_PORT', '70000', /EVENT_STORE_PORT must be an integer/],
+    ['PORT', '-1', /PORT must be an integer/],
+    ['EVENT_STORE_POOL_SIZE', '0', /EVENT_STORE_POOL_SIZE must be an integer from 1 to 1000/],
+    ['EVENT_STORE_SCHEMA', 'Bad-Schema', /EVENT_STORE_SCHEMA must be a lower-case PostgreSQL name/],
+    ['EVENT_STORE_SSL', 'maybe', /EVENT_STORE_SSL must be true or false/],
+    ['NODE_ENV', 'staging', /NODE_ENV must be development, test or production/],
+    ['EVENT_STORE_MIGRATIONS', 'later', /EVENT_STORE_MIGRATIONS must be run, check or skip/],
+    ['EVENT_STORE_STATEMENT_TIMEOUT_MS', '1.5', /EVENT_STORE_STATEMENT_TIMEOUT_MS must be a positive integer/],
+  ])('refuses %s=%s with one line naming the variable', (name, value, message) => {
+    const error = captureError(() => loadServiceConfig({ [name]: value }));
+    expect(error).toBeInstanceOf(ConfigurationError);
+    expect(error.message).toMatch(message);
+    expect(error.message).not.toContain('\n');
+  });
+
+  it('treats empty variables as unset', () => {
+    expect(loadServiceConfig({ EVENT_STORE_HOST: '', PORT: '' }).eventStore.connection).toBeUndefined();
+  });
+
+  it('refuses the embedded database in production unless explicitly allowed', () => {
+    expect(() => loadServiceConfig({ NODE_ENV: 'production' })).toThrow(/EVENT_STORE_HOST is unset in production/);
+    const allowed = loadServiceConfig({ NODE_ENV: 'production', EVENT_STORE_ALLOW_EMBEDDED: 'true' });
+    expect(allowed.eventStore.connection).toBeUndefined();
+  });
+
+  it('in production checks migrations instead of applying them, unless told to', () => {
+    const production = { NODE_ENV: 'production', EVENT_STORE_HOST: 'db' };
+    expect(loadServiceConfig(production).eventStore.migrations).toBe('check');
+    expect(loadServiceConfig({ ...production, EVENT_STORE_MIGRATIONS: 'run' }).eventStore.migrations).toBe('run');
+  });
+});
+
+function captureError(work: () => unknown): Error {
+  try {
+    work();
+  } catch (error) {
+    return error as Error;
+  }
+  throw new Error('expected an error');
+}

@@ -1,0 +1,59 @@
+import { createTestStore, someEvents, uniqueSchema } from '../../../test/helpers/test-store.js';
+import pg from 'pg';
+import { testConnection } from '../../../test/helpers/test-database.js';
+
+describe('migrations', () => {
+  const sql = new pg.Pool({ ...testConnection(), max: 2 });
+  afterAll(async () => {
+    await sql.end();
+  });
+
+  const count = async (query: string): Promise<number> => Number((await sql.query<{ n: string }>(query)).rows[0]!.n);
+
+  it('three processes starting at once on an empty schema: exactly one migrates, all work', async () => {
+    const schema = uniqueSchema('concurrent');
+    const stores = await Promise.all([1, 2, 3].map(() => createTestStore({ schema })));
+    try {
+      expect(await count(`SELECT count(*) AS n FROM "${schema}".event_store_migrations`)).toBe(1);
+      await Promise.all(stores.map((s, i) => s.store.appendToStream(`from-${i}`, 'no_stream', someEvents(1))));
+      await stores[0]!.allVisible();
+      expect((await stores[0]!.store.readAllForward()).events).toHaveLength(3);
+    } finally {
+      for (const s of stores.slice(1)) await s.app.close().then(() => s.sql.end());
+      await stores[0]!.close();
+    }
+  });
+
+  it('check mode refuses to start on pending migrations, naming them and the fix', async () => {
+    const schema = uniqueSchema('check');
+    await expect(createTestStore({ schema, migrations: 'check' })).rejects.toThrow(
+      /pending migration\(s\) \(CreateEventStore1764230400000\): run `npm run migrate`/,
+    );
+  });
+
+  it('skip mode refuses a schema that holds no store', async () => {
+    const schema = uniqueSchema('skip');
+    await sql.query(`CREATE SCHEMA "${schema}"`);
+    try {
+      await expect(createTestStore({ schema, migrations: 'skip' })).rejects.toThrow(/does not hold an event store/);
+    } finally {
+      await sql.query(`DROP SCHEMA "${schema}" CASCADE`);
+    }
+  });
+
+  it('reverts down to an empty schema and migrates up again', async () => {
+    const t = await createTestStore({}, 'updown');
+    try {
+      const runner = t.app.get((await import('../src/index.js')).EventStoreDatabase).migrations();
+      expect(await runner.status()).toEqual({ applied: ['CreateEventStore1764230400000'], pending: [] });
+      expect(await runner.revertLast()).toBe('CreateEventStore1764230400000');
+      expect(await count(`SELECT count(*) AS n FROM pg_tables WHERE schemaname = '${t.schema}' AND tablename <> 'event_store_migrations'`)).toBe(0);
+      expect(await runner.status()).toEqual({ applied: [], pending: ['CreateEventStore1764230400000'] });
+      expect(await runner.migrate()).toEqual(['CreateEventStore1764230400000']);
+      await t.store.appendToStream('after-remigration', 'no_stream', someEvents(2));
+      expect(await t.store.readStreamForward('after-remigration')).toHaveLength(2);
+    } finally {
+      await t.close();
+    }
+  });
+});

@@ -1,0 +1,120 @@
+/**
+ * The event store's benchmark: `npm run bench`. Measures the store against plain SQL on a table of
+ * the same shape, on the same server in the same run, and prints a Markdown report on stdout
+ * (progress goes to stderr). Targets that are missed are reported; the exit code stays 0.
+ *
+ * EVENT_STORE_HOST (with EVENT_STORE_PORT/USER/PASS) selects a server, otherwise an embedded one is
+ * started in data/bench-postgres. BENCH_SECONDS sets the length of each measurement (default 3).
+ */
+import 'reflect-metadata';
+import { Logger } from '@nestjs/common';
+import { availableParallelism, cpus } from 'node:os';
+import { openEnvironment, POOL_SIZE, type BenchEnvironment } from './environment.js';
+import { describeError, opsPerSecond } from './harness.js';
+import { renderReport, type RunInfo, type ScenarioResult, type ScalingResult } from './report.js';
+import {
+  appendEvents,
+  compare,
+  readAllPages,
+  readStreamPages,
+  seedReadStream,
+  type Comparison,
+  type ScenarioContext,
+} from './scenarios.js';
+import { RawTarget, StoreTarget } from './targets.js';
+
+const STEPS = 7;
+
+/** Runs every scenario and prints the report; always cleans up. */
+async function main(): Promise<void> {
+  Logger.overrideLogger(['error', 'warn']);
+  const seconds = benchSeconds();
+  const warmupSeconds = Math.min(1, seconds / 4);
+  const environment = await openEnvironment(progress);
+  try {
+    const context: ScenarioContext = {
+      store: new StoreTarget(environment.store),
+      raw: new RawTarget(environment.raw, environment.rawSchema),
+      seconds,
+      warmupSeconds,
+    };
+    const { scenarios, scaling, allSizes } = await runScenarios(environment, context);
+    const info: RunInfo = { server: environment.server, ...machine(), seconds, warmupSeconds, poolSize: POOL_SIZE, allSizes };
+    process.stdout.write(renderReport(info, scenarios, scaling));
+  } finally {
+    progress(`[${STEPS}/${STEPS}] cleaning up...`);
+    await environment.close();
+  }
+}
+
+async function runScenarios(environment: BenchEnvironment, context: ScenarioContext) {
+  const a = await timed(1, '1-event appends, 1 writer', () => compare(context, 1, appendEvents('a', 1)));
+  const b = await timed(2, '1-event appends, 32 writers', () => compare(context, 32, appendEvents('b', 1)));
+  const c = await timed(3, '100-event appends, 4 writers', () => compare(context, 4, appendEvents('c', 100)));
+  progress(`[4/${STEPS}] seeding a 10,000-event stream in the store and the raw table...`);
+  await seedReadStream(context.store);
+  await seedReadStream(context.raw);
+  await analyze(environment);
+  const d = await timed(5, 'reading one stream, 1000-event pages, 4 readers', () => compare(context, 4, readStreamPages()));
+  const allSizes = await allSize(environment);
+  const e = await timed(6, 'reading $all, 1000-event pages, 4 readers', () => compare(context, 4, readAllPages()));
+  const scenarios: ScenarioResult[] = [
+    { id: 'a', label: '1-event append, 1 writer', comparison: a },
+    { id: 'b', label: '1-event append, 32 writers', comparison: b, target: 0.5 },
+    { id: 'c', label: '100-event append, 4 writers', comparison: c, target: 0.7 },
+    { id: 'd', label: 'read one stream, 1000/page, 4 readers', comparison: d, target: 0.5 },
+    { id: 'e', label: 'read $all, 1000/page, 4 readers', comparison: e, target: 0.5 },
+  ];
+  const scaling: ScalingResult = { one: a, many: b, target: 3 };
+  return { scenarios, scaling, allSizes };
+}
+
+/** Runs one scenario between progress lines on stderr. */
+async function timed(step: number, label: string, run: () => Promise<Comparison>): Promise<Comparison> {
+  progress(`[${step}/${STEPS}] ${label} (store, then raw)...`);
+  const result = await run();
+  const errors = result.store.errors + result.raw.errors;
+  progress(
+    `      store ${Math.round(opsPerSecond(result.store))} ops/s, raw ${Math.round(opsPerSecond(result.raw))} ops/s` +
+      (errors > 0 ? `, ${errors} error(s)` : ''),
+  );
+  return result;
+}
+
+/** Fresh planner statistics on both sides before the reads. */
+async function analyze(environment: BenchEnvironment): Promise<void> {
+  const { raw, storeSchema, rawSchema } = environment;
+  await raw.query(`ANALYZE "${storeSchema}".events, "${storeSchema}".streams, "${rawSchema}".raw_events`);
+}
+
+async function allSize(environment: BenchEnvironment): Promise<{ store: number; raw: number }> {
+  const { raw, storeSchema, rawSchema } = environment;
+  const { rows } = await raw.query<{ store: string; raw: string }>(
+    `SELECT (SELECT count(*) FROM "${storeSchema}".events) AS store, (SELECT count(*) FROM "${rawSchema}".raw_events) AS raw`,
+  );
+  return { store: Number(rows[0]!.store), raw: Number(rows[0]!.raw) };
+}
+
+function benchSeconds(): number {
+  const value = Number(process.env.BENCH_SECONDS ?? 3);
+  if (!Number.isFinite(value) || value <= 0) {
+    throw new Error(`BENCH_SECONDS must be a positive number of seconds, got ${process.env.BENCH_SECONDS}`);
+  }
+  return value;
+}
+
+function machine(): { cores: number; cpuModel: string } {
+  return { cores: availableParallelism(), cpuModel: cpus()[0]?.model.trim() ?? 'unknown CPU' };
+}
+
+function progress(line: string): void {
+  process.stderr.write(`${line}\n`);
+}
+
+main().catch((error: unknown) => {
+  progress(`bench failed: ${describeError(error)}`);
+  if (error instanceof Error && error.stack) {
+    progress(error.stack);
+  }
+  process.exitCode = 1;
+});

@@ -1,0 +1,128 @@
+import 'reflect-metadata';
+import type { INestApplicationContext } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import {
+  EventStore,
+  EventStoreModule,
+  type PostgresConnectionOptions,
+} from '../../libs/event-store/src/index.js';
+import { EmbeddedPostgresServer } from '../../libs/event-store/src/storage/embedded-postgres.server.js';
+import { describeError } from './harness.js';
+import { createRawTable } from './targets.js';
+
+/** The database the benchmark uses, so that it never touches a real store's. */
+export const BENCH_DATABASE = 'game_bot_eventstore_bench';
+/** Connections of the store's pool and of the raw pool: one per writer of the busiest scenario. */
+export const POOL_SIZE = 32;
+const EMBEDDED_DATA_DIR = 'data/bench-postgres';
+
+/** Where the benchmark runs. */
+export interface ServerInfo {
+  kind: 'embedded' | 'external';
+  address: string;
+  /** `SELECT version()`. */
+  version: string;
+  /** The server settings that weigh most on the results, as `name=value` pairs. */
+  settings: string;
+}
+
+/** The store (in a fresh schema) and a raw pool (with its own fresh schema) on one server. */
+export interface BenchEnvironment {
+  store: EventStore;
+  raw: pg.Pool;
+  storeSchema: string;
+  rawSchema: string;
+  server: ServerInfo;
+  /** Closes the store, drops both schemas, ends the raw pool and stops the embedded server. */
+  close(): Promise<void>;
+}
+
+interface Parts {
+  embedded?: EmbeddedPostgresServer;
+  app?: INestApplicationContext;
+  raw?: pg.Pool;
+  schemas: string[];
+}
+
+/** Starts or reaches the server, boots the store and prepares the raw table. */
+export async function openEnvironment(log: (line: string) => void): Promise<BenchEnvironment> {
+  const storeSchema = `bench_${randomBytes(4).toString('hex')}`;
+  const rawSchema = `${storeSchema}_raw`;
+  const parts: Parts = { schemas: [] };
+  try {
+    const { connection, kind } = await reachServer(parts, log);
+    parts.schemas.push(storeSchema);
+    parts.app = await bootStore(connection, storeSchema);
+    parts.raw = new pg.Pool({ ...connection, max: POOL_SIZE, application_name: 'event-store-bench-raw' });
+    parts.schemas.push(rawSchema);
+    await createRawTable(parts.raw, rawSchema);
+    const address = `${connection.host}:${connection.port}/${BENCH_DATABASE}`;
+    const server: ServerInfo = { kind, address, ...(await describeSettings(parts.raw)) };
+    const store = parts.app.get(EventStore);
+    return { store, raw: parts.raw, storeSchema, rawSchema, server, close: () => closeParts(parts, log) };
+  } catch (error) {
+    await closeParts(parts, log);
+    throw error;
+  }
+}
+
+/** `EVENT_STORE_HOST` (and friends) when set, otherwise an embedded server started here. */
+async function reachServer(
+  parts: Parts,
+  log: (line: string) => void,
+): Promise<{ connection: Required<Omit<PostgresConnectionOptions, 'ssl'>>; kind: ServerInfo['kind'] }> {
+  const host = process.env.EVENT_STORE_HOST;
+  if (host) {
+    const connection = {
+      host,
+      port: Number(process.env.EVENT_STORE_PORT ?? 5432),
+      user: process.env.EVENT_STORE_USER ?? 'postgres',
+      password: process.env.EVENT_STORE_PASS ?? 'postgres',
+      database: BENCH_DATABASE,
+    };
+    return { connection, kind: 'external' };
+  }
+  log(`starting the embedded PostgreSQL (data in ${EMBEDDED_DATA_DIR})...`);
+  parts.embedded = new EmbeddedPostgresServer({ dataDir: EMBEDDED_DATA_DIR, port: 0 });
+  const started = await parts.embedded.start();
+  return { connection: { ...started, database: BENCH_DATABASE }, kind: 'embedded' };
+}
+
+/** Boots `EventStoreModule` the way a host application would (it creates the database if missing). */
+async function bootStore(connection: PostgresConnectionOptions, schema: string): Promise<INestApplicationContext> {
+  const module = EventStoreModule.forRoot({ connection, schema, poolSize: POOL_SIZE, applicationName: 'event-store-bench' });
+  return NestFactory.createApplicationContext(module, { logger: ['error', 'warn'], abortOnError: false });
+}
+
+const SETTINGS = ['fsync', 'synchronous_commit', 'wal_sync_method', 'shared_buffers', 'max_connections'];
+
+async function describeSettings(pool: pg.Pool): Promise<Pick<ServerInfo, 'version' | 'settings'>> {
+  const version = await pool.query<{ version: string }>('SELECT version()');
+  const settings = await pool.query<{ name: string; value: string }>(
+    'SELECT name, current_setting(name) AS value FROM pg_settings WHERE name = ANY($1) ORDER BY name',
+    [SETTINGS],
+  );
+  return {
+    version: version.rows[0]!.version,
+    settings: settings.rows.map(({ name, value }) => `${name}=${value}`).join(', '),
+  };
+}
+
+async function closeParts(parts: Parts, log: (line: string) => void): Promise<void> {
+  await attempt('close the store', log, () => parts.app?.close());
+  for (const schema of parts.schemas) {
+    await attempt(`drop schema ${schema}`, log, () => parts.raw?.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`));
+  }
+  await attempt('end the raw pool', log, () => parts.raw?.end());
+  await attempt('stop the embedded PostgreSQL', log, () => parts.embedded?.stop());
+}
+
+async function attempt(what: string, log: (line: string) => void, work: () => Promise<unknown> | undefined): Promise<void> {
+  try {
+    await work();
+  } catch (error) {
+    log(`could not ${what}: ${describeError(error)}`);
+  }
+}

@@ -1,0 +1,155 @@
+import type { ServerInfo } from './environment.js';
+import { eventsPerSecond, meanLatencyMs, opsPerSecond, type Measurement } from './harness.js';
+import type { Comparison } from './scenarios.js';
+
+/** One measured scenario, and the least store ÷ raw ratio it must reach (none: report only). */
+export interface ScenarioResult {
+  id: string;
+  label: string;
+  comparison: Comparison;
+  target?: number;
+}
+
+/** How the store's appends scale from one writer to many, against the same for raw SQL. */
+export interface ScalingResult {
+  one: Comparison;
+  many: Comparison;
+  target: number;
+}
+
+/** The conditions of the run, printed above the tables. */
+export interface RunInfo {
+  server: ServerInfo;
+  cores: number;
+  cpuModel: string;
+  seconds: number;
+  warmupSeconds: number;
+  poolSize: number;
+  /** Events in `$all` when the `$all` scenario started. */
+  allSizes: { store: number; raw: number };
+}
+
+/** Everything the benchmark prints on stdout, as Markdown. */
+export function renderReport(info: RunInfo, scenarios: ScenarioResult[], scaling: ScalingResult): string {
+  const failed = failedChecks(scenarios, scaling);
+  return [
+    ...header(info),
+    ...summaryTable(scenarios, scaling),
+    '',
+    'ratio = store ÷ raw events/s (the same as ops/s where every operation has the same size).',
+    'client CPU = CPU time of the benchmark process (the store or pg client) ÷ wall time; 100% = one core.',
+    '',
+    ...detailTable(scenarios),
+    ...errorLines(scenarios),
+    '',
+    failed.length === 0 ? '**All targets met.**' : `**Targets failed: ${failed.join('; ')}.**`,
+    '',
+  ].join('\n');
+}
+
+function header(info: RunInfo): string[] {
+  return [
+    '## Event store benchmark',
+    '',
+    `- PostgreSQL: ${info.server.version}`,
+    `- Server: ${info.server.kind} (${info.server.address}); ${info.server.settings}`,
+    `- Cores: ${info.cores} (${info.cpuModel}); Node ${process.version}`,
+    `- BENCH_SECONDS: ${info.seconds} per measurement, after a ${info.warmupSeconds} s warm-up`,
+    `- Pools: store ${info.poolSize} connections, raw ${info.poolSize}`,
+    `- $all size at scenario e: store ${format(info.allSizes.store)} events, raw ${format(info.allSizes.raw)} events`,
+    '',
+  ];
+}
+
+function summaryTable(scenarios: ScenarioResult[], scaling: ScalingResult): string[] {
+  const rows = scenarios.map((scenario) => {
+    const { store, raw } = scenario.comparison;
+    const ratio = eventsPerSecond(store) / eventsPerSecond(raw);
+    return [`${scenario.id}. ${scenario.label}`, format(opsPerSecond(store)), format(opsPerSecond(raw)), ...check(ratio, scenario.target)];
+  });
+  const [storeOne, storeMany] = [opsPerSecond(scaling.one.store), opsPerSecond(scaling.many.store)];
+  const [rawOne, rawMany] = [opsPerSecond(scaling.one.raw), opsPerSecond(scaling.many.raw)];
+  rows.push([
+    'store scaling: 32 writers (b) ÷ 1 writer (a)',
+    `${format(storeMany)} ÷ ${format(storeOne)}`,
+    `${format(rawMany)} ÷ ${format(rawOne)} = ${(rawMany / rawOne).toFixed(2)} (raw, for reference)`,
+    ...check(storeMany / storeOne, scaling.target),
+  ]);
+  return table(['scenario', 'store ops/s', 'raw ops/s', 'ratio', 'target', 'pass/fail'], rows);
+}
+
+function detailTable(scenarios: ScenarioResult[]): string[] {
+  const rows = scenarios.map(({ id, comparison: { store, raw } }) => [
+    id,
+    String(store.concurrency),
+    format(eventsPerSecond(store)),
+    format(eventsPerSecond(raw)),
+    meanLatencyMs(store).toFixed(2),
+    meanLatencyMs(raw).toFixed(2),
+    `${format(store.ops)} / ${format(raw.ops)}`,
+    `${percent(store.clientCpu)} / ${percent(raw.clientCpu)}`,
+    `${store.errors} / ${raw.errors}`,
+  ]);
+  const headings = [
+    'scenario',
+    'loops',
+    'store events/s',
+    'raw events/s',
+    'store mean ms',
+    'raw mean ms',
+    'ops store / raw',
+    'client CPU store / raw',
+    'errors store / raw',
+  ];
+  return table(headings, rows);
+}
+
+function errorLines(scenarios: ScenarioResult[]): string[] {
+  const lines = scenarios.flatMap(({ id, comparison }) =>
+    (['store', 'raw'] as const)
+      .filter((side) => comparison[side].errors > 0)
+      .map((side) => describeErrors(`${id}. ${side}`, comparison[side])),
+  );
+  return lines.length === 0 ? [] : ['', 'Errors under load:', ...lines];
+}
+
+function describeErrors(where: string, measurement: Measurement): string {
+  return `- ${where}: ${measurement.errors} failed operation(s); first: \`${measurement.firstError}\``;
+}
+
+function failedChecks(scenarios: ScenarioResult[], scaling: ScalingResult): string[] {
+  const failed = scenarios
+    .filter(({ target, comparison: { store, raw } }) => !passes(eventsPerSecond(store) / eventsPerSecond(raw), target))
+    .map(({ id, label, target }) => `${id}. ${label} (store ÷ raw < ${target})`);
+  const scale = opsPerSecond(scaling.many.store) / opsPerSecond(scaling.one.store);
+  if (!passes(scale, scaling.target)) {
+    failed.push(`store scaling 32 ÷ 1 writers = ${scale.toFixed(2)} (< ${scaling.target})`);
+  }
+  return failed;
+}
+
+/** The ratio, target and verdict cells of a row. */
+function check(ratio: number, target: number | undefined): string[] {
+  const ratioText = Number.isFinite(ratio) ? ratio.toFixed(2) : 'n/a';
+  if (target === undefined) {
+    return [ratioText, '—', 'report only'];
+  }
+  return [ratioText, `≥ ${target}`, passes(ratio, target) ? 'pass' : '**FAIL**'];
+}
+
+function passes(ratio: number, target: number | undefined): boolean {
+  return target === undefined || (Number.isFinite(ratio) && ratio >= target);
+}
+
+function table(headings: string[], rows: string[][]): string[] {
+  const line = (cells: string[]) => `| ${cells.join(' | ')} |`;
+  return [line(headings), line(headings.map(() => '---')), ...rows.map(line)];
+}
+
+function percent(share: number): string {
+  return `${Math.round(share * 100)}%`;
+}
+
+function format(value: number): string {
+  return Number.isFinite(value) ? Math.round(value).toLocaleString('en-US') : 'n/a';
+}

@@ -1,0 +1,80 @@
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+
+const MAIN = 'dist/apps/event-store-service/src/main.js';
+
+/** The built service, as `npm start` runs it. */
+interface Exit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+}
+
+function runService(env: Record<string, string>): { output: () => string; exited: Promise<Exit>; stop: () => void } {
+  const child = spawn(process.execPath, [MAIN], {
+    env: { PATH: process.env.PATH ?? '', NODE_ENV: 'test', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const exited = new Promise<Exit>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+  return { output: () => output, exited, stop: () => child.kill('SIGTERM') };
+}
+
+async function waitFor(predicate: () => boolean, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!predicate()) {
+    if (Date.now() > deadline) throw new Error('timed out');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const server = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+describe('the service process', () => {
+  it('boots on the embedded PostgreSQL with no configuration, says where it listens, and stops cleanly', async () => {
+    const dataDir = `data/tmp-service-${randomBytes(4).toString('hex')}`;
+    const port = await freePort();
+    const service = runService({ PORT: String(port), EVENT_STORE_EMBEDDED_DATA_DIR: dataDir });
+    try {
+      await waitFor(() => service.output().includes('listening on http://localhost'), 60_000);
+      expect(service.output()).toContain(`listening on http://localhost:${port}`);
+      expect(service.output()).toContain('Embedded PostgreSQL listening on 127.0.0.1:');
+      const response = await fetch(`http://127.0.0.1:${port}/no-such-route`);
+      expect(response.status).toBe(404);
+      service.stop();
+      // Nest re-raises the signal once its shutdown hooks have run.
+      expect(await service.exited).toEqual({ code: null, signal: 'SIGTERM' });
+      expect(service.output()).not.toMatch(/ERROR/);
+      expect(existsSync(`${dataDir}/PG_VERSION`)).toBe(true);
+      expect(existsSync(`${dataDir}/postmaster.pid`)).toBe(false);
+    } finally {
+      service.stop();
+      await rm(dataDir, { recursive: true, force: true });
+    }
+  });
+
+  it('refuses a bad variable with one line naming it, and exits non-zero', async () => {
+    const service = runService({ EVENT_STORE_PORT: 'five' });
+    expect(await service.exited).toEqual({ code: 1, signal: null });
+    expect(service.output().trim()).toBe(
+      "Event store service failed to start: Invalid configuration: EVENT_STORE_PORT must be an integer from 1 to 65535 (got 'five')",
+    );
+  });
+
+  it('names the unreachable server and the fix when the database is down', async () => {
+    const service = runService({ EVENT_STORE_HOST: '127.0.0.1', EVENT_STORE_PORT: String(await freePort()), EVENT_STORE_CONNECT_TIMEOUT_MS: '1000' });
+    expect(await service.exited).toEqual({ code: 1, signal: null });
+    expect(service.output()).toMatch(/failed to start: Cannot reach PostgreSQL at postgres@127\.0\.0\.1:\d+\/game_bot_eventstore \(.*\): start it/);
+  });
+});
