@@ -98,7 +98,12 @@ function appendFunction(s: string): string {
   return `
     CREATE FUNCTION ${s}.append_to_stream(p_stream_id text, p_expected bigint, p_events jsonb)
     RETURNS TABLE (from_version bigint, to_version bigint, first_position bigint, last_position bigint)
-    LANGUAGE plpgsql AS $$
+    LANGUAGE plpgsql
+    -- Every lookup here is by a unique key. PL/pgSQL caches plans per session, and a plan made
+    -- while the tables were nearly empty is a sequential scan that then grows with the table
+    -- (measured: 4,600 appends/s falling to 1,500/s within 8 s on a fresh store).
+    SET enable_seqscan = off
+    AS $$
     DECLARE
       v_version bigint;
       v_deleted boolean;

@@ -107,6 +107,10 @@ export class EventStoreDatabase {
         // A client-side bound too, for a server that stops answering without closing the socket.
         query_timeout: options.statementTimeoutMs + options.connectionTimeoutMs,
         keepAlive: true,
+        // Every statement of the store is a key lookup or an index-ordered scan. Prepared
+        // statements keep the plan made on first use, and a plan made while the tables were nearly
+        // empty is a sequential scan whose cost then grows with the table.
+        options: '-c enable_seqscan=off',
       },
     });
     await dataSource.initialize();

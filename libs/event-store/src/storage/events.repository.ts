@@ -8,7 +8,7 @@ import type { AppendResult } from '../types/append-result.js';
 import type { RecordedEvent } from '../types/event-data.js';
 import type { NewEventRecord } from '../validation/event-data.validation.js';
 import type { EventStoreDatabase } from './event-store-database.js';
-import { appendToStreamSql, type AppendRow } from './sql/append-to-stream.sql.js';
+import { appendToLiveStreamSql, appendToStreamSql, type AppendRow } from './sql/append-to-stream.sql.js';
 import type { EventRow } from './sql/event-row.js';
 import {
   readAllBackwardFromEndSql,
@@ -44,7 +44,10 @@ export class EventsRepository {
     this.sql = statements(database.schema);
   }
 
-  /** Appends atomically; `expected` is the code of `expectedVersionCode`. */
+  /**
+   * Appends atomically; `expected` is the code of `expectedVersionCode`. Appends to a live stream
+   * take one statement; a new stream, a conflict or a re-send takes the full function after it.
+   */
   async append(
     streamId: string,
     expected: number,
@@ -52,21 +55,42 @@ export class EventsRepository {
     events: NewEventRecord[],
     timeoutMs?: number,
   ): Promise<AppendResult> {
+    const payload = JSON.stringify(events);
     try {
-      const [row] = await this.database.executor.query<AppendRow>(
-        { name: 'es_append', text: this.sql.append, values: [streamId, expected, JSON.stringify(events)] },
-        { idempotent: true, timeoutMs },
-      );
-      return {
-        streamId,
-        fromVersion: Number(row!.from_version),
-        toVersion: Number(row!.to_version),
-        firstPosition: Number(row!.first_position),
-        lastPosition: Number(row!.last_position),
-      };
+      const live = expected === 0 ? undefined : await this.appendToLiveStream(streamId, expected, payload, events.length, timeoutMs);
+      return toAppendResult(streamId, live ?? (await this.appendWithChecks(streamId, expected, payload, timeoutMs)));
     } catch (error) {
       throw appendFailure(error, streamId, expectedLabel);
     }
+  }
+
+  private async appendToLiveStream(
+    streamId: string,
+    expected: number,
+    payload: string,
+    count: number,
+    timeoutMs?: number,
+  ): Promise<AppendRow | undefined> {
+    try {
+      const [row] = await this.database.executor.query<AppendRow>(
+        { name: 'es_append_live', text: this.sql.appendToLive, values: [streamId, expected, payload, count] },
+        { idempotent: true, timeoutMs },
+      );
+      return row?.from_version === null ? undefined : row;
+    } catch (error) {
+      if (isStoredEventId(error)) {
+        return undefined; // a re-send or a duplicate: the full append tells which
+      }
+      throw error;
+    }
+  }
+
+  private async appendWithChecks(streamId: string, expected: number, payload: string, timeoutMs?: number): Promise<AppendRow> {
+    const [row] = await this.database.executor.query<AppendRow>(
+      { name: 'es_append', text: this.sql.append, values: [streamId, expected, payload] },
+      { idempotent: true, timeoutMs },
+    );
+    return row!;
   }
 
   /** A page of one stream; throws `STREAM_NOT_FOUND` or `STREAM_DELETED`. */
@@ -125,6 +149,7 @@ export class EventsRepository {
 function statements(schema: string) {
   return {
     append: appendToStreamSql(schema),
+    appendToLive: appendToLiveStreamSql(schema),
     readStreamForward: readStreamForwardSql(schema),
     readStreamBackward: readStreamBackwardSql(schema),
     readAllForward: readAllForwardSql(schema),
@@ -133,13 +158,28 @@ function statements(schema: string) {
   };
 }
 
+function toAppendResult(streamId: string, row: AppendRow): AppendResult {
+  return {
+    streamId,
+    fromVersion: Number(row.from_version),
+    toVersion: Number(row.to_version),
+    firstPosition: Number(row.first_position),
+    lastPosition: Number(row.last_position),
+  };
+}
+
+function isStoredEventId(error: unknown): boolean {
+  const { code, constraint } = (error ?? {}) as { code?: string; constraint?: string };
+  return code === UNIQUE_VIOLATION && constraint === 'events_event_id_key';
+}
+
 function eventsOf(rows: Array<{ global_position: string | null }>): RecordedEvent[] {
   return rows.filter((row) => row.global_position !== null).map((row) => toRecordedEvent(row as EventRow));
 }
 
 /** Maps the SQLSTATEs `append_to_stream` raises to the store's errors. */
 function appendFailure(error: unknown, streamId: string, expected: string | number): unknown {
-  const { code, detail, constraint } = (error ?? {}) as { code?: string; detail?: string; constraint?: string };
+  const { code, detail } = (error ?? {}) as { code?: string; detail?: string };
   switch (code) {
     case 'ESWEV':
       return new WrongExpectedVersionError(streamId, expected, Number(detail));
@@ -149,11 +189,10 @@ function appendFailure(error: unknown, streamId: string, expected: string | numb
       return new StreamDeletedError(streamId);
     case 'ESDUP':
       return new DuplicateEventError(detail ?? 'unknown', streamId, error);
-    case UNIQUE_VIOLATION:
-      // A concurrent append to another stream stored the same event id first.
-      if (constraint === 'events_event_id_key') {
-        return new DuplicateEventError(duplicateId(detail), streamId, error);
-      }
+  }
+  if (isStoredEventId(error)) {
+    // A concurrent append to another stream stored the same event id first.
+    return new DuplicateEventError(duplicateId(detail), streamId, error);
   }
   return error;
 }

@@ -1,11 +1,57 @@
-/** $1 stream id, $2 expected version code, $3 the events as a JSON array. */
+import { checksumSql } from './checksum.sql.js';
+
+/**
+ * The full append: `append_to_stream` creates streams, checks every expected-version rule and
+ * recognises idempotent re-sends. $1 stream id, $2 expected version code, $3 the events (JSON).
+ */
 export const appendToStreamSql = (s: string): string =>
   `SELECT from_version, to_version, first_position, last_position FROM ${s}.append_to_stream($1, $2, $3)`;
 
-/** The row `append_to_stream` returns. */
+/**
+ * The common append in one statement: to an existing, live stream, at `any`, `stream_exists`
+ * ($2 < 0) or exactly version $2. The UPDATE takes the stream row's lock and checks the version in
+ * one step, so concurrent appends to one stream queue on it and re-check after the wait. It
+ * returns NULLs when it stored nothing (no such live stream, other version), and fails on an event
+ * id stored before (a re-send or a duplicate): the caller then runs {@link appendToStreamSql},
+ * which tells those cases apart. $3 the events (JSON), $4 their number.
+ */
+export const appendToLiveStreamSql = (s: string): string => `
+  WITH stream AS (
+    UPDATE ${s}.streams SET version = version + $4::bigint, updated_at = now()
+     WHERE stream_id = $1 AND deleted_at IS NULL AND ($2::bigint < 0 OR version = $2::bigint)
+    RETURNING version - $4::bigint AS base
+  ), inserted AS (
+    INSERT INTO ${s}.events (stream_id, stream_version, event_id, event_type, schema_version,
+                             data, metadata, causation_id, correlation_id, checksum)
+    SELECT $1, stream.base + t.ord, t.event_id, t.event_type, t.schema_version, t.data, t.metadata,
+           t.causation_id, t.correlation_id,
+           ${checksumSql({
+             streamId: '$1::text',
+             streamVersion: 'stream.base + t.ord',
+             eventId: 't.event_id',
+             eventType: 't.event_type',
+             schemaVersion: 't.schema_version',
+             data: 't.data',
+             metadata: 't.metadata',
+             causationId: 't.causation_id',
+             correlationId: 't.correlation_id',
+           })}
+      FROM stream,
+           ROWS FROM (jsonb_to_recordset($3::jsonb) AS (
+             event_id uuid, event_type text, schema_version integer, data jsonb, metadata jsonb,
+             causation_id uuid, correlation_id uuid))
+           WITH ORDINALITY AS t(event_id, event_type, schema_version, data, metadata,
+                                causation_id, correlation_id, ord)
+     ORDER BY t.ord
+    RETURNING global_position, stream_version)
+  SELECT min(stream_version) AS from_version, max(stream_version) AS to_version,
+         min(global_position) AS first_position, max(global_position) AS last_position
+    FROM inserted`;
+
+/** The row either append returns; NULLs from {@link appendToLiveStreamSql} when it stored nothing. */
 export interface AppendRow {
-  from_version: string;
-  to_version: string;
-  first_position: string;
-  last_position: string;
+  from_version: string | null;
+  to_version: string | null;
+  first_position: string | null;
+  last_position: string | null;
 }

@@ -1,9 +1,14 @@
-/** The columns of an event as every read selects them (`s` is the quoted schema). */
+import { storedChecksumSql } from './checksum.sql.js';
+
+/**
+ * The columns of an event as every read selects them. The checksum is verified by the server,
+ * which has the stored JSON text at hand; the client only reads the verdict (`intact`).
+ */
 export const eventColumns = (alias: string): string => `
   ${alias}.global_position, ${alias}.stream_id, ${alias}.stream_version, ${alias}.event_id,
   ${alias}.event_type, ${alias}.schema_version, ${alias}.data::text AS data,
   ${alias}.metadata::text AS metadata, ${alias}.causation_id, ${alias}.correlation_id,
-  ${alias}.created_at, ${alias}.checksum`;
+  ${alias}.created_at, ${alias}.checksum = ${storedChecksumSql(alias)} AS intact`;
 
 /** An event row as read: bigint columns come as strings, JSON as its stored text. */
 export interface EventRow {
@@ -18,5 +23,6 @@ export interface EventRow {
   causation_id: string | null;
   correlation_id: string | null;
   created_at: Date;
-  checksum: Buffer;
+  /** Whether the stored checksum matches the row's content. */
+  intact: boolean;
 }
