@@ -56,6 +56,8 @@ export async function openEnvironment(log: (line: string) => void): Promise<Benc
     parts.schemas.push(storeSchema);
     parts.app = await bootStore(connection, storeSchema);
     parts.raw = new pg.Pool({ ...connection, max: POOL_SIZE, application_name: 'event-store-bench-raw' });
+    // An idle connection the server ends (e.g. at the embedded server's shutdown) must not crash the run.
+    parts.raw.on('error', (error) => log(`raw pool: ${describeError(error)}`));
     parts.schemas.push(rawSchema);
     await createRawTable(parts.raw, rawSchema);
     const address = `${connection.host}:${connection.port}/${BENCH_DATABASE}`;
