@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import { loadServiceConfig } from '../apps/event-store-service/src/configuration/service-config.js';
+import { loadServiceConfig, processEnvironment } from '../apps/event-store-service/src/configuration/service-config.js';
 import { EventStoreDatabase, resolveEventStoreOptions } from '../libs/event-store/src/index.js';
 
 const USAGE = 'usage: node dist/migrations/cli.js run | status | revert';
@@ -13,7 +13,7 @@ async function main(command: string | undefined): Promise<void> {
   if (command !== 'run' && command !== 'status' && command !== 'revert') {
     throw new Error(USAGE);
   }
-  const config = loadServiceConfig(process.env);
+  const config = loadServiceConfig(processEnvironment());
   const database = await EventStoreDatabase.open(resolveEventStoreOptions(config.eventStore), false);
   try {
     await commands[command](database);

@@ -2,11 +2,11 @@ import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { AppModule } from './app.module.js';
-import { loadServiceConfig } from './configuration/service-config.js';
+import { loadServiceConfig, processEnvironment } from './configuration/service-config.js';
 
 async function bootstrap(): Promise<void> {
   const logger = new Logger('EventStoreService');
-  const config = loadServiceConfig(process.env);
+  const config = loadServiceConfig(processEnvironment());
   const app = await NestFactory.create(AppModule.register(config), { abortOnError: false });
   app.enableShutdownHooks();
   await app.listen(config.httpPort);

@@ -1,4 +1,5 @@
 import { plainToInstance } from 'class-transformer';
+import { existsSync } from 'node:fs';
 import { validateSync } from 'class-validator';
 import type { EventStoreModuleOptions } from '../../../../libs/event-store/src/index.js';
 import { EnvironmentVariables } from './environment-variables.js';
@@ -13,6 +14,17 @@ export interface ServiceConfig {
 /** A configuration value that stops the boot; its message is one line naming the variable. */
 export class ConfigurationError extends Error {
   override readonly name = 'ConfigurationError';
+}
+
+/**
+ * The process environment, with the variables of `.env` (when the working directory has one)
+ * filling in those that are unset: the real environment wins.
+ */
+export function processEnvironment(path = '.env'): NodeJS.ProcessEnv {
+  if (existsSync(path)) {
+    process.loadEnvFile(path);
+  }
+  return process.env;
 }
 
 /**
