@@ -1,3 +1,4 @@
+import { applyDecorators } from '@nestjs/common';
 import { Transform } from 'class-transformer';
 import { IsBoolean, IsIn, IsInt, IsOptional, IsString, Matches, Max, Min, MinLength } from 'class-validator';
 
@@ -6,15 +7,17 @@ const toBoolean = ({ value }: { value: unknown }): unknown =>
 const toInteger = ({ value }: { value: unknown }): unknown =>
   typeof value === 'string' && /^-?\d+$/.test(value.trim()) ? Number(value) : value;
 
+/** An integer variable in `min..max`, given as a decimal string; `message` names it and the range. */
+function IntegerVariable(message: string, min: number, max = Number.MAX_SAFE_INTEGER): PropertyDecorator {
+  return applyDecorators(Transform(toInteger), IsInt({ message }), Min(min, { message }), Max(max, { message }));
+}
+
 /** The service's environment, as class-validator checks it at boot. Every variable is in `.env.example`. */
 export class EnvironmentVariables {
   @IsIn(['development', 'test', 'production'], { message: 'NODE_ENV must be development, test or production' })
   NODE_ENV: 'development' | 'test' | 'production' = 'development';
 
-  @Transform(toInteger)
-  @IsInt({ message: 'PORT must be an integer from 1 to 65535' })
-  @Min(1, { message: 'PORT must be an integer from 1 to 65535' })
-  @Max(65535, { message: 'PORT must be an integer from 1 to 65535' })
+  @IntegerVariable('PORT must be an integer from 1 to 65535', 1, 65535)
   PORT = 3000;
 
   @IsOptional()
@@ -22,10 +25,7 @@ export class EnvironmentVariables {
   @MinLength(1, { message: 'EVENT_STORE_HOST must be a host name, or unset to use the embedded database' })
   EVENT_STORE_HOST?: string;
 
-  @Transform(toInteger)
-  @IsInt({ message: 'EVENT_STORE_PORT must be an integer from 1 to 65535' })
-  @Min(1, { message: 'EVENT_STORE_PORT must be an integer from 1 to 65535' })
-  @Max(65535, { message: 'EVENT_STORE_PORT must be an integer from 1 to 65535' })
+  @IntegerVariable('EVENT_STORE_PORT must be an integer from 1 to 65535', 1, 65535)
   EVENT_STORE_PORT = 5432;
 
   @IsString()
@@ -44,45 +44,30 @@ export class EnvironmentVariables {
   EVENT_STORE_SCHEMA = 'public';
 
   @IsOptional()
-  @Transform(toInteger)
-  @IsInt({ message: 'EVENT_STORE_POOL_SIZE must be an integer from 1 to 1000' })
-  @Min(1, { message: 'EVENT_STORE_POOL_SIZE must be an integer from 1 to 1000' })
-  @Max(1000, { message: 'EVENT_STORE_POOL_SIZE must be an integer from 1 to 1000' })
+  @IntegerVariable('EVENT_STORE_POOL_SIZE must be an integer from 1 to 1000', 1, 1000)
   EVENT_STORE_POOL_SIZE?: number;
 
   @Transform(toBoolean)
   @IsBoolean({ message: 'EVENT_STORE_SSL must be true or false' })
   EVENT_STORE_SSL = false;
 
-  @Transform(toInteger)
-  @IsInt({ message: 'EVENT_STORE_STATEMENT_TIMEOUT_MS must be a positive integer (milliseconds)' })
-  @Min(1, { message: 'EVENT_STORE_STATEMENT_TIMEOUT_MS must be a positive integer (milliseconds)' })
+  @IntegerVariable('EVENT_STORE_STATEMENT_TIMEOUT_MS must be a positive integer (milliseconds)', 1)
   EVENT_STORE_STATEMENT_TIMEOUT_MS = 30_000;
 
-  @Transform(toInteger)
-  @IsInt({ message: 'EVENT_STORE_CONNECT_TIMEOUT_MS must be a positive integer (milliseconds)' })
-  @Min(1, { message: 'EVENT_STORE_CONNECT_TIMEOUT_MS must be a positive integer (milliseconds)' })
+  @IntegerVariable('EVENT_STORE_CONNECT_TIMEOUT_MS must be a positive integer (milliseconds)', 1)
   EVENT_STORE_CONNECT_TIMEOUT_MS = 5_000;
 
-  @Transform(toInteger)
-  @IsInt({ message: 'EVENT_STORE_OPERATION_TIMEOUT_MS must be a positive integer (milliseconds)' })
-  @Min(1, { message: 'EVENT_STORE_OPERATION_TIMEOUT_MS must be a positive integer (milliseconds)' })
+  @IntegerVariable('EVENT_STORE_OPERATION_TIMEOUT_MS must be a positive integer (milliseconds)', 1)
   EVENT_STORE_OPERATION_TIMEOUT_MS = 60_000;
 
-  @Transform(toInteger)
-  @IsInt({ message: 'EVENT_STORE_RETRY_ATTEMPTS must be an integer from 1 to 100' })
-  @Min(1, { message: 'EVENT_STORE_RETRY_ATTEMPTS must be an integer from 1 to 100' })
-  @Max(100, { message: 'EVENT_STORE_RETRY_ATTEMPTS must be an integer from 1 to 100' })
+  @IntegerVariable('EVENT_STORE_RETRY_ATTEMPTS must be an integer from 1 to 100', 1, 100)
   EVENT_STORE_RETRY_ATTEMPTS = 5;
 
   @IsString()
   @MinLength(1, { message: 'EVENT_STORE_EMBEDDED_DATA_DIR must be a directory path' })
   EVENT_STORE_EMBEDDED_DATA_DIR = './data/postgres';
 
-  @Transform(toInteger)
-  @IsInt({ message: 'EVENT_STORE_EMBEDDED_PORT must be an integer from 0 (any free port) to 65535' })
-  @Min(0, { message: 'EVENT_STORE_EMBEDDED_PORT must be an integer from 0 (any free port) to 65535' })
-  @Max(65535, { message: 'EVENT_STORE_EMBEDDED_PORT must be an integer from 0 (any free port) to 65535' })
+  @IntegerVariable('EVENT_STORE_EMBEDDED_PORT must be an integer from 0 (any free port) to 65535', 0, 65535)
   EVENT_STORE_EMBEDDED_PORT = 0;
 
   @Transform(toBoolean)
@@ -93,15 +78,9 @@ export class EnvironmentVariables {
   @IsIn(['run', 'check', 'skip'], { message: 'EVENT_STORE_MIGRATIONS must be run, check or skip' })
   EVENT_STORE_MIGRATIONS?: 'run' | 'check' | 'skip';
 
-  @Transform(toInteger)
-  @IsInt({ message: 'EVENT_STORE_MAX_APPEND_EVENTS must be an integer from 1 to 1000000' })
-  @Min(1, { message: 'EVENT_STORE_MAX_APPEND_EVENTS must be an integer from 1 to 1000000' })
-  @Max(1_000_000, { message: 'EVENT_STORE_MAX_APPEND_EVENTS must be an integer from 1 to 1000000' })
+  @IntegerVariable('EVENT_STORE_MAX_APPEND_EVENTS must be an integer from 1 to 1000000', 1, 1_000_000)
   EVENT_STORE_MAX_APPEND_EVENTS = 10_000;
 
-  @Transform(toInteger)
-  @IsInt({ message: 'EVENT_STORE_MAX_PAGE_SIZE must be an integer from 1 to 100000' })
-  @Min(1, { message: 'EVENT_STORE_MAX_PAGE_SIZE must be an integer from 1 to 100000' })
-  @Max(100_000, { message: 'EVENT_STORE_MAX_PAGE_SIZE must be an integer from 1 to 100000' })
+  @IntegerVariable('EVENT_STORE_MAX_PAGE_SIZE must be an integer from 1 to 100000', 1, 100_000)
   EVENT_STORE_MAX_PAGE_SIZE = 10_000;
 }

@@ -24,17 +24,23 @@ const filters = `
   AND ($2::text[] IS NULL OR e.event_type = ANY($2::text[]))
   AND ($3::text IS NULL OR e.stream_id LIKE $3::text)`;
 
+/** One page of $all in one direction; `after` restricts it to one side of the cursor, if any. */
+function page(s: string, direction: 'ASC' | 'DESC', after: string): string {
+  return `
+    LEFT JOIN LATERAL (
+      SELECT e.transaction_id AS tx, ${eventColumns('e')} FROM ${s}.events e
+       WHERE ${after} ${filters}
+       ORDER BY e.transaction_id ${direction}, e.global_position ${direction} LIMIT $4) page ON true
+   ORDER BY page.tx ${direction}, page.global_position ${direction}`;
+}
+
 /** Events after the cursor, oldest first. */
 export const readAllForwardSql = (s: string): string => `
   ${cursorCte(s)}
   SELECT c.transaction_id IS NOT NULL AS cursor_found, page.*
     FROM (SELECT 1) one
     LEFT JOIN cursor c ON true
-    LEFT JOIN LATERAL (
-      SELECT e.transaction_id AS tx, ${eventColumns('e')} FROM ${s}.events e
-       WHERE (e.transaction_id, e.global_position) > (c.transaction_id, $1::bigint) ${filters}
-       ORDER BY e.transaction_id, e.global_position LIMIT $4) page ON true
-   ORDER BY page.tx, page.global_position`;
+    ${page(s, 'ASC', '(e.transaction_id, e.global_position) > (c.transaction_id, $1::bigint)')}`;
 
 /** Events before the cursor, newest first. */
 export const readAllBackwardSql = (s: string): string => `
@@ -42,21 +48,13 @@ export const readAllBackwardSql = (s: string): string => `
   SELECT c.transaction_id IS NOT NULL AS cursor_found, page.*
     FROM (SELECT 1) one
     LEFT JOIN cursor c ON true
-    LEFT JOIN LATERAL (
-      SELECT e.transaction_id AS tx, ${eventColumns('e')} FROM ${s}.events e
-       WHERE (e.transaction_id, e.global_position) < (c.transaction_id, $1::bigint) ${filters}
-       ORDER BY e.transaction_id DESC, e.global_position DESC LIMIT $4) page ON true
-   ORDER BY page.tx DESC, page.global_position DESC`;
+    ${page(s, 'DESC', '(e.transaction_id, e.global_position) < (c.transaction_id, $1::bigint)')}`;
 
 /** Events from the end of $all, newest first ($1 is unused but keeps the parameter list). */
 export const readAllBackwardFromEndSql = (s: string): string => `
   SELECT true AS cursor_found, page.*
     FROM (SELECT 1) one
-    LEFT JOIN LATERAL (
-      SELECT e.transaction_id AS tx, ${eventColumns('e')} FROM ${s}.events e
-       WHERE $1::bigint IS NULL ${filters}
-       ORDER BY e.transaction_id DESC, e.global_position DESC LIMIT $4) page ON true
-   ORDER BY page.tx DESC, page.global_position DESC`;
+    ${page(s, 'DESC', '$1::bigint IS NULL')}`;
 
 /** A row of an $all read. */
 export type ReadAllRow = { cursor_found: boolean } & (EventRow | { [K in keyof EventRow]: null });
