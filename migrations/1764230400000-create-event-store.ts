@@ -4,6 +4,10 @@ import { storeSchema } from './store-schema.js';
 /**
  * The store's tables. `$all` order is (transaction_id, global_position): see docs/design.md.
  * The append itself is one server-side function, so that it is one round trip.
+ *
+ * Payloads are `json`, not `jsonb`: the store never queries inside them, and `json` keeps the text
+ * as written, so storing it is a syntax check and reading it (and its checksum) is a copy, where
+ * `jsonb` would parse it on the way in and print it again on every read.
  */
 export class CreateEventStore1764230400000 implements MigrationInterface {
   name = 'CreateEventStore1764230400000';
@@ -28,8 +32,8 @@ export class CreateEventStore1764230400000 implements MigrationInterface {
         event_id uuid NOT NULL,
         event_type text NOT NULL,
         schema_version integer NOT NULL CHECK (schema_version >= 1),
-        data jsonb NOT NULL,
-        metadata jsonb NOT NULL,
+        data json NOT NULL,
+        metadata json NOT NULL,
         causation_id uuid,
         correlation_id uuid,
         created_at timestamptz NOT NULL DEFAULT now(),
@@ -66,7 +70,7 @@ export class CreateEventStore1764230400000 implements MigrationInterface {
 
   async down(queryRunner: QueryRunner): Promise<void> {
     const s = storeSchema(queryRunner);
-    await queryRunner.query(`DROP FUNCTION ${s}.append_to_stream(text, bigint, jsonb)`);
+    await queryRunner.query(`DROP FUNCTION ${s}.append_to_stream(text, bigint, json)`);
     await queryRunner.query(`DROP TABLE ${s}.snapshots, ${s}.hard_deleted_positions, ${s}.events, ${s}.streams`);
     await queryRunner.query(`DROP FUNCTION ${s}.refuse_event_change()`);
   }
@@ -96,7 +100,7 @@ function immutabilityFunction(s: string): string {
  */
 function appendFunction(s: string): string {
   return `
-    CREATE FUNCTION ${s}.append_to_stream(p_stream_id text, p_expected bigint, p_events jsonb)
+    CREATE FUNCTION ${s}.append_to_stream(p_stream_id text, p_expected bigint, p_events json)
     RETURNS TABLE (from_version bigint, to_version bigint, first_position bigint, last_position bigint)
     LANGUAGE plpgsql
     -- Every lookup here is by a unique key. PL/pgSQL caches plans per session, and a plan made
@@ -107,7 +111,7 @@ function appendFunction(s: string): string {
     DECLARE
       v_version bigint;
       v_deleted boolean;
-      v_count bigint := jsonb_array_length(p_events);
+      v_count bigint := json_array_length(p_events);
       v_found bigint;
       v_same_stream boolean;
       v_base bigint;
@@ -136,7 +140,7 @@ function appendFunction(s: string): string {
              min(e.stream_version - i.ord), max(e.stream_version - i.ord),
              (array_agg(e.event_id::text ORDER BY i.ord))[1]
         INTO v_found, v_same_stream, v_base, v_base_max, v_duplicate
-        FROM jsonb_array_elements(p_events) WITH ORDINALITY AS i(event, ord)
+        FROM json_array_elements(p_events) WITH ORDINALITY AS i(event, ord)
         JOIN ${s}.events e ON e.event_id = (i.event->>'event_id')::uuid;
       IF v_found > 0 THEN
         IF v_found = v_count AND v_same_stream AND v_base = v_base_max AND (
@@ -169,9 +173,9 @@ function appendFunction(s: string): string {
                    t.event_id::text, t.event_type, t.schema_version::text, t.data::text,
                    t.metadata::text, coalesce(t.causation_id::text, ''),
                    coalesce(t.correlation_id::text, '')), 'UTF8'))
-            FROM ROWS FROM (jsonb_to_recordset(p_events) AS (
-                   event_id uuid, event_type text, schema_version integer, data jsonb,
-                   metadata jsonb, causation_id uuid, correlation_id uuid))
+            FROM ROWS FROM (json_to_recordset(p_events) AS (
+                   event_id uuid, event_type text, schema_version integer, data json,
+                   metadata json, causation_id uuid, correlation_id uuid))
                  WITH ORDINALITY AS t(event_id, event_type, schema_version, data, metadata,
                                       causation_id, correlation_id, ord)
            ORDER BY t.ord

@@ -16,14 +16,17 @@ import {
   appendEvents,
   compare,
   readAllPages,
+  READ_STREAM,
   readStreamPages,
   seedReadStream,
   type Comparison,
   type ScenarioContext,
 } from './scenarios.js';
-import { RawTarget, StoreTarget } from './targets.js';
+import { RawTarget, StoreTarget, TypedStoreTarget } from './targets.js';
 
-const STEPS = 7;
+const STEPS = 10;
+/** The seeded stream of typed events. */
+const TYPED_READ_STREAM = 'bench-read-typed';
 
 /** Runs every scenario and prints the report; always cleans up. */
 async function main(): Promise<void> {
@@ -58,24 +61,42 @@ async function runScenarios(environment: BenchEnvironment, context: ScenarioCont
   const d = await timed(5, 'reading one stream, 1000-event pages, 4 readers', () => compare(context, 4, readStreamPages()));
   const allSizes = await allSize(environment);
   const e = await timed(6, 'reading $all, 1000-event pages, 4 readers', () => compare(context, 4, readAllPages()));
+  // Typed events against the same store on plain JSON: what registration, validation and classes cost.
+  const typed: ScenarioContext = { ...context, store: new TypedStoreTarget(environment.store), raw: context.store };
+  const f = await timed(7, 'typed 1-event appends, 32 writers', () => compare(typed, 32, appendEvents('f', 1)), TYPED_SIDES);
+  const g = await timed(8, 'typed 100-event appends, 4 writers', () => compare(typed, 4, appendEvents('g', 100)), TYPED_SIDES);
+  await seedReadStream(typed.store, TYPED_READ_STREAM);
+  const readTyped = readStreamPages((target) => (target.name === 'typed' ? TYPED_READ_STREAM : READ_STREAM));
+  const h = await timed(9, 'typed reads of one stream, 1000-event pages, 4 readers', () => compare(typed, 4, readTyped), TYPED_SIDES);
   const scenarios: ScenarioResult[] = [
     { id: 'a', label: '1-event append, 1 writer', comparison: a },
     { id: 'b', label: '1-event append, 32 writers', comparison: b, target: 0.5 },
     { id: 'c', label: '100-event append, 4 writers', comparison: c, target: 0.7 },
     { id: 'd', label: 'read one stream, 1000/page, 4 readers', comparison: d, target: 0.5 },
     { id: 'e', label: 'read $all, 1000/page, 4 readers', comparison: e, target: 0.5 },
+    { id: 'f', label: 'typed ÷ plain: 1-event append, 32 writers', comparison: f, target: 0.8 },
+    { id: 'g', label: 'typed ÷ plain: 100-event append, 4 writers', comparison: g, target: 0.8 },
+    { id: 'h', label: 'typed ÷ plain: read one stream, 1000/page, 4 readers', comparison: h, target: 0.8 },
   ];
   const scaling: ScalingResult = { one: a, many: b, target: 3 };
   return { scenarios, scaling, allSizes };
 }
 
-/** Runs one scenario between progress lines on stderr. */
-async function timed(step: number, label: string, run: () => Promise<Comparison>): Promise<Comparison> {
-  progress(`[${step}/${STEPS}] ${label} (store, then raw)...`);
+const STORE_SIDES = ['store', 'raw'] as const;
+const TYPED_SIDES = ['typed', 'plain'] as const;
+
+/** Runs one scenario between progress lines on stderr; `sides` names what is compared. */
+async function timed(
+  step: number,
+  label: string,
+  run: () => Promise<Comparison>,
+  [first, second]: readonly [string, string] = STORE_SIDES,
+): Promise<Comparison> {
+  progress(`[${step}/${STEPS}] ${label} (${first}, then ${second})...`);
   const result = await run();
   const errors = result.store.errors + result.raw.errors;
   progress(
-    `      store ${Math.round(opsPerSecond(result.store))} ops/s, raw ${Math.round(opsPerSecond(result.raw))} ops/s` +
+    `      ${first} ${Math.round(opsPerSecond(result.store))} ops/s, ${second} ${Math.round(opsPerSecond(result.raw))} ops/s` +
       (errors > 0 ? `, ${errors} error(s)` : ''),
   );
   return result;

@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import type { INestApplicationContext } from '@nestjs/common';
+import { Module, type DynamicModule, type INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
@@ -9,6 +9,7 @@ import {
   type PostgresConnectionOptions,
 } from '../../libs/event-store/src/index.js';
 import { EmbeddedPostgresServer } from '../../libs/event-store/src/storage/embedded-postgres.server.js';
+import { TypedGuessProcessed } from './bench-events.js';
 import { describeError } from './harness.js';
 import { createRawTable } from './targets.js';
 
@@ -94,8 +95,17 @@ async function reachServer(
 
 /** Boots `EventStoreModule` the way a host application would (it creates the database if missing). */
 async function bootStore(connection: PostgresConnectionOptions, schema: string): Promise<INestApplicationContext> {
-  const module = EventStoreModule.forRoot({ connection, schema, poolSize: POOL_SIZE, applicationName: 'event-store-bench' });
-  return NestFactory.createApplicationContext(module, { logger: ['error', 'warn'], abortOnError: false });
+  const store = EventStoreModule.forRoot({ connection, schema, poolSize: POOL_SIZE, applicationName: 'event-store-bench' });
+  const events = EventStoreModule.forFeature([TypedGuessProcessed]);
+  return NestFactory.createApplicationContext(BenchModule.with(store, events), { logger: ['error', 'warn'], abortOnError: false });
+}
+
+/** The benchmark's application: the store and its one registered event type. */
+@Module({})
+class BenchModule {
+  static with(...imports: DynamicModule[]): DynamicModule {
+    return { module: BenchModule, imports };
+  }
 }
 
 const SETTINGS = ['fsync', 'synchronous_commit', 'wal_sync_method', 'shared_buffers', 'max_connections'];

@@ -33,14 +33,39 @@ interface Tally {
   firstError?: string;
 }
 
-/** Runs `concurrency` loops of `op` for a warm-up, then for `seconds`, and measures the second run. */
-export async function measure(op: Operation, settings: RunSettings): Promise<Measurement> {
-  const warmup = await runFor(op, settings.concurrency, settings.warmupSeconds);
-  const run = await runFor(op, settings.concurrency, settings.seconds);
+/**
+ * Measures two operations in alternating slices (A B, B A, A B, ...), `rounds` slices each, after
+ * a warm-up of each. Slices spread both sides over the same stretch of time, so that what drifts
+ * during a run (table and index growth, checkpoints, autovacuum) weighs on both alike.
+ */
+export async function measurePair(
+  first: Operation,
+  second: Operation,
+  settings: RunSettings & { rounds: number },
+): Promise<[Measurement, Measurement]> {
+  const slice = settings.seconds / settings.rounds;
+  const warmups = [await runFor(first, settings.concurrency, settings.warmupSeconds), await runFor(second, settings.concurrency, settings.warmupSeconds)];
+  const slices: [Measurement[], Measurement[]] = [[], []];
+  for (let round = 0; round < settings.rounds; round++) {
+    const order = round % 2 === 0 ? [0, 1] : [1, 0];
+    for (const side of order) {
+      slices[side]!.push(await runFor(side === 0 ? first : second, settings.concurrency, slice));
+    }
+  }
+  return [combine(warmups[0]!, slices[0]), combine(warmups[1]!, slices[1])];
+}
+
+/** One measurement of several slices: their operations, events, time and CPU added up. */
+function combine(warmup: Measurement, slices: Measurement[]): Measurement {
+  const seconds = slices.reduce((sum, m) => sum + m.seconds, 0);
   return {
-    ...run,
-    errors: warmup.errors + run.errors,
-    firstError: warmup.firstError ?? run.firstError,
+    ops: slices.reduce((sum, m) => sum + m.ops, 0),
+    events: slices.reduce((sum, m) => sum + m.events, 0),
+    seconds,
+    concurrency: warmup.concurrency,
+    clientCpu: slices.reduce((sum, m) => sum + m.clientCpu * m.seconds, 0) / seconds,
+    errors: warmup.errors + slices.reduce((sum, m) => sum + m.errors, 0),
+    firstError: warmup.firstError ?? slices.find((m) => m.firstError)?.firstError,
   };
 }
 

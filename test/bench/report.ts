@@ -36,7 +36,8 @@ export function renderReport(info: RunInfo, scenarios: ScenarioResult[], scaling
     ...header(info),
     ...summaryTable(scenarios, scaling),
     '',
-    'ratio = store ÷ raw events/s (the same as ops/s where every operation has the same size).',
+    'ratio = store ÷ raw events/s (the same as ops/s where every operation has the same size); for the typed rows f–h,',
+    'the "store" column is the store on typed events and the "raw" column the same store on plain JSON.',
     'client CPU = CPU time of the benchmark process (the store or pg client) ÷ wall time; 100% = one core.',
     '',
     ...detailTable(scenarios),
@@ -120,7 +121,7 @@ function describeErrors(where: string, measurement: Measurement): string {
 function failedChecks(scenarios: ScenarioResult[], scaling: ScalingResult): string[] {
   const failed = scenarios
     .filter(({ target, comparison: { store, raw } }) => !passes(eventsPerSecond(store) / eventsPerSecond(raw), target))
-    .map(({ id, label, target }) => `${id}. ${label} (store ÷ raw < ${target})`);
+    .map(({ id, label, target }) => `${id}. ${label} (ratio < ${target})`);
   const scale = opsPerSecond(scaling.many.store) / opsPerSecond(scaling.one.store);
   if (!passes(scale, scaling.target)) {
     failed.push(`store scaling 32 ÷ 1 writers = ${scale.toFixed(2)} (< ${scaling.target})`);

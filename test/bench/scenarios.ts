@@ -1,5 +1,5 @@
 import type { EventData } from '../../libs/event-store/src/index.js';
-import { measure, type Measurement, type RunSettings } from './harness.js';
+import { measurePair, type Measurement } from './harness.js';
 import type { BenchTarget } from './targets.js';
 
 /** The store and the raw baseline, measured the same way in the same run. */
@@ -26,11 +26,17 @@ export const PAGE_SIZE = 1_000;
 /** Id of the seeded stream. */
 export const READ_STREAM = 'bench-read';
 
-/** Measures `op` with `concurrency` loops on the store, then on the raw baseline. */
+/** Slices each side's measurement is cut into, alternating with the other side's. */
+const ROUNDS = 4;
+
+/** Measures `op` with `concurrency` loops on the store and on the baseline, in alternating slices. */
 export async function compare(context: ScenarioContext, concurrency: number, op: TargetOperation): Promise<Comparison> {
-  const settings: RunSettings = { concurrency, seconds: context.seconds, warmupSeconds: context.warmupSeconds };
-  const store = await measure((worker) => op(context.store, worker), settings);
-  const raw = await measure((worker) => op(context.raw, worker), settings);
+  const settings = { concurrency, seconds: context.seconds, warmupSeconds: context.warmupSeconds, rounds: ROUNDS };
+  const [store, raw] = await measurePair(
+    (worker) => op(context.store, worker),
+    (worker) => op(context.raw, worker),
+    settings,
+  );
   return { store, raw };
 }
 
@@ -40,11 +46,11 @@ export function appendEvents(prefix: string, size: number): TargetOperation {
   return (target, worker) => target.append(`${prefix}-${worker}`, benchEvents(size, worker, (sequence += size)));
 }
 
-/** Reads of one page of the seeded stream from a random version. */
-export function readStreamPages(): TargetOperation {
+/** Reads of one page of a seeded stream from a random version; `streamOf` picks the stream per target. */
+export function readStreamPages(streamOf: (target: BenchTarget) => string = () => READ_STREAM): TargetOperation {
   return async (target) => {
     const fromVersion = 1 + Math.floor(Math.random() * (SEEDED_EVENTS - PAGE_SIZE + 1));
-    return (await target.readStream(READ_STREAM, fromVersion, PAGE_SIZE)).length;
+    return (await target.readStream(streamOf(target), fromVersion, PAGE_SIZE)).length;
   };
 }
 
@@ -60,10 +66,10 @@ export function readAllPages(): TargetOperation {
   };
 }
 
-/** Writes the stream the read scenarios use, in appends of 100 events. */
-export async function seedReadStream(target: BenchTarget): Promise<void> {
+/** Writes a stream the read scenarios use, in appends of 100 events. */
+export async function seedReadStream(target: BenchTarget, streamId = READ_STREAM): Promise<void> {
   for (let written = 0; written < SEEDED_EVENTS; written += 100) {
-    await target.append(READ_STREAM, benchEvents(100, 0, written));
+    await target.append(streamId, benchEvents(100, 0, written));
   }
 }
 

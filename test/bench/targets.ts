@@ -7,10 +7,11 @@ import {
   type JsonObject,
   type RecordedEvent,
 } from '../../libs/event-store/src/index.js';
+import { TypedGuessProcessed } from './bench-events.js';
 
 /** The operations a scenario times, implemented by the store and by plain SQL alike. */
 export interface BenchTarget {
-  readonly name: 'store' | 'raw';
+  readonly name: 'store' | 'raw' | 'typed';
   /** Appends to a stream that only this caller writes to; resolves to the number of events appended. */
   append(streamId: string, events: EventData[]): Promise<number>;
   /** Up to `maxCount` events of a stream, from `fromVersion` (inclusive) upwards. */
@@ -27,6 +28,30 @@ export class StoreTarget implements BenchTarget {
 
   async append(streamId: string, events: EventData[]): Promise<number> {
     await this.store.appendToStream(streamId, ExpectedVersion.Any, events);
+    return events.length;
+  }
+
+  readStream(streamId: string, fromVersion: number, maxCount: number): Promise<RecordedEvent[]> {
+    return this.store.readStreamForward(streamId, { fromVersion, maxCount });
+  }
+
+  async readAll(fromPosition: number, maxCount: number): Promise<RecordedEvent[]> {
+    return (await this.store.readAllForward({ fromPosition, maxCount })).events;
+  }
+}
+
+/**
+ * The event store with typed events: appends instances of a registered class (validated, then
+ * serialised) and reads them back as instances. Compared with {@link StoreTarget} on plain JSON.
+ */
+export class TypedStoreTarget implements BenchTarget {
+  readonly name = 'typed';
+
+  constructor(private readonly store: EventStore) {}
+
+  async append(streamId: string, events: EventData[]): Promise<number> {
+    const typed = events.map(({ data, metadata }) => ({ data: Object.assign(new TypedGuessProcessed(), data), metadata }));
+    await this.store.appendToStream(streamId, ExpectedVersion.Any, typed);
     return events.length;
   }
 

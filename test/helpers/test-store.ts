@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import type { INestApplicationContext } from '@nestjs/common';
+import type { INestApplicationContext, ModuleMetadata } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
@@ -32,13 +32,24 @@ export function uniqueSchema(label = 'test'): string {
   return `t_${label.replace(/[^a-z0-9_]/g, '_').slice(0, 30)}_${randomBytes(4).toString('hex')}`;
 }
 
-/** Boots `EventStoreModule` the way a host app would, in a schema of its own. */
-export async function createTestStore(options: EventStoreModuleOptions = {}, label?: string): Promise<TestStore> {
+/**
+ * Boots `EventStoreModule` the way a host app would, in a schema of its own; `imports` are further
+ * modules of the app (e.g. `EventStoreModule.forFeature([...])`).
+ */
+export async function createTestStore(
+  options: EventStoreModuleOptions = {},
+  label?: string,
+  imports: NonNullable<ModuleMetadata['imports']> = [],
+): Promise<TestStore> {
   const schema = options.schema ?? uniqueSchema(label);
   const moduleRef = await Test.createTestingModule({
-    imports: [EventStoreModule.forRoot({ connection: testConnection(), ...options, schema })],
+    imports: [EventStoreModule.forRoot({ connection: testConnection(), ...options, schema }), ...imports],
   }).compile();
-  const app = await moduleRef.init();
+  // compile() has opened the database; a failing init (e.g. a bad event registration) must close it.
+  const app = await moduleRef.init().catch(async (error: unknown) => {
+    await moduleRef.close();
+    throw error;
+  });
   const sql = new pg.Pool({ ...testConnection(), max: 4 });
   return {
     store: app.get(EventStore),

@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { InvalidArgumentError } from './errors/invalid-argument.error.js';
 import { StreamNotFoundError } from './errors/stream-not-found.error.js';
+import { EventSerializer } from './serialization/event-serializer.js';
 import { EventStoreDatabase } from './storage/event-store-database.js';
 import { EventsRepository, type AllQuery } from './storage/events.repository.js';
 import { SnapshotsRepository } from './storage/snapshots.repository.js';
@@ -11,7 +12,6 @@ import { ExpectedVersion } from './types/expected-version.js';
 import type { ReadAllOptions, ReadAllResult, ReadStreamOptions } from './types/read-options.js';
 import type { RecordedSnapshot, SnapshotData } from './types/snapshot.js';
 import type { ListStreamsOptions, ListStreamsResult, StreamInfo } from './types/stream-info.js';
-import { toNewEventRecords } from './validation/event-data.validation.js';
 import { expectedVersionCode } from './validation/expected-version.validation.js';
 import { optionalInteger, pageSize } from './validation/paging.validation.js';
 import { assertName, assertStreamId, likePrefix } from './validation/stream-id.validation.js';
@@ -35,7 +35,10 @@ export class EventStore {
   private readonly streams: StreamsRepository;
   private readonly snapshots: SnapshotsRepository;
 
-  constructor(@Inject(EventStoreDatabase) private readonly database: EventStoreDatabase) {
+  constructor(
+    @Inject(EventStoreDatabase) private readonly database: EventStoreDatabase,
+    @Inject(EventSerializer) private readonly serializer: EventSerializer,
+  ) {
     this.events = new EventsRepository(database);
     this.streams = new StreamsRepository(database);
     this.snapshots = new SnapshotsRepository(database);
@@ -44,28 +47,32 @@ export class EventStore {
   /**
    * Appends events atomically (all or none) if the stream is at `expectedVersion`. Re-sending an
    * append whose event ids are already stored at the same place succeeds again, storing nothing.
+   *
+   * Each event is a plain `{ eventType, data, ... }` object, an instance of a registered event
+   * class (type and schema version come from its `@EventType`), or an envelope whose `data` is
+   * such an instance. Payloads of registered types are validated before anything is written.
    */
   async appendToStream(
     streamId: string,
     expectedVersion: ExpectedVersion,
-    events: EventData[],
+    events: ReadonlyArray<EventData | object>,
     options: AppendOptions = {},
   ): Promise<AppendResult> {
     assertStreamId(streamId);
     const code = expectedVersionCode(expectedVersion);
-    const records = toNewEventRecords(events, this.database.options.maxAppendEvents);
+    const records = this.serializer.toRecords(events, this.database.options.maxAppendEvents, options);
     const timeoutMs = optionalInteger(options.timeoutMs, 'timeoutMs', 1);
     return this.events.append(streamId, code, expectedVersion, records, timeoutMs);
   }
 
   /** Events of a stream from `fromVersion` (default 1) upwards. */
   async readStreamForward(streamId: string, options: ReadStreamOptions = {}): Promise<RecordedEvent[]> {
-    return (await this.readStreamPage(streamId, 'forward', options)).events;
+    return this.typed(await this.readStreamPage(streamId, 'forward', options));
   }
 
   /** Events of a stream from `fromVersion` (default: its last event) downwards. */
   async readStreamBackward(streamId: string, options: ReadStreamOptions = {}): Promise<RecordedEvent[]> {
-    return (await this.readStreamPage(streamId, 'backward', options)).events;
+    return this.typed(await this.readStreamPage(streamId, 'backward', options));
   }
 
   /** A stream's events, oldest first, read page by page as the loop consumes them. */
@@ -194,7 +201,7 @@ export class EventStore {
     const step = direction === 'forward' ? 1 : -1;
     let fromVersion = options.fromVersion;
     for (;;) {
-      const { events } = await this.readStreamPage(streamId, direction, { ...options, fromVersion });
+      const events = this.typed(await this.readStreamPage(streamId, direction, { ...options, fromVersion }));
       yield* events;
       const last = events.at(-1);
       if (last === undefined || events.length < (options.maxCount ?? this.database.options.defaultPageSize)) {
@@ -209,7 +216,7 @@ export class EventStore {
 
   private async readAll(direction: 'forward' | 'backward', options: ReadAllOptions): Promise<ReadAllResult> {
     const query = this.allQuery(direction, options);
-    const events = await this.events.readAll(query);
+    const events = this.typed({ events: await this.events.readAll(query) });
     const last = events.at(-1);
     if (direction === 'backward' && events.length < query.limit) {
       return { events, nextFromPosition: null };
@@ -232,6 +239,11 @@ export class EventStore {
       eventTypes: eventTypes ?? null,
       streamPattern: streamPrefix === undefined ? null : likePrefix(String(streamPrefix)),
     };
+  }
+
+  /** Events of registered types as instances of their classes, upcast to the latest version. */
+  private typed({ events }: { events: RecordedEvent[] }): RecordedEvent[] {
+    return events.map((event) => this.serializer.fromStored(event));
   }
 
   private expected(expectedVersion: ExpectedVersion): ExpectedVersionCheck {

@@ -1,4 +1,4 @@
-export { EventStoreModule } from './event-store.module.js';
+export { EventStoreModule, EventStoreFeatureModule, type EventStoreFeatureOptions } from './event-store.module.js';
 export {
   EVENT_STORE_MODULE_OPTIONS,
   type EventStoreModuleExtras,
@@ -19,6 +19,21 @@ export {
 } from './configuration/resolve-event-store-options.js';
 
 export { ExpectedVersion } from './types/expected-version.js';
+export {
+  EventType,
+  type EventTypeOptions,
+  type Upcaster,
+  type UpcastContext,
+} from './serialization/event-type.decorator.js';
+export {
+  EventTypeRegistry,
+  EventTypeRegistrationError,
+  type RegisteredEventType,
+  type UpcasterRegistration,
+} from './serialization/event-type-registry.js';
+export { JsonBigInt } from './serialization/json-bigint.decorator.js';
+export { causedBy } from './serialization/correlation.js';
+export type { FieldFailure } from './serialization/validation-failures.js';
 export type { EventData, JsonObject, RecordedEvent } from './types/event-data.js';
 export type { AppendOptions, AppendResult, DeleteStreamOptions } from './types/append-result.js';
 export type { AllFilter, ReadAllOptions, ReadAllResult, ReadStreamOptions } from './types/read-options.js';

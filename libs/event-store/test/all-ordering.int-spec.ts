@@ -88,7 +88,7 @@ describe('$all under concurrent writers and readers', () => {
       const eventId = randomUUID();
       try {
         await client.query('BEGIN');
-        await client.query(`SELECT * FROM "${t.schema}".append_to_stream($1, -1, $2::jsonb)`, [
+        await client.query(`SELECT * FROM "${t.schema}".append_to_stream($1, -1, $2::json)`, [
           streamId,
           JSON.stringify([{ event_id: eventId, event_type: 'Slow', schema_version: 1, data: { i }, metadata: {} }]),
         ]);

@@ -72,6 +72,11 @@ export interface EventStoreModuleOptions {
   maxPageSize?: number;
   /** Page size when a read gives no `maxCount`, and of the async iterators. Default `1000`. */
   defaultPageSize?: number;
+  /**
+   * Event types no class is registered for: `allow` stores and reads them as plain JSON, `reject`
+   * refuses them with `UNKNOWN_EVENT_TYPE` on append and on read. Default `allow`.
+   */
+  unregisteredEventTypes?: 'allow' | 'reject';
   /** `application_name` of the store's connections. Default `event-store`. */
   applicationName?: string;
 }

@@ -26,6 +26,7 @@ export interface ResolvedEventStoreOptions {
   maxAppendEvents: number;
   maxPageSize: number;
   defaultPageSize: number;
+  unregisteredEventTypes: 'allow' | 'reject';
   applicationName: string;
 }
 
@@ -64,6 +65,7 @@ export function resolveEventStoreOptions(options: EventStoreModuleOptions = {}):
     maxAppendEvents: positive('maxAppendEvents', options.maxAppendEvents ?? 10_000),
     maxPageSize: positive('maxPageSize', options.maxPageSize ?? 10_000),
     defaultPageSize: positive('defaultPageSize', options.defaultPageSize ?? 1_000),
+    unregisteredEventTypes: options.unregisteredEventTypes ?? 'allow',
     applicationName: options.applicationName ?? 'event-store',
   };
 }

@@ -5,10 +5,12 @@ import { EventStoreError } from './event-store.error.js';
 export class UnsupportedSchemaVersionError extends EventStoreError {
   readonly code = EventStoreErrorCode.UnsupportedSchemaVersion;
 
-  constructor(eventType: string, schemaVersion: number, latestVersion?: number) {
+  constructor(eventType: string, schemaVersion: number, latestVersion?: number, eventId?: string) {
     super(
-      `Schema version ${schemaVersion} of event type '${eventType}' is not supported${latestVersion === undefined ? '' : ` (latest known: ${latestVersion})`}: deploy the code that knows it`,
-      { eventType, schemaVersion, latestVersion },
+      `Schema version ${schemaVersion} of event type '${eventType}'${eventId ? ` (event ${eventId})` : ''} is not supported${
+        latestVersion === undefined ? '' : ` (this code knows up to version ${latestVersion})`
+      }: deploy the code that knows it, or register an upcaster`,
+      { eventType, schemaVersion, latestVersion, eventId },
     );
   }
 }

@@ -86,7 +86,7 @@ export class MigrationRunner {
     const [row] = (await this.dataSource.query(
       `SELECT to_regclass('${s}.events') IS NOT NULL AND to_regclass('${s}.streams') IS NOT NULL
           AND to_regclass('${s}.snapshots') IS NOT NULL
-          AND to_regprocedure('${s}.append_to_stream(text, bigint, jsonb)') IS NOT NULL AS ok`,
+          AND to_regprocedure('${s}.append_to_stream(text, bigint, json)') IS NOT NULL AS ok`,
     )) as Array<{ ok: boolean }>;
     if (!row?.ok) {
       throw new Error(

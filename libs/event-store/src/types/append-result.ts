@@ -1,3 +1,4 @@
+import type { JsonObject, RecordedEvent } from './event-data.js';
 import type { ExpectedVersion } from './expected-version.js';
 
 /** What `appendToStream` stored. */
@@ -17,6 +18,14 @@ export interface AppendResult {
 export interface AppendOptions {
   /** Deadline of this append, retries included. Default: the store's `operationTimeoutMs`. */
   timeoutMs?: number;
+  /** Metadata added to every event of the append; an event's own metadata keys win. Default `{}`. */
+  metadata?: JsonObject;
+  /**
+   * The event that caused this append. Every event without ids of its own gets
+   * `causationId = cause.eventId` and `correlationId = cause.correlationId ?? cause.eventId`, so a
+   * whole chain of reactions shares the correlation id of the event that started it.
+   */
+  causedBy?: Pick<RecordedEvent, 'eventId' | 'correlationId'>;
 }
 
 /** Options of `deleteStream`. */

@@ -1,7 +1,5 @@
-import { randomUUID } from 'node:crypto';
 import { InvalidArgumentError } from '../errors/invalid-argument.error.js';
-import type { EventData, JsonObject } from '../types/event-data.js';
-import { assertName } from './stream-id.validation.js';
+import type { JsonObject } from '../types/event-data.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -16,11 +14,8 @@ export interface NewEventRecord {
   correlation_id: string | null;
 }
 
-/**
- * Checks a whole append before anything is sent, and gives each event its id now, so that a retry
- * of the same call re-sends the same ids and is idempotent.
- */
-export function toNewEventRecords(events: unknown, maxEvents: number): NewEventRecord[] {
+/** Refuses an append that is not a non-empty array of at most `maxEvents` items. */
+export function assertAppendSize(events: unknown, maxEvents: number): asserts events is unknown[] {
   if (!Array.isArray(events) || events.length === 0) {
     throw new InvalidArgumentError('An append needs at least one event', { events: Array.isArray(events) ? 0 : typeof events });
   }
@@ -30,45 +25,33 @@ export function toNewEventRecords(events: unknown, maxEvents: number): NewEventR
       max: maxEvents,
     });
   }
-  const records = events.map((event: unknown, index) => toRecord(event, index));
-  refuseRepeatedIds(records);
-  return records;
 }
 
-function toRecord(event: unknown, index: number): NewEventRecord {
-  if (!isObject(event)) {
-    throw invalid(index, 'must be an object with eventType and data');
-  }
-  const { eventId, eventType, schemaVersion = 1, data, metadata = {}, causationId, correlationId } = event as Partial<EventData>;
-  assertName(eventType, `events[${index}].eventType`);
-  if (!Number.isSafeInteger(schemaVersion) || schemaVersion < 1) {
-    throw invalid(index, `schemaVersion must be an integer >= 1, got ${String(schemaVersion)}`);
-  }
-  if (!isObject(data) || !isObject(metadata)) {
-    throw invalid(index, 'data and metadata must be JSON objects');
-  }
-  return {
-    event_id: uuid(eventId, index, 'eventId') ?? randomUUID(),
-    event_type: eventType,
-    schema_version: schemaVersion,
-    data: data as JsonObject,
-    metadata: metadata as JsonObject,
-    causation_id: uuid(causationId, index, 'causationId'),
-    correlation_id: uuid(correlationId, index, 'correlationId'),
-  };
-}
-
-function uuid(value: unknown, index: number, name: string): string | null {
+/** A lower-cased UUID, `null` when absent; refuses anything else. */
+export function optionalUuid(value: unknown, name: string): string | null {
   if (value === undefined || value === null) {
     return null;
   }
   if (typeof value !== 'string' || !UUID.test(value)) {
-    throw invalid(index, `${name} must be a UUID, got ${JSON.stringify(value)}`);
+    throw new InvalidArgumentError(`${name} must be a UUID, got ${JSON.stringify(value)}`, { [name]: value });
   }
   return value.toLowerCase();
 }
 
-function refuseRepeatedIds(records: NewEventRecord[]): void {
+/** Refuses a schema version that is not an integer >= 1. */
+export function assertSchemaVersion(value: unknown, name: string): asserts value is number {
+  if (!Number.isSafeInteger(value) || (value as number) < 1) {
+    throw new InvalidArgumentError(`${name} must be an integer >= 1, got ${String(value)}`, { [name]: value });
+  }
+}
+
+/** `true` for a non-null object that is not an array. */
+export function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** Refuses an append that holds one event id twice. */
+export function refuseRepeatedIds(records: NewEventRecord[]): void {
   const seen = new Set<string>();
   for (const record of records) {
     if (seen.has(record.event_id)) {
@@ -76,12 +59,4 @@ function refuseRepeatedIds(records: NewEventRecord[]): void {
     }
     seen.add(record.event_id);
   }
-}
-
-function isObject(value: unknown): boolean {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-function invalid(index: number, problem: string): InvalidArgumentError {
-  return new InvalidArgumentError(`events[${index}]: ${problem}`, { index });
 }

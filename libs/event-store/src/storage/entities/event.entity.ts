@@ -27,10 +27,11 @@ export class EventEntity {
   @Column({ name: 'schema_version', type: 'integer' })
   schemaVersion!: number;
 
-  @Column({ type: 'jsonb' })
+  /** The payload's JSON text as written (`json`, not `jsonb`: see the migration). */
+  @Column({ type: 'json' })
   data!: Record<string, unknown>;
 
-  @Column({ type: 'jsonb' })
+  @Column({ type: 'json' })
   metadata!: Record<string, unknown>;
 
   @Column({ name: 'causation_id', type: 'uuid', nullable: true })

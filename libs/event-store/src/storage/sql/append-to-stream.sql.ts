@@ -37,8 +37,8 @@ export const appendToLiveStreamSql = (s: string): string => `
              correlationId: 't.correlation_id',
            })}
       FROM stream,
-           ROWS FROM (jsonb_to_recordset($3::jsonb) AS (
-             event_id uuid, event_type text, schema_version integer, data jsonb, metadata jsonb,
+           ROWS FROM (json_to_recordset($3::json) AS (
+             event_id uuid, event_type text, schema_version integer, data json, metadata json,
              causation_id uuid, correlation_id uuid))
            WITH ORDINALITY AS t(event_id, event_type, schema_version, data, metadata,
                                 causation_id, correlation_id, ord)

@@ -1,0 +1,131 @@
+import 'reflect-metadata';
+import { Type } from 'class-transformer';
+import { IsArray, IsDate, IsInt, IsOptional, IsString, Min, ValidateNested } from 'class-validator';
+import type { RecordedEvent } from '../types/event-data.js';
+import { EventSerializer } from './event-serializer.js';
+import { EventType } from './event-type.decorator.js';
+import { EventTypeRegistry } from './event-type-registry.js';
+import { JsonBigInt } from './json-bigint.decorator.js';
+
+class Board {
+  @IsArray()
+  @IsString({ each: true })
+  rows!: string[];
+}
+
+@EventType('GuessProcessed')
+class GuessProcessed {
+  @IsString() guess!: string;
+  @IsInt() @Min(0) score!: number;
+  @ValidateNested() @Type(() => Board) board!: Board;
+  @IsDate() @Type(() => Date) at!: Date;
+  @JsonBigInt() pot!: bigint;
+  @IsOptional() @IsString() hint?: string;
+
+  constructor(fields?: Partial<GuessProcessed>) {
+    Object.assign(this, fields);
+  }
+}
+
+/** Stores like PostgreSQL would: the payload goes through JSON text and back. */
+function stored(serializer: EventSerializer, event: object): RecordedEvent {
+  const [record] = serializer.toRecords([event], 10);
+  return {
+    eventId: record!.event_id,
+    eventType: record!.event_type,
+    schemaVersion: record!.schema_version,
+    data: JSON.parse(JSON.stringify(record!.data)),
+    metadata: JSON.parse(JSON.stringify(record!.metadata)),
+    causationId: record!.causation_id,
+    correlationId: record!.correlation_id,
+    streamId: 'game-1',
+    streamVersion: 1,
+    globalPosition: 1,
+    createdAt: new Date(),
+  };
+}
+
+describe('EventSerializer', () => {
+  const registry = new EventTypeRegistry();
+  registry.register([GuessProcessed]);
+  registry.verify();
+  const serializer = new EventSerializer(registry, 'allow');
+  const guess = (): GuessProcessed =>
+    new GuessProcessed({
+      guess: 'crâne ✓ 🎲',
+      score: 3,
+      board: Object.assign(new Board(), { rows: ['c', 'r'] }),
+      at: new Date('2026-11-27T08:15:30.123Z'),
+      pot: 123456789012345678901234567890n,
+    });
+
+  it('round-trips a typed event: class, nested object, date, bigint, unicode; unset fields left out', () => {
+    const event = stored(serializer, guess());
+    expect(event).toMatchObject({ eventType: 'GuessProcessed', schemaVersion: 1 });
+    expect(event.data).toEqual({
+      guess: 'crâne ✓ 🎲',
+      score: 3,
+      board: { rows: ['c', 'r'] },
+      at: '2026-11-27T08:15:30.123Z',
+      pot: '123456789012345678901234567890',
+    });
+    const read = serializer.fromStored(event).data as unknown as GuessProcessed;
+    expect(read).toBeInstanceOf(GuessProcessed);
+    expect(read.board).toBeInstanceOf(Board);
+    expect(read.at).toEqual(new Date('2026-11-27T08:15:30.123Z'));
+    expect(read.pot).toBe(123456789012345678901234567890n);
+    expect('hint' in read).toBe(false);
+  });
+
+  it('takes an envelope around an instance, with metadata and causation', () => {
+    const cause = { eventId: '7d3f5a2e-1b4c-4d8e-9f60-0a1b2c3d4e5f', correlationId: null };
+    const [record] = serializer.toRecords([{ data: guess(), metadata: { by: 'bot' } }], 10, { causedBy: cause, metadata: { app: 'x', by: 'app' } });
+    expect(record).toMatchObject({
+      event_type: 'GuessProcessed',
+      metadata: { app: 'x', by: 'bot' },
+      causation_id: cause.eventId,
+      correlation_id: cause.eventId,
+    });
+  });
+
+  it('refuses an invalid instance with every failing field, nested ones included', () => {
+    const bad = new GuessProcessed({ guess: 42 as unknown as string, score: -1, board: Object.assign(new Board(), { rows: [1] }), at: new Date(), pot: 1n });
+    try {
+      serializer.toRecords([bad], 10);
+      throw new Error('accepted');
+    } catch (error) {
+      expect(error).toMatchObject({ code: 'EVENT_VALIDATION_FAILED', details: { eventType: 'GuessProcessed', at: 'events[0]' } });
+      const fields = (error as { details: { fields: Array<{ property: string }> } }).details.fields.map((f) => f.property);
+      expect(fields).toEqual(['guess', 'score', 'board.rows']);
+    }
+  });
+
+  it('validates plain JSON of a registered type against its class', () => {
+    expect(() => serializer.toRecords([{ eventType: 'GuessProcessed', data: { guess: 'x' } }], 10)).toThrow(/fails validation/);
+    const valid = { guess: 'x', score: 1, board: { rows: [] }, at: '2026-11-27T00:00:00Z', pot: '1' };
+    expect(serializer.toRecords([{ eventType: 'GuessProcessed', data: valid }], 10)[0]).toMatchObject({ schema_version: 1 });
+  });
+
+  it('refuses a schema version that does not match the registration', () => {
+    expect(() => serializer.toRecords([{ eventType: 'GuessProcessed', schemaVersion: 2, data: {} }], 10)).toThrow(
+      expect.objectContaining({ code: 'UNSUPPORTED_SCHEMA_VERSION' }),
+    );
+    expect(() => serializer.toRecords([{ data: guess(), schemaVersion: 3 }], 10)).toThrow(/is version 1, not 3/);
+  });
+
+  it('refuses payloads JSON would alter, and class instances nobody registered', () => {
+    expect(() => serializer.toRecords([{ eventType: 'Raw', data: { n: 1n } }], 10)).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
+    expect(() => serializer.toRecords([{ eventType: 'Raw', data: { f: undefined } }], 10)).toThrow(/undefined has no JSON form/);
+    class Unregistered { x = 1; }
+    expect(() => serializer.toRecords([new Unregistered()], 10)).toThrow(/eventType must be a string/);
+  });
+
+  it('passes unregistered types as plain JSON, or refuses them when strict', () => {
+    const plain = stored(serializer, { eventType: 'Raw', data: { a: [1, { b: 'c' }] } });
+    expect(serializer.fromStored(plain).data).toEqual({ a: [1, { b: 'c' }] });
+    const strict = new EventSerializer(registry, 'reject');
+    expect(() => strict.toRecords([{ eventType: 'Raw', data: {} }], 10)).toThrow(expect.objectContaining({ code: 'UNKNOWN_EVENT_TYPE' }));
+    expect(() => strict.fromStored(plain)).toThrow(expect.objectContaining({ code: 'UNKNOWN_EVENT_TYPE' }));
+    expect(strict.fromStored(stored(strict, guess())).data).toBeInstanceOf(GuessProcessed);
+  });
+});
