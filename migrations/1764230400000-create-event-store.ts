@@ -99,6 +99,12 @@ function immutabilityFunction(s: string): string {
  * streams share no lock at all.
  */
 function appendFunction(s: string): string {
+  // The checksum a re-sent event would have at the place where its id is stored.
+  const incomingChecksum = `sha256(convert_to(concat_ws(E'\\x1f', p_stream_id, e.stream_version::text,
+               ((i.event->>'event_id')::uuid)::text, i.event->>'event_type',
+               ((i.event->>'schema_version')::integer)::text, (i.event->'data')::text,
+               (i.event->'metadata')::text, coalesce(((i.event->>'causation_id')::uuid)::text, ''),
+               coalesce(((i.event->>'correlation_id')::uuid)::text, '')), 'UTF8'))`;
   return `
     CREATE FUNCTION ${s}.append_to_stream(p_stream_id text, p_expected bigint, p_events json)
     RETURNS TABLE (from_version bigint, to_version bigint, first_position bigint, last_position bigint)
@@ -131,12 +137,10 @@ function appendFunction(s: string): string {
         INSERT INTO ${s}.streams (stream_id) VALUES (p_stream_id) ON CONFLICT (stream_id) DO NOTHING;
       END LOOP;
 
-      IF v_deleted THEN
-        RAISE EXCEPTION 'stream deleted' USING ERRCODE = 'ESDEL', DETAIL = v_version::text;
-      END IF;
-
-      -- Idempotent retry: every id already stored, in order, at one place of this stream.
-      SELECT count(*), coalesce(bool_and(e.stream_id = p_stream_id), false),
+      -- Idempotent retry: every id already stored, in order, at one place of this stream, with
+      -- the same content (checksum). It is recognised even if the stream was soft-deleted since:
+      -- the append it repeats did succeed.
+      SELECT count(*), coalesce(bool_and(e.stream_id = p_stream_id AND e.checksum = ${incomingChecksum}), false),
              min(e.stream_version - i.ord), max(e.stream_version - i.ord),
              (array_agg(e.event_id::text ORDER BY i.ord))[1]
         INTO v_found, v_same_stream, v_base, v_base_max, v_duplicate
@@ -152,6 +156,10 @@ function appendFunction(s: string): string {
           RETURN;
         END IF;
         RAISE EXCEPTION 'duplicate event' USING ERRCODE = 'ESDUP', DETAIL = v_duplicate;
+      END IF;
+
+      IF v_deleted THEN
+        RAISE EXCEPTION 'stream deleted' USING ERRCODE = 'ESDEL', DETAIL = v_version::text;
       END IF;
 
       IF (p_expected = -2 AND v_version = 0) THEN

@@ -3,12 +3,15 @@ import { createConnection, createServer, type Server, type Socket } from 'node:n
 /**
  * A TCP proxy in front of the test PostgreSQL, so a test can make the database unreachable
  * (`cut`: existing connections reset, new ones refused), unresponsive (`blackhole`: connections
- * accepted, nothing answered) and reachable again (`restore`) without stopping a shared server.
+ * accepted, nothing answered), slow (`delayReplies`) and reachable again (`restore`) without
+ * stopping a shared server.
  */
 export class TcpProxy {
   private server?: Server;
   private readonly sockets = new Set<Socket>();
   private mode: 'forward' | 'blackhole' = 'forward';
+  /** Delay of the server's replies, in milliseconds. */
+  private replyDelayMs = 0;
   port = 0;
 
   constructor(private readonly target: { host: string; port: number }) {}
@@ -40,9 +43,15 @@ export class TcpProxy {
     this.mode = 'blackhole';
   }
 
-  /** Forwards again, on the same port. */
+  /** Holds every reply of the server back this long (in order), as a congested network would. */
+  delayReplies(ms: number): void {
+    this.replyDelayMs = ms;
+  }
+
+  /** Forwards again, on the same port, without delay. */
   async restore(): Promise<void> {
     this.mode = 'forward';
+    this.replyDelayMs = 0;
     if (!this.server) {
       await this.start();
     }
@@ -65,6 +74,14 @@ export class TcpProxy {
     upstream.on('close', () => this.sockets.delete(upstream));
     upstream.on('error', () => client.destroy());
     client.on('error', () => upstream.destroy());
-    client.pipe(upstream).pipe(client);
+    client.pipe(upstream);
+    upstream.on('data', (chunk: Buffer) => {
+      if (this.replyDelayMs === 0) {
+        client.write(chunk);
+      } else {
+        setTimeout(() => client.writable && client.write(chunk), this.replyDelayMs);
+      }
+    });
+    upstream.on('end', () => setTimeout(() => client.end(), this.replyDelayMs));
   }
 }

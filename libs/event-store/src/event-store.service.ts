@@ -156,11 +156,14 @@ export class EventStore {
   async listStreams(options: ListStreamsOptions = {}): Promise<ListStreamsResult> {
     const { maxPageSize, defaultPageSize } = this.database.options;
     const limit = pageSize(options.limit, defaultPageSize, maxPageSize, 'limit');
-    const pattern = options.prefix === undefined ? null : likePrefix(String(options.prefix));
+    const pattern = options.prefix === undefined ? null : likePrefix(options.prefix);
     return this.streams.list(pattern, options.after ?? null, limit);
   }
 
-  /** Stores the latest snapshot of a source, replacing its previous one. */
+  /**
+   * Stores the latest snapshot of a source, replacing its previous one; a snapshot older than the
+   * stored one (lower `sourceVersion`) is ignored, so concurrent snapshotters never go backwards.
+   */
   async recordSnapshot(snapshot: SnapshotData): Promise<void> {
     assertStreamId(snapshot?.sourceId, 'sourceId');
     assertName(snapshot.sourceType, 'sourceType');
@@ -199,12 +202,14 @@ export class EventStore {
     options: ReadStreamOptions,
   ): AsyncIterable<RecordedEvent> {
     const step = direction === 'forward' ? 1 : -1;
+    const { maxPageSize, defaultPageSize } = this.database.options;
+    const limit = pageSize(options.maxCount, defaultPageSize, maxPageSize);
     let fromVersion = options.fromVersion;
     for (;;) {
-      const events = this.typed(await this.readStreamPage(streamId, direction, { ...options, fromVersion }));
+      const events = this.typed(await this.readStreamPage(streamId, direction, { ...options, maxCount: limit, fromVersion }));
       yield* events;
       const last = events.at(-1);
-      if (last === undefined || events.length < (options.maxCount ?? this.database.options.defaultPageSize)) {
+      if (last === undefined || events.length < limit) {
         return;
       }
       fromVersion = last.streamVersion + step;
@@ -237,7 +242,7 @@ export class EventStore {
       fromPosition: direction === 'forward' ? (fromPosition ?? 0) : fromPosition,
       limit: pageSize(options.maxCount, defaultPageSize, maxPageSize),
       eventTypes: eventTypes ?? null,
-      streamPattern: streamPrefix === undefined ? null : likePrefix(String(streamPrefix)),
+      streamPattern: streamPrefix === undefined ? null : likePrefix(streamPrefix, 'filter.streamPrefix'),
     };
   }
 

@@ -27,6 +27,9 @@ describe('bad input is INVALID_ARGUMENT, and stores nothing', () => {
     await invalid(append('bad\nid', someEvents(1)), /control/);
     await invalid(append('nul\u0000', someEvents(1)), /control/);
     await invalid(append('$all', someEvents(1)), /reserved/);
+    await invalid(append('player-\uD800', someEvents(1)), /unpaired surrogates/);
+    await invalid(append('player-\uDC00x', someEvents(1)), /unpaired surrogates/);
+    await expect(append('player-🎲', someEvents(1))).resolves.toMatchObject({ toVersion: 1 });
     await invalid(append(42, someEvents(1)));
     await invalid(t.store.readStreamForward(''));
     await invalid(t.store.deleteStream('$all', 'any'));
@@ -62,6 +65,8 @@ describe('bad input is INVALID_ARGUMENT, and stores nothing', () => {
     await invalid(t.store.readAllForward({ maxCount: 1e6 }), /maxCount/);
     await invalid(t.store.readAllForward({ filter: { eventTypes: [] } }), /eventTypes/);
     await invalid(t.store.listStreams({ limit: 0 }), /limit/);
+    await invalid(t.store.listStreams({ prefix: 'bad\uD800' }), /prefix/);
+    await invalid(t.store.readAllForward({ filter: { streamPrefix: 42 as unknown as string } }), /streamPrefix/);
     await invalid(t.store.deleteStream('ok-1', 'any', { mode: 'sideways' as 'soft' }), /mode/);
   });
 });

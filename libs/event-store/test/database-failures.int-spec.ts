@@ -84,4 +84,58 @@ describe('when the database fails', () => {
     }
     expect(await t.store.readStreamForward('down-1')).toHaveLength(3);
   });
+
+  it('a connection that timed out on the client side is never reused: no later append is lost in its transaction', async () => {
+    const target = testConnection();
+    const slow = await createTestStore(
+      {
+        connection: { ...target, host: '127.0.0.1', port: proxy.port },
+        poolSize: 1,
+        statementTimeoutMs: 500,
+        connectionTimeoutMs: 500,
+        retry: { maxAttempts: 2, initialDelayMs: 50, maxDelayMs: 50 },
+        applicationName: 'slow-replies-store',
+      },
+      'slowreplies',
+    );
+    try {
+      await slow.store.appendToStream('x', 'no_stream', someEvents(1));
+      proxy.delayReplies(1_500);
+      await expect(slow.store.deleteStream('x', 1)).rejects.toMatchObject({ code: 'TIMEOUT' });
+      proxy.delayReplies(0);
+      const appended = await slow.store.appendToStream('y', 'no_stream', someEvents(3));
+      expect(appended).toMatchObject({ fromVersion: 1, toVersion: 3 });
+      const { rows } = await t.sql.query(`SELECT count(*)::int AS n FROM "${slow.schema}".events WHERE stream_id = 'y'`);
+      expect(rows[0].n).toBe(3);
+      const idle = await t.sql.query(
+        `SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = 'slow-replies-store' AND state = 'idle in transaction'`,
+      );
+      expect(idle.rows[0].n).toBe(0);
+    } finally {
+      proxy.delayReplies(0);
+      await slow.close();
+    }
+  });
+
+  it('an append honours its own deadline, even while the statement timeout is longer', async () => {
+    const patient = await createTestStore({ connection: testConnection(), statementTimeoutMs: 5_000 }, 'deadline');
+    const blocker = await patient.sql.connect();
+    try {
+      await patient.store.appendToStream('locked', 'no_stream', someEvents(1));
+      await blocker.query('BEGIN');
+      await blocker.query(`SELECT 1 FROM "${patient.schema}".streams WHERE stream_id = 'locked' FOR UPDATE`);
+      for (const expected of ['any', 1, 'no_stream'] as const) {
+        const started = Date.now();
+        await expect(patient.store.appendToStream('locked', expected, someEvents(1), { timeoutMs: 300 })).rejects.toMatchObject({
+          code: 'TIMEOUT',
+        });
+        expect(Date.now() - started).toBeLessThan(1_500);
+      }
+    } finally {
+      await blocker.query('ROLLBACK');
+      blocker.release();
+    }
+    expect(await patient.store.readStreamForward('locked')).toHaveLength(1);
+    await patient.close();
+  });
 });

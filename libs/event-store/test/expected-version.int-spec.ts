@@ -183,6 +183,30 @@ describe('appendToStream: expected versions, races, idempotency', () => {
       expect(await t.store.readStreamForward(id)).toHaveLength(2);
     });
 
+    it('a re-send with the same ids but other content is DUPLICATE_EVENT, not a silent success', async () => {
+      const id = fresh();
+      const eventId = randomUUID();
+      await t.store.appendToStream(id, 'no_stream', [{ eventId, eventType: 'Deposited', data: { amount: 10 } }]);
+      for (const changed of [
+        { eventId, eventType: 'Withdrawn', data: { amount: 10 } },
+        { eventId, eventType: 'Deposited', data: { amount: 9999 } },
+        { eventId, eventType: 'Deposited', data: { amount: 10 }, metadata: { forged: true } },
+      ]) {
+        await expect(t.store.appendToStream(id, 'any', [changed])).rejects.toBeInstanceOf(DuplicateEventError);
+        await expect(t.store.appendToStream(id, 'no_stream', [changed])).rejects.toBeInstanceOf(DuplicateEventError);
+      }
+      expect((await t.store.readStreamForward(id)).map((e) => e.data)).toEqual([{ amount: 10 }]);
+    });
+
+    it('a re-send after the stream was soft-deleted still reports the append that succeeded', async () => {
+      const id = fresh();
+      const events = someEvents(2).map((e) => ({ ...e, eventId: randomUUID() }));
+      const first = await t.store.appendToStream(id, 'no_stream', events);
+      await t.store.deleteStream(id, 2);
+      expect(await t.store.appendToStream(id, 'no_stream', events)).toEqual(first);
+      await expect(t.store.appendToStream(id, 'any', someEvents(1))).rejects.toBeInstanceOf(StreamDeletedError);
+    });
+
     it('concurrent appends of one event id to two streams: one stores it, the other gets DUPLICATE_EVENT', async () => {
       const eventId = randomUUID();
       const results = await Promise.allSettled(

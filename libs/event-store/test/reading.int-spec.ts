@@ -57,6 +57,18 @@ describe('reading streams and $all, listing, metadata, snapshots', () => {
       expect(backward).toEqual(Array.from({ length: 12 }, (_, i) => 12 - i));
     });
 
+    it('iterates every event when the page size is capped below the default', async () => {
+      const capped = await createTestStore({ maxPageSize: 5 }, 'capped');
+      try {
+        await capped.store.appendToStream('long', 'no_stream', someEvents(12));
+        const seen: number[] = [];
+        for await (const event of capped.store.streamForward('long')) seen.push(event.streamVersion);
+        expect(seen).toEqual(Array.from({ length: 12 }, (_, i) => i + 1));
+      } finally {
+        await capped.close();
+      }
+    });
+
     it('a stream that does not exist is STREAM_NOT_FOUND', async () => {
       await expect(t.store.readStreamForward('nope')).rejects.toBeInstanceOf(StreamNotFoundError);
       await expect(t.store.readStreamBackward('nope')).rejects.toMatchObject({ code: 'STREAM_NOT_FOUND' });
@@ -164,6 +176,8 @@ describe('reading streams and $all, listing, metadata, snapshots', () => {
         data: { guesses: 12 },
         metadata: { v: 2 },
       });
+      await t.store.recordSnapshot({ sourceId: 'game-1', sourceVersion: 11, sourceType: 'Game', data: { guesses: 11 } });
+      expect(await t.store.readSnapshot('game-1')).toMatchObject({ sourceVersion: 12, data: { guesses: 12 } });
       await t.store.deleteSnapshot('game-1');
       expect(await t.store.readSnapshot('game-1')).toBeNull();
     });

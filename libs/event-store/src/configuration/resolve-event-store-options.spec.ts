@@ -31,6 +31,11 @@ describe('resolveEventStoreOptions', () => {
     });
   });
 
+  it('keeps the default page within the maximum page, and refuses a default above it', () => {
+    expect(resolveEventStoreOptions({ maxPageSize: 500 }).defaultPageSize).toBe(500);
+    expect(() => resolveEventStoreOptions({ maxPageSize: 500, defaultPageSize: 600 })).toThrow(/must not exceed maxPageSize/);
+  });
+
   it('refuses a schema that is not a plain name, and non-positive sizes', () => {
     expect(() => resolveEventStoreOptions({ schema: 'a"b' })).toThrow(/not a plain PostgreSQL name/);
     expect(() => resolveEventStoreOptions({ poolSize: 0 })).toThrow(/poolSize must be a positive integer/);

@@ -43,6 +43,7 @@ export function resolveEventStoreOptions(options: EventStoreModuleOptions = {}):
       `Event store schema '${schema}' is not a plain PostgreSQL name: use lower-case letters, digits and _ (at most 63)`,
     );
   }
+  const maxPageSize = positive('maxPageSize', options.maxPageSize ?? 10_000);
   return {
     connection: options.connection && resolveConnection(options.connection),
     embedded: {
@@ -63,8 +64,8 @@ export function resolveEventStoreOptions(options: EventStoreModuleOptions = {}):
     migrations: options.migrations ?? 'run',
     createDatabase: options.createDatabase ?? true,
     maxAppendEvents: positive('maxAppendEvents', options.maxAppendEvents ?? 10_000),
-    maxPageSize: positive('maxPageSize', options.maxPageSize ?? 10_000),
-    defaultPageSize: positive('defaultPageSize', options.defaultPageSize ?? 1_000),
+    maxPageSize,
+    defaultPageSize: defaultPageSize(options.defaultPageSize, maxPageSize),
     unregisteredEventTypes: options.unregisteredEventTypes ?? 'allow',
     applicationName: options.applicationName ?? 'event-store',
   };
@@ -79,6 +80,14 @@ function resolveConnection(connection: PostgresConnectionOptions): ResolvedConne
     database: connection.database ?? DEFAULT_DATABASE,
     ssl: connection.ssl,
   };
+}
+
+/** 1000, or `maxPageSize` when that is smaller; a given default above the maximum is refused. */
+function defaultPageSize(given: number | undefined, maxPageSize: number): number {
+  if (given !== undefined && positive('defaultPageSize', given) > maxPageSize) {
+    throw new Error(`Event store option defaultPageSize (${given}) must not exceed maxPageSize (${maxPageSize})`);
+  }
+  return given ?? Math.min(1_000, maxPageSize);
 }
 
 function positive(name: string, value: number): number {

@@ -1,4 +1,5 @@
 import { InvalidArgumentError } from '../errors/invalid-argument.error.js';
+import { hasLoneSurrogate } from '../validation/stream-id.validation.js';
 
 /**
  * Refuses a payload that JSON would silently alter, or PostgreSQL could not store (U+0000): `undefined`, functions, symbols, bigints,
@@ -30,10 +31,13 @@ function check(value: unknown, path: string, ancestors: Set<object>): void {
   }
 }
 
-/** PostgreSQL text cannot hold U+0000, escaped or not. */
+/** PostgreSQL text cannot hold U+0000 (escaped or not), nor an unpaired UTF-16 surrogate. */
 function checkString(value: string, path: string): void {
   if (value.includes('\u0000')) {
     throw refused(path, 'PostgreSQL cannot store the character U+0000 (NUL)');
+  }
+  if (hasLoneSurrogate(value)) {
+    throw refused(path, 'it holds an unpaired UTF-16 surrogate, which is not valid Unicode text');
   }
 }
 

@@ -110,7 +110,8 @@ export class EventStoreDatabase {
         // Every statement of the store is a key lookup or an index-ordered scan. Prepared
         // statements keep the plan made on first use, and a plan made while the tables were nearly
         // empty is a sequential scan whose cost then grows with the table.
-        options: '-c enable_seqscan=off',
+        // A transaction of the store never waits long on its client; one that does was abandoned.
+        options: `-c enable_seqscan=off -c idle_in_transaction_session_timeout=${Math.max(60_000, options.statementTimeoutMs)}`,
       },
     });
     await dataSource.initialize();

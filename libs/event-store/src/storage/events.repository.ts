@@ -56,9 +56,11 @@ export class EventsRepository {
     timeoutMs?: number,
   ): Promise<AppendResult> {
     const payload = JSON.stringify(events);
+    // One deadline for the whole append, both of its steps included.
+    const deadline = this.database.executor.deadline(timeoutMs);
     try {
-      const live = expected === 0 ? undefined : await this.appendToLiveStream(streamId, expected, payload, events.length, timeoutMs);
-      return toAppendResult(streamId, live ?? (await this.appendWithChecks(streamId, expected, payload, timeoutMs)));
+      const live = expected === 0 ? undefined : await this.appendToLiveStream(streamId, expected, payload, events.length, deadline);
+      return toAppendResult(streamId, live ?? (await this.appendWithChecks(streamId, expected, payload, deadline)));
     } catch (error) {
       throw appendFailure(error, streamId, expectedLabel);
     }
@@ -69,12 +71,12 @@ export class EventsRepository {
     expected: number,
     payload: string,
     count: number,
-    timeoutMs?: number,
+    deadline: number,
   ): Promise<AppendRow | undefined> {
     try {
       const [row] = await this.database.executor.query<AppendRow>(
         { name: 'es_append_live', text: this.sql.appendToLive, values: [streamId, expected, payload, count] },
-        { idempotent: true, timeoutMs },
+        { idempotent: true, deadline },
       );
       return row?.from_version === null ? undefined : row;
     } catch (error) {
@@ -85,10 +87,10 @@ export class EventsRepository {
     }
   }
 
-  private async appendWithChecks(streamId: string, expected: number, payload: string, timeoutMs?: number): Promise<AppendRow> {
+  private async appendWithChecks(streamId: string, expected: number, payload: string, deadline: number): Promise<AppendRow> {
     const [row] = await this.database.executor.query<AppendRow>(
       { name: 'es_append', text: this.sql.append, values: [streamId, expected, payload] },
-      { idempotent: true, timeoutMs },
+      { idempotent: true, deadline },
     );
     return row!;
   }

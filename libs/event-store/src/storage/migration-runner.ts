@@ -1,10 +1,12 @@
 import { Logger } from '@nestjs/common';
-import { type DataSource, MigrationExecutor } from 'typeorm';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { type DataSource, MigrationExecutor, type QueryRunner } from 'typeorm';
 import type { MigrationsMode } from '../configuration/event-store-options.interface.js';
 import { quoteIdentifier } from './postgres-connection.js';
 
 // Advisory lock key: (class, object) = (a constant for this product, a hash of the schema).
 const LOCK_CLASS = 0x45_53_54_52; // 'ESTR'
+const LOCK_POLL_MS = 250;
 
 /** The applied and pending migrations of a store. */
 export interface MigrationStatus {
@@ -14,8 +16,10 @@ export interface MigrationStatus {
 
 /**
  * Brings a store's schema to the current version. Several processes may start at once: they
- * serialise on an advisory lock held on a dedicated session, so exactly one migrates and the others
- * then find nothing pending.
+ * serialise on an advisory lock, so exactly one migrates and the others then find nothing
+ * pending. Everything runs on one dedicated session (so a pool of one connection is enough),
+ * without the pool's statement timeout (a migration may rebuild an index for minutes); waiting for
+ * another process's migration is bounded by `lockTimeoutMs`.
  */
 export class MigrationRunner {
   private readonly logger = new Logger(MigrationRunner.name);
@@ -23,6 +27,7 @@ export class MigrationRunner {
   constructor(
     private readonly dataSource: DataSource,
     private readonly schema: string,
+    private readonly lockTimeoutMs = 300_000,
   ) {}
 
   /** Applies (`run`), verifies (`check`) or leaves (`skip`) the migrations, then checks the schema. */
@@ -37,11 +42,11 @@ export class MigrationRunner {
 
   /** Applies every pending migration under the lock; returns their names. */
   async migrate(onProgress?: (message: string) => void): Promise<string[]> {
-    return this.underLock(async () => {
-      await this.dataSource.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdentifier(this.schema)}`);
-      const pending = (await this.status()).pending;
+    return this.session(true, async (runner) => {
+      await runner.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdentifier(this.schema)}`);
+      const pending = (await this.statusOn(runner)).pending;
       pending.forEach((name, index) => onProgress?.(`[${index + 1}/${pending.length}] applying ${name}`));
-      const applied = await this.dataSource.runMigrations({ transaction: 'each' });
+      const applied = await this.executor(runner).executePendingMigrations();
       applied.forEach((migration) => this.logger.log(`Applied migration ${migration.name} to schema ${this.schema}`));
       return applied.map((migration) => migration.name);
     });
@@ -49,10 +54,10 @@ export class MigrationRunner {
 
   /** Reverts the latest applied migration; returns its name, or `undefined` when none is applied. */
   async revertLast(): Promise<string | undefined> {
-    return this.underLock(async () => {
-      const last = (await this.status()).applied.at(-1);
+    return this.session(true, async (runner) => {
+      const last = (await this.statusOn(runner)).applied.at(-1);
       if (last !== undefined) {
-        await this.dataSource.undoLastMigration({ transaction: 'each' });
+        await this.executor(runner).undoLastMigration();
       }
       return last;
     });
@@ -60,16 +65,23 @@ export class MigrationRunner {
 
   /** Which migrations are applied and which are pending. */
   async status(): Promise<MigrationStatus> {
-    const executor = new MigrationExecutor(this.dataSource);
-    const schemaExists = await this.schemaExists();
-    const pending = schemaExists
-      ? await executor.getPendingMigrations()
-      : this.dataSource.migrations.map((migration) => ({ name: migration.name ?? migration.constructor.name }));
-    const applied = schemaExists ? await executor.getExecutedMigrations() : [];
-    return {
-      applied: applied.map((migration) => migration.name),
-      pending: pending.map((migration) => migration.name),
-    };
+    return this.session(false, (runner) => this.statusOn(runner));
+  }
+
+  private async statusOn(runner: QueryRunner): Promise<MigrationStatus> {
+    const all = this.dataSource.migrations.map((migration) => migration.name ?? migration.constructor.name);
+    if (!(await this.schemaExists(runner))) {
+      return { applied: [], pending: all };
+    }
+    const executor = this.executor(runner);
+    const [applied, pending] = [await executor.getExecutedMigrations(), await executor.getPendingMigrations()];
+    return { applied: applied.map((m) => m.name), pending: pending.map((m) => m.name) };
+  }
+
+  private executor(runner: QueryRunner): MigrationExecutor {
+    const executor = new MigrationExecutor(this.dataSource, runner);
+    executor.transaction = 'each';
+    return executor;
   }
 
   private async refusePending(): Promise<void> {
@@ -95,25 +107,54 @@ export class MigrationRunner {
     }
   }
 
-  private async schemaExists(): Promise<boolean> {
-    const rows = (await this.dataSource.query('SELECT 1 FROM pg_namespace WHERE nspname = $1', [
-      this.schema,
-    ])) as unknown[];
+  private async schemaExists(runner: QueryRunner): Promise<boolean> {
+    const rows = (await runner.query('SELECT 1 FROM pg_namespace WHERE nspname = $1', [this.schema])) as unknown[];
     return rows.length > 0;
   }
 
-  private async underLock<T>(work: () => Promise<T>): Promise<T> {
+  /** Runs `work` on one session without a statement timeout, holding the lock if `locked`. */
+  private async session<T>(locked: boolean, work: (runner: QueryRunner) => Promise<T>): Promise<T> {
     const runner = this.dataSource.createQueryRunner();
     await runner.connect();
     try {
-      await runner.query('SELECT pg_advisory_lock($1, hashtext($2))', [LOCK_CLASS, this.schema]);
+      await runner.query('SET statement_timeout = 0');
+      if (!locked) {
+        return await work(runner);
+      }
+      await this.lock(runner);
       try {
-        return await work();
+        return await work(runner);
       } finally {
         await runner.query('SELECT pg_advisory_unlock($1, hashtext($2))', [LOCK_CLASS, this.schema]);
       }
     } finally {
+      await runner.query('RESET statement_timeout').catch(() => undefined);
       await runner.release();
+    }
+  }
+
+  private async lock(runner: QueryRunner): Promise<void> {
+    const started = Date.now();
+    let announced = false;
+    for (;;) {
+      const [row] = (await runner.query('SELECT pg_try_advisory_lock($1, hashtext($2)) AS locked', [
+        LOCK_CLASS,
+        this.schema,
+      ])) as Array<{ locked: boolean }>;
+      if (row?.locked) {
+        return;
+      }
+      const waited = Date.now() - started;
+      if (waited > this.lockTimeoutMs) {
+        throw new Error(
+          `Another process has been migrating schema '${this.schema}' for over ${Math.round(waited / 1000)} s: wait for it to finish, or find it in pg_locks (advisory lock ${LOCK_CLASS})`,
+        );
+      }
+      if (!announced && waited > 2_000) {
+        this.logger.log(`Waiting for another process to finish migrating schema ${this.schema}...`);
+        announced = true;
+      }
+      await sleep(LOCK_POLL_MS);
     }
   }
 }

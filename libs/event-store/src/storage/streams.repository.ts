@@ -1,9 +1,9 @@
-import type pg from 'pg';
 import { StreamDeletedError } from '../errors/stream-deleted.error.js';
 import { StreamNotFoundError } from '../errors/stream-not-found.error.js';
 import { WrongExpectedVersionError } from '../errors/wrong-expected-version.error.js';
 import type { JsonObject } from '../types/event-data.js';
 import type { ListStreamsResult, StreamInfo } from '../types/stream-info.js';
+import type { DatabaseSession } from './database-executor.js';
 import type { EventStoreDatabase } from './event-store-database.js';
 import {
   deleteStreamRowSql,
@@ -77,13 +77,13 @@ export class StreamsRepository {
     streamId: string,
     expected: ExpectedVersionCheck,
     rules: { allowDeleted: boolean },
-    change: (client: pg.PoolClient) => Promise<unknown>,
+    change: (session: DatabaseSession) => Promise<unknown>,
   ): Promise<void> {
     await this.database.executor.transaction(
-      async (client) => {
-        const { rows } = await client.query<StreamRow>(lockStreamSql(this.s), [streamId]);
+      async (session) => {
+        const { rows } = await session.query<StreamRow>(lockStreamSql(this.s), [streamId]);
         checkExpected(streamId, rows[0], expected, rules.allowDeleted);
-        await change(client);
+        await change(session);
       },
       { idempotent: false },
     );
