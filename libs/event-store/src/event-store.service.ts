@@ -3,7 +3,7 @@ import { InvalidArgumentError } from './errors/invalid-argument.error.js';
 import { StreamNotFoundError } from './errors/stream-not-found.error.js';
 import { EventSerializer } from './serialization/event-serializer.js';
 import { EventStoreDatabase } from './storage/event-store-database.js';
-import { EventsRepository, type AllQuery } from './storage/events.repository.js';
+import { EventsRepository, type AllPage, type AllQuery } from './storage/events.repository.js';
 import { SnapshotsRepository } from './storage/snapshots.repository.js';
 import { StreamsRepository, type ExpectedVersionCheck } from './storage/streams.repository.js';
 import type { AppendOptions, AppendResult, DeleteStreamOptions } from './types/append-result.js';
@@ -221,12 +221,8 @@ export class EventStore {
 
   private async readAll(direction: 'forward' | 'backward', options: ReadAllOptions): Promise<ReadAllResult> {
     const query = this.allQuery(direction, options);
-    const events = this.typed({ events: await this.events.readAll(query) });
-    const last = events.at(-1);
-    if (direction === 'backward' && events.length < query.limit) {
-      return { events, nextFromPosition: null };
-    }
-    return { events, nextFromPosition: last?.globalPosition ?? query.fromPosition ?? 0 };
+    const page = await this.events.readAll(query);
+    return { events: this.typed(page), nextFromPosition: nextCursor(query, page) };
   }
 
   private allQuery(direction: 'forward' | 'backward', options: ReadAllOptions): AllQuery {
@@ -237,12 +233,14 @@ export class EventStore {
       throw new InvalidArgumentError('filter.eventTypes must be a non-empty array of event types', { eventTypes });
     }
     eventTypes?.forEach((type, index) => assertName(type, `filter.eventTypes[${index}]`));
+    const limit = pageSize(options.maxCount, defaultPageSize, maxPageSize);
     return {
       direction,
       fromPosition: direction === 'forward' ? (fromPosition ?? 0) : fromPosition,
-      limit: pageSize(options.maxCount, defaultPageSize, maxPageSize),
+      limit,
       eventTypes: eventTypes ?? null,
       streamPattern: streamPrefix === undefined ? null : likePrefix(streamPrefix, 'filter.streamPrefix'),
+      scanLimit: Math.max(limit, this.database.options.filterScanLimit),
     };
   }
 
@@ -254,4 +252,21 @@ export class EventStore {
   private expected(expectedVersion: ExpectedVersion): ExpectedVersionCheck {
     return { code: expectedVersionCode(expectedVersion), label: expectedVersion };
   }
+}
+
+/**
+ * The cursor after a page of $all: the last event returned when the page is full; otherwise, for
+ * a filtered read, as far as it scanned (so the next read does not scan the same events again);
+ * `null` when a backward read reached the start.
+ */
+function nextCursor(query: AllQuery, page: AllPage): number | null {
+  const last = page.events.at(-1)?.globalPosition;
+  if (page.events.length === query.limit && last !== undefined) {
+    return last;
+  }
+  if (query.direction === 'backward') {
+    const reachedStart = page.scanned === undefined || page.scanned < query.scanLimit;
+    return reachedStart ? null : (page.scannedTo ?? null);
+  }
+  return page.scannedTo ?? last ?? query.fromPosition ?? 0;
 }

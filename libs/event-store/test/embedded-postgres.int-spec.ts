@@ -67,4 +67,18 @@ describe('embedded PostgreSQL', () => {
       await rm(`${dataDir}-orphan`, { recursive: true, force: true });
     }
   });
+
+  it('two processes starting on one fresh data directory at once: one starts it, the other adopts it', async () => {
+    const dir = `${dataDir}-race`;
+    const [a, b] = [new EmbeddedPostgresServer({ dataDir: dir, port: 0 }), new EmbeddedPostgresServer({ dataDir: dir, port: 0 })];
+    try {
+      const [first, second] = await Promise.all([a.start(), b.start()]);
+      expect(second.port).toBe(first.port);
+      expect(existsSync(`${dir}.lock`)).toBe(false);
+    } finally {
+      await a.stop();
+      await b.stop();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
 });

@@ -127,6 +127,41 @@ describe('reading streams and $all, listing, metadata, snapshots', () => {
       expect((await t.store.readAllForward({ filter: { streamPrefix: 'od%' } })).events).toEqual([]);
     });
 
+    it('a sparse filter scans a bounded window per read and moves the cursor past it, missing nothing', async () => {
+      const sparse = await createTestStore({ filterScanLimit: 5 }, 'sparse');
+      try {
+        await sparse.store.appendToStream('noise', 'no_stream', someEvents(12, 'Noise'));
+        await sparse.store.appendToStream('signal', 'no_stream', someEvents(2, 'Signal'));
+        await sparse.store.appendToStream('noise', 12, someEvents(7, 'Noise', 12));
+        await sparse.store.appendToStream('signal', 2, someEvents(1, 'Signal', 2));
+        await sparse.allVisible();
+        const filter = { eventTypes: ['Signal'] };
+        const first = await sparse.store.readAllForward({ filter, maxCount: 2 });
+        expect(first.events).toEqual([]);
+        expect(first.nextFromPosition).toBeGreaterThan(0);
+        const forward: number[] = [];
+        let cursor = 0;
+        for (let reads = 0; reads < 20; reads++) {
+          const page = await sparse.store.readAllForward({ fromPosition: cursor, filter, maxCount: 2 });
+          forward.push(...page.events.map((e) => e.data.n as number));
+          if (page.nextFromPosition === cursor) break;
+          cursor = page.nextFromPosition!;
+        }
+        expect(forward).toEqual([0, 1, 2]);
+        const backward: number[] = [];
+        let from: number | undefined;
+        for (let reads = 0; reads < 20; reads++) {
+          const page = await sparse.store.readAllBackward({ fromPosition: from, filter, maxCount: 2 });
+          backward.push(...page.events.map((e) => e.data.n as number));
+          if (page.nextFromPosition === null) break;
+          from = page.nextFromPosition;
+        }
+        expect(backward).toEqual([2, 1, 0]);
+      } finally {
+        await sparse.close();
+      }
+    });
+
     it('refuses a cursor that is no event position', async () => {
       await expect(t.store.readAllForward({ fromPosition: 9_999_999 })).rejects.toBeInstanceOf(InvalidArgumentError);
     });

@@ -73,6 +73,12 @@ export interface EventStoreModuleOptions {
   /** Page size when a read gives no `maxCount`, and of the async iterators. Default `1000`. */
   defaultPageSize?: number;
   /**
+   * Most events a filtered `$all` read scans past its cursor (at least its page size): a sparse
+   * filter then costs bounded work per read, and the returned cursor moves past what was scanned.
+   * Default `10000`.
+   */
+  filterScanLimit?: number;
+  /**
    * Event types no class is registered for: `allow` stores and reads them as plain JSON, `reject`
    * refuses them with `UNKNOWN_EVENT_TYPE` on append and on read. Default `allow`.
    */

@@ -26,6 +26,7 @@ export interface ResolvedEventStoreOptions {
   maxAppendEvents: number;
   maxPageSize: number;
   defaultPageSize: number;
+  filterScanLimit: number;
   unregisteredEventTypes: 'allow' | 'reject';
   applicationName: string;
 }
@@ -66,6 +67,7 @@ export function resolveEventStoreOptions(options: EventStoreModuleOptions = {}):
     maxAppendEvents: positive('maxAppendEvents', options.maxAppendEvents ?? 10_000),
     maxPageSize,
     defaultPageSize: defaultPageSize(options.defaultPageSize, maxPageSize),
+    filterScanLimit: positive('filterScanLimit', options.filterScanLimit ?? 10_000),
     unregisteredEventTypes: options.unregisteredEventTypes ?? 'allow',
     applicationName: options.applicationName ?? 'event-store',
   };

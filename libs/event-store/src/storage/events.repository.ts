@@ -13,8 +13,9 @@ import type { EventRow } from './sql/event-row.js';
 import {
   readAllBackwardFromEndSql,
   readAllBackwardSql,
+  readAllFilteredSql,
   readAllForwardSql,
-  type ReadAllRow,
+  type ReadAllFilteredRow,
 } from './sql/read-all.sql.js';
 import { readStreamBackwardSql, readStreamForwardSql, type ReadStreamRow } from './sql/read-stream.sql.js';
 
@@ -32,6 +33,17 @@ export interface AllQuery {
   limit: number;
   eventTypes: string[] | null;
   streamPattern: string | null;
+  /** With a filter: most events scanned past the cursor (at least `limit`). */
+  scanLimit: number;
+}
+
+/** A page of $all, and with a filter how far the read scanned. */
+export interface AllPage {
+  events: RecordedEvent[];
+  /** Filtered reads: position of the last event scanned (matching or not); `null` if none was. */
+  scannedTo?: number | null;
+  /** Filtered reads: how many events were scanned. */
+  scanned?: number;
 }
 
 const UNIQUE_VIOLATION = '23505';
@@ -39,6 +51,7 @@ const UNIQUE_VIOLATION = '23505';
 /** Appends and reads of events: hand-written SQL, one round trip each. */
 export class EventsRepository {
   private readonly sql: ReturnType<typeof statements>;
+  private readonly allStatements = new Map<string, string>();
 
   constructor(private readonly database: EventStoreDatabase) {
     this.sql = statements(database.schema);
@@ -122,12 +135,14 @@ export class EventsRepository {
   }
 
   /** A page of $all; refuses a cursor that is no event's position. */
-  async readAll(query: AllQuery): Promise<RecordedEvent[]> {
-    const rows = await this.database.executor.query<ReadAllRow>(
+  async readAll(query: AllQuery): Promise<AllPage> {
+    const filtered = query.eventTypes !== null || query.streamPattern !== null;
+    const fromEnd = query.fromPosition === undefined;
+    const rows = await this.database.executor.query<ReadAllFilteredRow>(
       {
-        name: `es_read_all_${query.direction}${query.fromPosition === undefined ? '_end' : ''}`,
-        text: this.allStatement(query),
-        values: [query.fromPosition ?? null, query.eventTypes, query.streamPattern, query.limit],
+        name: `es_read_all_${query.direction}${fromEnd ? '_end' : ''}${filtered ? '_filtered' : ''}`,
+        text: this.allStatement(query.direction, fromEnd, filtered),
+        values: [query.fromPosition ?? null, query.eventTypes, query.streamPattern, query.limit, ...(filtered ? [query.scanLimit] : [])],
       },
       { idempotent: true },
     );
@@ -137,14 +152,27 @@ export class EventsRepository {
         { fromPosition: query.fromPosition },
       );
     }
-    return eventsOf(rows);
+    if (!filtered) {
+      return { events: eventsOf(rows) };
+    }
+    const scannedTo = rows[0]?.scanned_to ?? null;
+    return { events: eventsOf(rows), scannedTo: scannedTo === null ? null : Number(scannedTo), scanned: rows[0]?.scanned ?? 0 };
   }
 
-  private allStatement(query: AllQuery): string {
-    if (query.direction === 'forward') {
-      return this.sql.readAllForward;
+  private allStatement(direction: 'forward' | 'backward', fromEnd: boolean, filtered: boolean): string {
+    const key = `${direction}/${fromEnd}/${filtered}`;
+    let text = this.allStatements.get(key);
+    if (text === undefined) {
+      text = filtered
+        ? readAllFilteredSql(this.database.schema, direction, fromEnd)
+        : direction === 'forward'
+          ? this.sql.readAllForward
+          : fromEnd
+            ? this.sql.readAllBackwardFromEnd
+            : this.sql.readAllBackward;
+      this.allStatements.set(key, text);
     }
-    return query.fromPosition === undefined ? this.sql.readAllBackwardFromEnd : this.sql.readAllBackward;
+    return text;
   }
 }
 

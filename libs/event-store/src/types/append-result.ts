@@ -6,7 +6,7 @@ export interface AppendResult {
   streamId: string;
   /** Version of the first event appended. */
   fromVersion: number;
-  /** Version of the last event appended: the stream's version now. */
+  /** Version of the last event appended: the stream's version right after this append. */
   toVersion: number;
   /** Global position of the first event appended. */
   firstPosition: number;

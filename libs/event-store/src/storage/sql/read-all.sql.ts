@@ -58,3 +58,43 @@ export const readAllBackwardFromEndSql = (s: string): string => `
 
 /** A row of an $all read. */
 export type ReadAllRow = { cursor_found: boolean } & (EventRow | { [K in keyof EventRow]: null });
+
+/**
+ * A filtered page of $all that scans at most $5 events past the cursor, so that a sparse filter
+ * costs bounded work per read instead of a scan to the end of $all on every poll. Besides the
+ * matching events it reports how far it scanned (`scanned_to`, `scanned`): the reader continues
+ * from there, which is a valid cursor even when that event did not match.
+ */
+export function readAllFilteredSql(s: string, direction: 'forward' | 'backward', fromEnd: boolean): string {
+  const order = direction === 'forward' ? 'ASC' : 'DESC';
+  const reverse = direction === 'forward' ? 'DESC' : 'ASC';
+  const after = fromEnd
+    ? 'true'
+    : `(e.transaction_id, e.global_position) ${direction === 'forward' ? '>' : '<'} (c.transaction_id, $1::bigint)`;
+  const cursor = fromEnd ? `WITH cursor AS (SELECT NULL::xid8 AS transaction_id WHERE $1::bigint IS NULL)` : cursorCte(s);
+  return `
+  ${cursor},
+  scanned AS MATERIALIZED (
+    SELECT e.transaction_id AS tx, e.global_position AS pos, e.event_type, e.stream_id
+      FROM cursor c
+      JOIN LATERAL (
+        SELECT e.transaction_id, e.global_position, e.event_type, e.stream_id FROM ${s}.events e
+         WHERE ${after} AND e.transaction_id < pg_snapshot_xmin(pg_current_snapshot())
+         ORDER BY e.transaction_id ${order}, e.global_position ${order} LIMIT $5) e ON true),
+  matched AS (
+    SELECT m.pos FROM scanned m
+     WHERE ($2::text[] IS NULL OR m.event_type = ANY($2::text[])) AND ($3::text IS NULL OR m.stream_id LIKE $3::text)
+     ORDER BY m.tx ${order}, m.pos ${order} LIMIT $4)
+  SELECT EXISTS (SELECT 1 FROM cursor) AS cursor_found,
+         (SELECT m.pos FROM scanned m ORDER BY m.tx ${reverse}, m.pos ${reverse} LIMIT 1) AS scanned_to,
+         (SELECT count(*) FROM scanned)::int AS scanned,
+         page.*
+    FROM (SELECT 1) one
+    LEFT JOIN LATERAL (
+      SELECT e.transaction_id AS tx, ${eventColumns('e')}
+        FROM matched m JOIN ${s}.events e ON e.global_position = m.pos) page ON true
+   ORDER BY page.tx ${order}, page.global_position ${order}`;
+}
+
+/** A row of a filtered $all read: how far the scan went, and a matching event unless none matched. */
+export type ReadAllFilteredRow = ReadAllRow & { scanned_to: string | null; scanned: number };
