@@ -149,6 +149,11 @@ describe('appendToStream: expected versions, races, idempotency', () => {
       await t.store.appendToStream(id, 3, someEvents(1));
       expect(await t.store.appendToStream(id, 0, events)).toEqual(first);
       expect(await t.store.readStreamForward(id)).toHaveLength(4);
+      const single = [{ eventId: randomUUID(), eventType: 'Single', data: { ok: true }, metadata: { m: 1 } }];
+      const once = await t.store.appendToStream(id, 4, single);
+      expect(await t.store.appendToStream(id, 'any', single)).toEqual(once);
+      expect(await t.store.appendToStream(id, 4, single)).toEqual(once);
+      expect(await t.store.readStreamForward(id)).toHaveLength(5);
     });
 
     it('concurrent re-sends of one append store it once', async () => {

@@ -247,7 +247,8 @@ function toInstance(registration: RegisteredEventType, data: JsonObject): object
 /** The properties an instance has set, as a plain object: unset (undefined) ones are left out. */
 function setProperties(instance: object): JsonObject {
   const data: JsonObject = {};
-  for (const [key, value] of Object.entries(instance)) {
+  for (const key of Object.keys(instance)) {
+    const value = (instance as JsonObject)[key];
     if (value !== undefined) {
       data[key] = value;
     }

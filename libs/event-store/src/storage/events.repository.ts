@@ -8,7 +8,13 @@ import type { AppendResult } from '../types/append-result.js';
 import type { RecordedEvent } from '../types/event-data.js';
 import type { NewEventRecord } from '../validation/event-data.validation.js';
 import type { EventStoreDatabase } from './event-store-database.js';
-import { appendToLiveStreamSql, appendToStreamSql, type AppendRow } from './sql/append-to-stream.sql.js';
+import type { QueryConfig } from 'pg';
+import {
+  appendOneToLiveStreamSql,
+  appendToLiveStreamSql,
+  appendToStreamSql,
+  type AppendRow,
+} from './sql/append-to-stream.sql.js';
 import type { EventRow } from './sql/event-row.js';
 import {
   readAllBackwardFromEndSql,
@@ -72,7 +78,7 @@ export class EventsRepository {
     // One deadline for the whole append, both of its steps included.
     const deadline = this.database.executor.deadline(timeoutMs);
     try {
-      const live = expected === 0 ? undefined : await this.appendToLiveStream(streamId, expected, payload, events.length, deadline);
+      const live = expected === 0 ? undefined : await this.appendToLiveStream(streamId, expected, events, payload, deadline);
       return toAppendResult(streamId, live ?? (await this.appendWithChecks(streamId, expected, payload, deadline)));
     } catch (error) {
       throw appendFailure(error, streamId, expectedLabel);
@@ -82,22 +88,43 @@ export class EventsRepository {
   private async appendToLiveStream(
     streamId: string,
     expected: number,
+    events: NewEventRecord[],
     payload: string,
-    count: number,
     deadline: number,
   ): Promise<AppendRow | undefined> {
     try {
-      const [row] = await this.database.executor.query<AppendRow>(
-        { name: 'es_append_live', text: this.sql.appendToLive, values: [streamId, expected, payload, count] },
-        { idempotent: true, deadline },
-      );
-      return row?.from_version === null ? undefined : row;
+      const [row] = await this.database.executor.query<AppendRow>(this.liveStatement(streamId, expected, events, payload), {
+        idempotent: true,
+        deadline,
+      });
+      return row === undefined || row.from_version === null ? undefined : row;
     } catch (error) {
       if (isStoredEventId(error)) {
         return undefined; // a re-send or a duplicate: the full append tells which
       }
       throw error;
     }
+  }
+
+  /** The one-statement append: fields as parameters for one event, the JSON array for more. */
+  private liveStatement(streamId: string, expected: number, events: NewEventRecord[], payload: string): QueryConfig {
+    const [event] = events;
+    if (events.length > 1 || event === undefined) {
+      return { name: 'es_append_live', text: this.sql.appendToLive, values: [streamId, expected, payload, events.length] };
+    }
+    // The same JSON text as inside `payload`, so a fallback to the full append checksums alike.
+    const values = [
+      streamId,
+      expected,
+      event.event_id,
+      event.event_type,
+      event.schema_version,
+      JSON.stringify(event.data),
+      JSON.stringify(event.metadata),
+      event.causation_id,
+      event.correlation_id,
+    ];
+    return { name: 'es_append_one_live', text: this.sql.appendOneToLive, values };
   }
 
   private async appendWithChecks(streamId: string, expected: number, payload: string, deadline: number): Promise<AppendRow> {
@@ -180,6 +207,7 @@ function statements(schema: string) {
   return {
     append: appendToStreamSql(schema),
     appendToLive: appendToLiveStreamSql(schema),
+    appendOneToLive: appendOneToLiveStreamSql(schema),
     readStreamForward: readStreamForwardSql(schema),
     readStreamBackward: readStreamBackwardSql(schema),
     readAllForward: readAllForwardSql(schema),
