@@ -1,7 +1,9 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
 import { InvalidArgumentError } from './errors/invalid-argument.error.js';
 import { StreamNotFoundError } from './errors/stream-not-found.error.js';
 import { EventSerializer } from './serialization/event-serializer.js';
+import { SubscriptionManager } from './subscriptions/subscription-manager.js';
+import type { EventHandler, Subscription, SubscriptionOptions } from './subscriptions/subscription-options.js';
 import { EventStoreDatabase } from './storage/event-store-database.js';
 import { EventsRepository, type AllPage, type AllQuery } from './storage/events.repository.js';
 import { SnapshotsRepository } from './storage/snapshots.repository.js';
@@ -30,10 +32,11 @@ import { assertName, assertStreamId, likePrefix } from './validation/stream-id.v
  * const events = await this.store.readStreamForward('game-42');
  */
 @Injectable()
-export class EventStore {
+export class EventStore implements OnModuleDestroy {
   private readonly events: EventsRepository;
   private readonly streams: StreamsRepository;
   private readonly snapshots: SnapshotsRepository;
+  private readonly subscriptions: SubscriptionManager;
 
   constructor(
     @Inject(EventStoreDatabase) private readonly database: EventStoreDatabase,
@@ -42,6 +45,12 @@ export class EventStore {
     this.events = new EventsRepository(database);
     this.streams = new StreamsRepository(database);
     this.snapshots = new SnapshotsRepository(database);
+    this.subscriptions = new SubscriptionManager(database, {
+      readAllForward: (options) => this.readAllForward(options),
+      readAllBackward: (options) => this.readAllBackward(options),
+      readStreamForward: (streamId, options) => this.readStreamForward(streamId, options),
+      streamVersion: async (streamId) => (await this.streams.find(streamId))?.version ?? 0,
+    });
   }
 
   /**
@@ -62,7 +71,9 @@ export class EventStore {
     const code = expectedVersionCode(expectedVersion);
     const records = this.serializer.toRecords(events, this.database.options.maxAppendEvents, options);
     const timeoutMs = optionalInteger(options.timeoutMs, 'timeoutMs', 1);
-    return this.events.append(streamId, code, expectedVersion, records, timeoutMs);
+    const result = await this.events.append(streamId, code, expectedVersion, records, timeoutMs);
+    this.subscriptions.notifier.appended();
+    return result;
   }
 
   /** Events of a stream from `fromVersion` (default 1) upwards. */
@@ -161,6 +172,53 @@ export class EventStore {
   }
 
   /**
+   * A transient subscription to one stream or to `$all` (`streamId` `'$all'`): the handler gets
+   * every event after `options.startFrom` (default: from the origin), then every new one as it is
+   * appended, in order, one at a time. Nothing is stored; `unsubscribe` stops it.
+   *
+   * @example
+   * const subscription = store.subscribe('$all', (event) => scores.apply(event), { filter: { streamPrefix: 'game-' } });
+   */
+  subscribe(streamId: string, handler: EventHandler, options: SubscriptionOptions = {}): Subscription {
+    this.assertSubscribable(streamId, options);
+    return this.subscriptions.subscribe(streamId, handler, options);
+  }
+
+  /**
+   * A persistent subscription to one stream, named `name`: its checkpoint lives in PostgreSQL, so
+   * after a restart it resumes after the last event handled. One process at a time runs it; the
+   * others stand by and take over within seconds when that process stops or dies.
+   */
+  subscribeToStream(streamId: string, name: string, handler: EventHandler, options: SubscriptionOptions = {}): Subscription {
+    this.assertSubscribable(streamId, options);
+    if (streamId === '$all') {
+      throw new InvalidArgumentError("Use subscribeToAll(name, handler) for '$all'");
+    }
+    return this.subscriptions.subscribePersistent(name, streamId, handler, options);
+  }
+
+  /** A persistent subscription to `$all` (optionally filtered), named `name`: see {@link subscribeToStream}. */
+  subscribeToAll(name: string, handler: EventHandler, options: SubscriptionOptions = {}): Subscription {
+    this.assertSubscribable('$all', options);
+    return this.subscriptions.subscribePersistent(name, '$all', handler, options);
+  }
+
+  /** Stops a subscription; a persistent one writes its checkpoint and hands its lease back. */
+  async unsubscribe(subscription: Subscription): Promise<void> {
+    await this.subscriptions.unsubscribe(subscription);
+  }
+
+  /** Stops a persistent subscription if it runs in this process, and deletes its checkpoint. */
+  async deleteSubscription(name: string): Promise<void> {
+    await this.subscriptions.delete(name);
+  }
+
+  /** Stops every subscription before the database closes. */
+  async onModuleDestroy(): Promise<void> {
+    await this.subscriptions.close();
+  }
+
+  /**
    * Stores the latest snapshot of a source, replacing its previous one; a snapshot older than the
    * stored one (lower `sourceVersion`) is ignored, so concurrent snapshotters never go backwards.
    */
@@ -242,6 +300,15 @@ export class EventStore {
       streamPattern: streamPrefix === undefined ? null : likePrefix(streamPrefix, 'filter.streamPrefix'),
       scanLimit: Math.max(limit, this.database.options.filterScanLimit),
     };
+  }
+
+  private assertSubscribable(streamId: string, options: SubscriptionOptions): void {
+    if (streamId !== '$all') {
+      assertStreamId(streamId);
+    }
+    if (options.filter !== undefined) {
+      this.allQuery('forward', { filter: options.filter });
+    }
   }
 
   /** Events of registered types as instances of their classes, upcast to the latest version. */

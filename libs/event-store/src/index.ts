@@ -40,6 +40,13 @@ export type { AllFilter, ReadAllOptions, ReadAllResult, ReadStreamOptions } from
 export type { ListStreamsOptions, ListStreamsResult, StreamInfo } from './types/stream-info.js';
 export type { RecordedSnapshot, SnapshotData } from './types/snapshot.js';
 
+export type {
+  EventHandler,
+  StartFrom,
+  Subscription,
+  SubscriptionOptions,
+} from './subscriptions/subscription-options.js';
+
 export { EventStoreErrorCode } from './errors/event-store-error-code.js';
 export { EventStoreError, type EventStoreErrorDetails } from './errors/event-store.error.js';
 export { WrongExpectedVersionError } from './errors/wrong-expected-version.error.js';

@@ -14,7 +14,7 @@ describe('migrations', () => {
     const schema = uniqueSchema('concurrent');
     const stores = await Promise.all([1, 2, 3].map(() => createTestStore({ schema })));
     try {
-      expect(await count(`SELECT count(*) AS n FROM "${schema}".event_store_migrations`)).toBe(1);
+      expect(await count(`SELECT count(*) AS n FROM "${schema}".event_store_migrations`)).toBe(2);
       await Promise.all(stores.map((s, i) => s.store.appendToStream(`from-${i}`, 'no_stream', someEvents(1))));
       await stores[0]!.allVisible();
       expect((await stores[0]!.store.readAllForward()).events).toHaveLength(3);
@@ -27,7 +27,7 @@ describe('migrations', () => {
   it('check mode refuses to start on pending migrations, naming them and the fix', async () => {
     const schema = uniqueSchema('check');
     await expect(createTestStore({ schema, migrations: 'check' })).rejects.toThrow(
-      /pending migration\(s\) \(CreateEventStore1764230400000\): run `npm run migrate`/,
+      /2 pending migration\(s\) \(CreateEventStore1764230400000, CreateSubscriptions1764316800000\): run `npm run migrate`/,
     );
   });
 
@@ -45,11 +45,14 @@ describe('migrations', () => {
     const t = await createTestStore({}, 'updown');
     try {
       const runner = t.app.get((await import('../src/index.js')).EventStoreDatabase).migrations();
-      expect(await runner.status()).toEqual({ applied: ['CreateEventStore1764230400000'], pending: [] });
+      const all = ['CreateEventStore1764230400000', 'CreateSubscriptions1764316800000'];
+      expect(await runner.status()).toEqual({ applied: all, pending: [] });
+      expect(await runner.revertLast()).toBe('CreateSubscriptions1764316800000');
       expect(await runner.revertLast()).toBe('CreateEventStore1764230400000');
+      expect(await runner.revertLast()).toBeUndefined();
       expect(await count(`SELECT count(*) AS n FROM pg_tables WHERE schemaname = '${t.schema}' AND tablename <> 'event_store_migrations'`)).toBe(0);
-      expect(await runner.status()).toEqual({ applied: [], pending: ['CreateEventStore1764230400000'] });
-      expect(await runner.migrate()).toEqual(['CreateEventStore1764230400000']);
+      expect(await runner.status()).toEqual({ applied: [], pending: all });
+      expect(await runner.migrate()).toEqual(all);
       await t.store.appendToStream('after-remigration', 'no_stream', someEvents(2));
       expect(await t.store.readStreamForward('after-remigration')).toHaveLength(2);
     } finally {

@@ -75,7 +75,9 @@ export class MigrationRunner {
     }
     const executor = this.executor(runner);
     const [applied, pending] = [await executor.getExecutedMigrations(), await executor.getPendingMigrations()];
-    return { applied: applied.map((m) => m.name), pending: pending.map((m) => m.name) };
+    // TypeORM lists executed migrations newest first; oldest first reads like the history it is.
+    const history = [...applied].sort((a, b) => a.timestamp - b.timestamp);
+    return { applied: history.map((m) => m.name), pending: pending.map((m) => m.name) };
   }
 
   private executor(runner: QueryRunner): MigrationExecutor {
@@ -97,7 +99,7 @@ export class MigrationRunner {
     const s = quoteIdentifier(this.schema);
     const [row] = (await this.dataSource.query(
       `SELECT to_regclass('${s}.events') IS NOT NULL AND to_regclass('${s}.streams') IS NOT NULL
-          AND to_regclass('${s}.snapshots') IS NOT NULL
+          AND to_regclass('${s}.snapshots') IS NOT NULL AND to_regclass('${s}.subscriptions') IS NOT NULL
           AND to_regprocedure('${s}.append_to_stream(text, bigint, json)') IS NOT NULL AS ok`,
     )) as Array<{ ok: boolean }>;
     if (!row?.ok) {

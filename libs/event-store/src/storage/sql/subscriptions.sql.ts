@@ -1,0 +1,45 @@
+/** A persistent subscription's row as read. */
+export interface SubscriptionRow {
+  name: string;
+  stream_id: string | null;
+  filter: { eventTypes?: string[]; streamPrefix?: string };
+  checkpoint: string;
+  owner: string | null;
+  lease_until: Date | null;
+}
+
+/** $1 name, $2 stream id (NULL: $all), $3 filter JSON, $4 first checkpoint. Creates it if missing. */
+export const createSubscriptionSql = (s: string): string => `
+  INSERT INTO ${s}.subscriptions (name, stream_id, filter, checkpoint) VALUES ($1, $2, $3::jsonb, $4)
+  ON CONFLICT (name) DO NOTHING`;
+
+/** $1 name. */
+export const readSubscriptionSql = (s: string): string =>
+  `SELECT name, stream_id, filter, checkpoint, owner, lease_until FROM ${s}.subscriptions WHERE name = $1`;
+
+/**
+ * $1 name, $2 owner, $3 lease in milliseconds: takes the lease if it is free, lapsed or already
+ * ours; returns the checkpoint, or nothing while another process holds it.
+ */
+export const acquireLeaseSql = (s: string): string => `
+  UPDATE ${s}.subscriptions
+     SET owner = $2, lease_until = now() + make_interval(secs => $3::double precision / 1000), updated_at = now()
+   WHERE name = $1 AND (owner IS NULL OR owner = $2 OR lease_until < now())
+  RETURNING checkpoint`;
+
+/** $1 name, $2 owner, $3 lease in milliseconds, $4 checkpoint or NULL (keep): renews; nothing if lost. */
+export const renewLeaseSql = (s: string): string => `
+  UPDATE ${s}.subscriptions
+     SET lease_until = now() + make_interval(secs => $3::double precision / 1000),
+         checkpoint = coalesce($4::bigint, checkpoint), updated_at = now()
+   WHERE name = $1 AND owner = $2
+  RETURNING checkpoint`;
+
+/** $1 name, $2 owner, $3 checkpoint or NULL: hands the lease back. */
+export const releaseLeaseSql = (s: string): string => `
+  UPDATE ${s}.subscriptions
+     SET owner = NULL, lease_until = NULL, checkpoint = coalesce($3::bigint, checkpoint), updated_at = now()
+   WHERE name = $1 AND owner = $2`;
+
+/** $1 name. */
+export const deleteSubscriptionSql = (s: string): string => `DELETE FROM ${s}.subscriptions WHERE name = $1`;

@@ -1,0 +1,72 @@
+import { StreamNotFoundError } from '../errors/stream-not-found.error.js';
+import type { RecordedEvent } from '../types/event-data.js';
+import type { AllFilter, ReadAllOptions, ReadAllResult, ReadStreamOptions } from '../types/read-options.js';
+import type { EventSource } from './event-source.js';
+
+/** The reads a subscription needs, as the store serves them (typed, checked). */
+export interface SubscriptionReads {
+  readAllForward(options: ReadAllOptions): Promise<ReadAllResult>;
+  readAllBackward(options: ReadAllOptions): Promise<ReadAllResult>;
+  readStreamForward(streamId: string, options: ReadStreamOptions): Promise<RecordedEvent[]>;
+  streamVersion(streamId: string): Promise<number>;
+}
+
+/** `$all`, optionally filtered; the cursor is a global position. */
+export class AllEventSource implements EventSource {
+  readonly streamId = '$all';
+
+  constructor(
+    private readonly reads: SubscriptionReads,
+    private readonly filter: AllFilter | undefined,
+  ) {}
+
+  async read(cursor: number, limit: number): Promise<{ events: RecordedEvent[]; next: number }> {
+    const page = await this.reads.readAllForward({ fromPosition: cursor, maxCount: limit, filter: this.filter });
+    return { events: page.events, next: page.nextFromPosition ?? cursor };
+  }
+
+  async end(): Promise<number> {
+    const { events } = await this.reads.readAllBackward({ maxCount: 1 });
+    return events[0]?.globalPosition ?? 0;
+  }
+
+  cursorOf(event: RecordedEvent): number {
+    return event.globalPosition;
+  }
+}
+
+/** One stream, optionally only some event types; the cursor is a stream version. */
+export class StreamEventSource implements EventSource {
+  private readonly eventTypes?: ReadonlySet<string>;
+
+  constructor(
+    private readonly reads: SubscriptionReads,
+    readonly streamId: string,
+    eventTypes: string[] | undefined,
+  ) {
+    this.eventTypes = eventTypes && new Set(eventTypes);
+  }
+
+  async read(cursor: number, limit: number): Promise<{ events: RecordedEvent[]; next: number }> {
+    let events: RecordedEvent[];
+    try {
+      events = await this.reads.readStreamForward(this.streamId, { fromVersion: cursor + 1, maxCount: limit });
+    } catch (error) {
+      if (error instanceof StreamNotFoundError) {
+        return { events: [], next: cursor }; // not written yet: wait for it
+      }
+      throw error;
+    }
+    const next = events.at(-1)?.streamVersion ?? cursor;
+    const types = this.eventTypes;
+    return { events: types ? events.filter((event) => types.has(event.eventType)) : events, next };
+  }
+
+  async end(): Promise<number> {
+    return this.reads.streamVersion(this.streamId);
+  }
+
+  cursorOf(event: RecordedEvent): number {
+    return event.streamVersion;
+  }
+}

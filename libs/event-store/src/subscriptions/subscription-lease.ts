@@ -1,0 +1,146 @@
+import { Logger } from '@nestjs/common';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { InvalidArgumentError } from '../errors/invalid-argument.error.js';
+import type { SubscriptionDefinition, SubscriptionStore } from './subscription-store.js';
+
+/** The lease of a persistent subscription was taken by another process. */
+export class LeaseLostError extends Error {
+  override readonly name = 'LeaseLostError';
+}
+
+/** Lease timing: a dead process's subscription is taken over within `leaseMs + standbyPollMs`. */
+export interface LeaseTiming {
+  leaseMs: number;
+  standbyPollMs: number;
+  checkpointEvery: number;
+  checkpointIntervalMs: number;
+}
+
+/**
+ * One process's claim on a persistent subscription, and its checkpoint. Only the lease holder
+ * delivers; others stand by and take over once the lease lapses (its holder died) or is handed
+ * back. The checkpoint is written in batches (every N events or T ms) and only ever names an
+ * event that was handled, so a restart repeats at most the last batch and skips nothing.
+ */
+export class SubscriptionLease {
+  private readonly logger: Logger;
+  private pending: number | null = null;
+  private sinceWrite = 0;
+  private lost = false;
+  private renewTimer?: NodeJS.Timeout;
+  private flushTimer?: NodeJS.Timeout;
+  private writing: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly store: SubscriptionStore,
+    readonly name: string,
+    private readonly definition: SubscriptionDefinition,
+    private readonly owner: string,
+    private readonly timing: LeaseTiming,
+  ) {
+    this.logger = new Logger(`Subscription(${name})`);
+  }
+
+  /** Whether the lease was lost since it was acquired. */
+  get isLost(): boolean {
+    return this.lost;
+  }
+
+  /** Waits until this process holds the lease; returns the checkpoint to resume from. */
+  async acquire(signal: AbortSignal, startCursor: () => Promise<number>): Promise<number> {
+    const row = await this.store.ensure(this.name, this.definition, startCursor);
+    this.refuseOtherDefinition(row.stream_id, row.filter);
+    let announced = false;
+    while (!signal.aborted) {
+      const checkpoint = await this.store.acquire(this.name, this.owner, this.timing.leaseMs);
+      if (checkpoint !== undefined) {
+        this.begin();
+        return checkpoint;
+      }
+      if (!announced) {
+        this.logger.log('Another process runs it; standing by to take over');
+        announced = true;
+      }
+      await sleep(this.timing.standbyPollMs, undefined, { signal }).catch(() => undefined);
+    }
+    return 0;
+  }
+
+  /** Records a handled event's cursor; writes the checkpoint when a batch is full. */
+  async handled(cursor: number): Promise<void> {
+    if (this.lost) {
+      throw new LeaseLostError(`Subscription ${this.name} lost its lease`);
+    }
+    this.pending = cursor;
+    if (++this.sinceWrite >= this.timing.checkpointEvery) {
+      await this.flush();
+    } else {
+      this.flushTimer ??= setTimeout(() => void this.flush().catch(() => undefined), this.timing.checkpointIntervalMs).unref();
+    }
+  }
+
+  /** Writes the checkpoint (if it moved) and hands the lease back. */
+  async release(cursor: number): Promise<void> {
+    this.stopTimers();
+    await this.writing;
+    if (!this.lost) {
+      await this.store.release(this.name, this.owner, cursor).catch((error: unknown) =>
+        this.logger.warn(`Could not hand back the lease: ${String(error)}`),
+      );
+    }
+  }
+
+  private begin(): void {
+    this.lost = false;
+    this.pending = null;
+    this.sinceWrite = 0;
+    const every = Math.max(100, Math.floor(this.timing.leaseMs / 3));
+    this.renewTimer = setInterval(() => void this.renew(), every).unref();
+  }
+
+  /** Writes the pending checkpoint, one write at a time. */
+  private flush(): Promise<void> {
+    clearTimeout(this.flushTimer);
+    this.flushTimer = undefined;
+    this.writing = this.writing.then(() => this.write(this.pending));
+    return this.writing;
+  }
+
+  private async renew(): Promise<void> {
+    this.writing = this.writing.then(() => this.write(null));
+    await this.writing.catch(() => undefined);
+  }
+
+  private async write(checkpoint: number | null): Promise<void> {
+    if (this.lost) {
+      return;
+    }
+    this.sinceWrite = checkpoint === null ? this.sinceWrite : 0;
+    const held = await this.store.renew(this.name, this.owner, this.timing.leaseMs, checkpoint).catch((error: unknown) => {
+      this.logger.warn(`Could not renew the lease: ${String(error)}`);
+      return true; // unknown: the lease may still be ours; the next renewal tells
+    });
+    if (!held) {
+      this.lost = true;
+      this.stopTimers();
+    }
+  }
+
+  private stopTimers(): void {
+    clearInterval(this.renewTimer);
+    clearTimeout(this.flushTimer);
+    this.renewTimer = undefined;
+    this.flushTimer = undefined;
+  }
+
+  private refuseOtherDefinition(streamId: string | null, filter: SubscriptionDefinition['filter']): void {
+    const stored = JSON.stringify({ streamId, filter });
+    const given = JSON.stringify({ streamId: this.definition.streamId, filter: this.definition.filter });
+    if (stored !== given) {
+      throw new InvalidArgumentError(
+        `Subscription '${this.name}' exists with another definition (${stored}): delete it first, or use another name`,
+        { name: this.name },
+      );
+    }
+  }
+}

@@ -1,0 +1,118 @@
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import { InvalidArgumentError } from '../errors/invalid-argument.error.js';
+import type { EventStoreDatabase } from '../storage/event-store-database.js';
+import type { AllFilter } from '../types/read-options.js';
+import { assertName } from '../validation/stream-id.validation.js';
+import { EventNotifier } from './event-notifier.js';
+import { AllEventSource, StreamEventSource, type SubscriptionReads } from './event-sources.js';
+import { SubscriptionLease } from './subscription-lease.js';
+import type { EventHandler, Subscription, SubscriptionOptions } from './subscription-options.js';
+import { SubscriptionRunner } from './subscription-runner.js';
+import { SubscriptionStore } from './subscription-store.js';
+
+/** The store's subscriptions in this process: starts them, stops them all at shutdown. */
+export class SubscriptionManager {
+  readonly notifier: EventNotifier;
+  private readonly store: SubscriptionStore;
+  private readonly active = new Set<SubscriptionRunner>();
+  /** Who holds leases for this process: host, pid and a random tag (pids repeat across hosts). */
+  private readonly owner = `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
+
+  constructor(
+    private readonly database: EventStoreDatabase,
+    private readonly reads: SubscriptionReads,
+  ) {
+    this.notifier = new EventNotifier(database);
+    this.store = new SubscriptionStore(database);
+  }
+
+  /** A transient subscription: nothing is stored; it starts where `options.startFrom` says. */
+  subscribe(streamId: string, handler: EventHandler, options: SubscriptionOptions): Subscription {
+    return this.launch(undefined, this.source(streamId, options.filter), handler, options);
+  }
+
+  /** A persistent subscription: its checkpoint and lease live in PostgreSQL under `name`. */
+  subscribePersistent(name: string, streamId: string, handler: EventHandler, options: SubscriptionOptions): Subscription {
+    assertName(name, 'name');
+    const lease = new SubscriptionLease(this.store, name, definition(streamId, options.filter), this.owner, {
+      leaseMs: 3_000,
+      standbyPollMs: 500,
+      checkpointEvery: positive(options.checkpointEvery ?? 100, 'checkpointEvery'),
+      checkpointIntervalMs: positive(options.checkpointIntervalMs ?? 1_000, 'checkpointIntervalMs'),
+    });
+    return this.launch(name, this.source(streamId, options.filter), handler, options, lease);
+  }
+
+  /** Stops a subscription of this process. */
+  async unsubscribe(subscription: Subscription): Promise<void> {
+    await subscription.unsubscribe();
+  }
+
+  /** Stops the persistent subscription if it runs here, and deletes its row. */
+  async delete(name: string): Promise<void> {
+    assertName(name, 'name');
+    const running = [...this.active].filter((subscription) => subscription.name === name);
+    await Promise.all(running.map((subscription) => subscription.unsubscribe()));
+    await this.store.delete(name);
+  }
+
+  /** Stops every subscription (checkpoints written, leases handed back) and the notifier. */
+  async close(): Promise<void> {
+    await Promise.all([...this.active].map((subscription) => subscription.unsubscribe()));
+    await this.notifier.close();
+  }
+
+  private launch(
+    name: string | undefined,
+    source: AllEventSource | StreamEventSource,
+    handler: EventHandler,
+    options: SubscriptionOptions,
+    lease?: SubscriptionLease,
+  ): Subscription {
+    if (typeof handler !== 'function') {
+      throw new InvalidArgumentError('A subscription needs a handler function');
+    }
+    validateOptions(options, this.database.options.maxPageSize);
+    void this.notifier.start();
+    const runner = new SubscriptionRunner(name, source, this.notifier, handler, options, lease);
+    this.active.add(runner);
+    void runner.stopped.finally(() => this.active.delete(runner)).catch(() => undefined);
+    return runner;
+  }
+
+  private source(streamId: string, filter: AllFilter | undefined): AllEventSource | StreamEventSource {
+    if (streamId === '$all') {
+      return new AllEventSource(this.reads, filter);
+    }
+    if (filter?.streamPrefix !== undefined) {
+      throw new InvalidArgumentError('filter.streamPrefix applies to $all subscriptions only', { streamId });
+    }
+    return new StreamEventSource(this.reads, streamId, filter?.eventTypes);
+  }
+}
+
+function definition(streamId: string, filter: AllFilter | undefined) {
+  const canonical: AllFilter = {};
+  if (filter?.eventTypes !== undefined) canonical.eventTypes = filter.eventTypes;
+  if (filter?.streamPrefix !== undefined) canonical.streamPrefix = filter.streamPrefix;
+  return { streamId: streamId === '$all' ? null : streamId, filter: canonical };
+}
+
+function validateOptions(options: SubscriptionOptions, maxPageSize: number): void {
+  const { startFrom, batchSize, pollIntervalMs } = options;
+  if (startFrom !== undefined && startFrom !== 'origin' && startFrom !== 'end' && !(Number.isSafeInteger(startFrom) && startFrom >= 0)) {
+    throw new InvalidArgumentError(`startFrom must be 'origin', 'end' or a position >= 0, got ${String(startFrom)}`);
+  }
+  if (batchSize !== undefined && (positive(batchSize, 'batchSize') > maxPageSize)) {
+    throw new InvalidArgumentError(`batchSize must be at most ${maxPageSize}`);
+  }
+  if (pollIntervalMs !== undefined) positive(pollIntervalMs, 'pollIntervalMs');
+}
+
+function positive(value: number, name: string): number {
+  if (!Number.isSafeInteger(value) || value < 1) {
+    throw new InvalidArgumentError(`${name} must be a positive integer, got ${String(value)}`);
+  }
+  return value;
+}

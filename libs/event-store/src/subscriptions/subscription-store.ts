@@ -1,0 +1,72 @@
+import type { EventStoreDatabase } from '../storage/event-store-database.js';
+import {
+  acquireLeaseSql,
+  createSubscriptionSql,
+  deleteSubscriptionSql,
+  readSubscriptionSql,
+  releaseLeaseSql,
+  renewLeaseSql,
+  type SubscriptionRow,
+} from '../storage/sql/subscriptions.sql.js';
+import type { AllFilter } from '../types/read-options.js';
+
+/** What a persistent subscription reads: `$all` (stream `null`) or one stream, and its filter. */
+export interface SubscriptionDefinition {
+  streamId: string | null;
+  filter: AllFilter;
+}
+
+/** The rows of persistent subscriptions: definition, checkpoint and lease. */
+export class SubscriptionStore {
+  private readonly s: string;
+
+  constructor(private readonly database: EventStoreDatabase) {
+    this.s = database.schema;
+  }
+
+  /** The subscription's row, creating it at `checkpoint` if it does not exist. */
+  async ensure(name: string, definition: SubscriptionDefinition, checkpoint: () => Promise<number>): Promise<SubscriptionRow> {
+    const existing = await this.find(name);
+    if (existing !== undefined) {
+      return existing;
+    }
+    await this.query(createSubscriptionSql(this.s), [name, definition.streamId, JSON.stringify(definition.filter), await checkpoint()]);
+    return (await this.find(name))!;
+  }
+
+  /** The subscription's row, if any. */
+  async find(name: string): Promise<SubscriptionRow | undefined> {
+    const [row] = await this.query<SubscriptionRow>(readSubscriptionSql(this.s), [name]);
+    return row;
+  }
+
+  /** Takes the lease for `owner`; the checkpoint, or `undefined` while another holds it. */
+  async acquire(name: string, owner: string, leaseMs: number): Promise<number | undefined> {
+    const [row] = await this.query<{ checkpoint: string }>(acquireLeaseSql(this.s), [name, owner, leaseMs]);
+    return row === undefined ? undefined : Number(row.checkpoint);
+  }
+
+  /** Renews the lease (and writes the checkpoint, if given); `false` when the lease was lost. */
+  async renew(name: string, owner: string, leaseMs: number, checkpoint: number | null): Promise<boolean> {
+    const rows = await this.query(renewLeaseSql(this.s), [name, owner, leaseMs, checkpoint]);
+    return rows.length > 0;
+  }
+
+  /** Hands the lease back, writing the checkpoint. */
+  async release(name: string, owner: string, checkpoint: number | null): Promise<void> {
+    await this.query(releaseLeaseSql(this.s), [name, owner, checkpoint]);
+  }
+
+  /** Removes the subscription; `false` if there was none. */
+  async delete(name: string): Promise<boolean> {
+    const rows = await this.database.executor.run(
+      async (session) => (await session.query(deleteSubscriptionSql(this.s), [name])).rowCount ?? 0,
+      { idempotent: true },
+    );
+    return rows > 0;
+  }
+
+  private query<R extends object>(text: string, values: unknown[]): Promise<R[]> {
+    return this.database.executor.query<R & Record<string, unknown>>({ text, values }, { idempotent: true });
+  }
+}

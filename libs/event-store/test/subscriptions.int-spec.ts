@@ -1,0 +1,184 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { RecordedEvent, Subscription } from '../src/index.js';
+import { createTestStore, someEvents, uniqueSchema, type TestStore } from '../../../test/helpers/test-store.js';
+
+/** Polls `check` until it holds (or fails after `timeoutMs`). */
+async function eventually(check: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await sleep(10);
+  }
+}
+
+describe('subscriptions', () => {
+  const schema = uniqueSchema('subs');
+  let t: TestStore;
+  let other: TestStore;
+  const running: Subscription[] = [];
+  const track = (subscription: Subscription): Subscription => (running.push(subscription), subscription);
+
+  beforeAll(async () => {
+    t = await createTestStore({ schema, applicationName: 'subs-a' });
+    other = await createTestStore({ schema, applicationName: 'subs-b' });
+  });
+  afterEach(async () => {
+    await Promise.all(running.splice(0).map((s) => s.unsubscribe()));
+  });
+  afterAll(async () => {
+    await other.app.close().then(() => other.sql.end());
+    await t.close();
+  });
+
+  it('transient $all: catches up from the origin, then delivers new events live, in order', async () => {
+    await t.store.appendToStream('s1-a', 'no_stream', someEvents(3, 'S1'));
+    // Caught up means: at the end of $all as readers see it, which another test file's open
+    // transaction can hold back for a moment (docs/design.md).
+    await t.allVisible();
+    const seen: RecordedEvent[] = [];
+    const subscription = track(t.store.subscribe('$all', (e) => void seen.push(e), { filter: { streamPrefix: 's1-' } }));
+    await subscription.waitUntilCaughtUp();
+    expect(seen.map((e) => e.data.n)).toEqual([0, 1, 2]);
+    await t.store.appendToStream('s1-b', 'no_stream', someEvents(2, 'S1', 3));
+    await eventually(() => seen.length === 5);
+    expect(seen.map((e) => e.data.n)).toEqual([0, 1, 2, 3, 4]);
+    expect(subscription.position).toBe(seen.at(-1)!.globalPosition);
+    await subscription.unsubscribe();
+    await t.store.appendToStream('s1-b', 2, someEvents(1, 'S1', 5));
+    await sleep(100);
+    expect(seen).toHaveLength(5);
+  });
+
+  it('starts from the origin, the end, or a position/version; filters by type', async () => {
+    await t.store.appendToStream('s2', 'no_stream', [...someEvents(2, 'Keep'), ...someEvents(2, 'Skip', 2)]);
+    const fromEnd: RecordedEvent[] = [];
+    const fromVersion: RecordedEvent[] = [];
+    const typed: RecordedEvent[] = [];
+    await track(t.store.subscribe('s2', (e) => void fromEnd.push(e), { startFrom: 'end' })).waitUntilCaughtUp();
+    await track(t.store.subscribe('s2', (e) => void fromVersion.push(e), { startFrom: 3 })).waitUntilCaughtUp();
+    await track(t.store.subscribe('s2', (e) => void typed.push(e), { filter: { eventTypes: ['Keep'] } })).waitUntilCaughtUp();
+    expect(fromEnd).toEqual([]);
+    expect(fromVersion.map((e) => e.streamVersion)).toEqual([4]);
+    expect(typed.map((e) => e.streamVersion)).toEqual([1, 2]);
+    await t.store.appendToStream('s2', 4, [...someEvents(1, 'Keep', 4), ...someEvents(1, 'Skip', 5)]);
+    await eventually(() => fromEnd.length === 2 && fromVersion.length === 3 && typed.length === 3);
+    expect(fromEnd.map((e) => e.streamVersion)).toEqual([5, 6]);
+    expect(typed.map((e) => e.eventType)).toEqual(['Keep', 'Keep', 'Keep']);
+  });
+
+  it('catch-up switches to live without a gap or a duplicate while 8 writers keep appending', async () => {
+    for (let i = 0; i < 5; i++) await t.store.appendToStream(`s3-pre-${i}`, 'no_stream', someEvents(100, 'Pre'));
+    const seen: RecordedEvent[] = [];
+    const subscription = track(
+      t.store.subscribe('$all', (e) => void seen.push(e), { filter: { streamPrefix: 's3-' }, batchSize: 37 }),
+    );
+    await Promise.all(
+      Array.from({ length: 8 }, async (_, w) => {
+        for (let i = 0; i < 25; i++) await t.store.appendToStream(`s3-w${w}`, 'any', someEvents(2, 'Live'));
+      }),
+    );
+    await eventually(() => seen.length >= 900);
+    await subscription.waitUntilCaughtUp();
+    expect(seen).toHaveLength(900);
+    expect(new Set(seen.map((e) => e.eventId)).size).toBe(900);
+    await t.allVisible();
+    const { events } = await t.store.readAllForward({ filter: { streamPrefix: 's3-' }, maxCount: 10_000 });
+    expect(seen.map((e) => e.globalPosition)).toEqual(events.map((e) => e.globalPosition));
+  });
+
+  it('a persistent subscription resumes after the last event handled, and its checkpoint never runs ahead', async () => {
+    await t.store.appendToStream('s4', 'no_stream', someEvents(30, 'P'));
+    const handled: number[] = [];
+    const checkpoints: number[] = [];
+    const checkpoint = async (): Promise<number> => {
+      const { rows } = await t.sql.query(`SELECT checkpoint FROM "${schema}".subscriptions WHERE name = 'resumer'`);
+      return Number(rows[0]?.checkpoint ?? 0);
+    };
+    const first = track(
+      t.store.subscribeToStream('s4', 'resumer', async (e) => {
+        handled.push(e.streamVersion);
+        checkpoints.push(await checkpoint());
+        await sleep(2);
+      }, { checkpointEvery: 7, checkpointIntervalMs: 50 }),
+    );
+    await first.waitUntilCaughtUp();
+    await first.unsubscribe();
+    expect(handled).toEqual(Array.from({ length: 30 }, (_, i) => i + 1));
+    // While an event was being handled, the stored checkpoint was always behind it.
+    checkpoints.forEach((stored, i) => expect(stored).toBeLessThan(handled[i]!));
+    expect(await checkpoint()).toBe(30);
+
+    await t.store.appendToStream('s4', 30, someEvents(5, 'P', 30));
+    const resumed: number[] = [];
+    await track(t.store.subscribeToStream('s4', 'resumer', (e) => void resumed.push(e.streamVersion))).waitUntilCaughtUp();
+    expect(resumed).toEqual([31, 32, 33, 34, 35]);
+  });
+
+  it('events appended while the listening connection is down still arrive; notifications wake subscribers promptly', async () => {
+    await t.store.appendToStream('s5', 'no_stream', someEvents(1, 'N'));
+    const seen: RecordedEvent[] = [];
+    const subscription = track(other.store.subscribe('s5', (e) => void seen.push(e), { pollIntervalMs: 10_000 }));
+    await subscription.waitUntilCaughtUp();
+    const started = Date.now();
+    await t.store.appendToStream('s5', 1, someEvents(1, 'N', 1));
+    await eventually(() => seen.length === 2, 5_000);
+    expect(Date.now() - started).toBeLessThan(2_000);
+
+    const polling = track(other.store.subscribe('s5', () => undefined, { pollIntervalMs: 200 }));
+    await polling.waitUntilCaughtUp();
+    const seenWhileDown: RecordedEvent[] = [];
+    const watcher = track(other.store.subscribe('s5', (e) => void seenWhileDown.push(e), { startFrom: 'end', pollIntervalMs: 200 }));
+    await watcher.waitUntilCaughtUp();
+    const killed = await t.sql.query(
+      `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'subs-b-listener'`,
+    );
+    expect(killed.rowCount).toBe(1);
+    await t.store.appendToStream('s5', 2, someEvents(3, 'N', 2));
+    await eventually(() => seenWhileDown.length === 3, 5_000);
+    expect(seenWhileDown.map((e) => e.streamVersion)).toEqual([3, 4, 5]);
+  });
+
+  it('a failing handler is retried with backoff; past its attempts the subscription halts at that event', async () => {
+    await t.store.appendToStream('s6', 'no_stream', someEvents(3, 'F'));
+    const attempts: number[] = [];
+    const subscription = track(
+      t.store.subscribe('s6', (e) => {
+        attempts.push(e.streamVersion);
+        if (e.streamVersion === 2) throw new Error('game rules engine is down');
+      }, { retry: { maxAttempts: 3, initialDelayMs: 10 } }),
+    );
+    await expect(subscription.stopped).rejects.toThrow('game rules engine is down');
+    expect(attempts).toEqual([1, 2, 2, 2]);
+    expect(subscription.position).toBe(1);
+  });
+
+  it('one process at a time runs a persistent subscription; another takes over when it stops, without repeating', async () => {
+    await t.store.appendToStream('s7', 'no_stream', someEvents(10, 'L'));
+    const byA: number[] = [];
+    const byB: number[] = [];
+    const a = track(t.store.subscribeToStream('s7', 'leased', (e) => void byA.push(e.streamVersion)));
+    await a.waitUntilCaughtUp();
+    const b = track(other.store.subscribeToStream('s7', 'leased', (e) => void byB.push(e.streamVersion)));
+    await t.store.appendToStream('s7', 10, someEvents(2, 'L', 10));
+    await eventually(() => byA.length === 12);
+    await sleep(300);
+    expect(byB).toEqual([]);
+    await a.unsubscribe();
+    await t.store.appendToStream('s7', 12, someEvents(2, 'L', 12));
+    await eventually(() => byB.length === 2, 8_000);
+    expect(byB).toEqual([13, 14]);
+    await b.unsubscribe();
+    await t.store.deleteSubscription('leased');
+    const { rowCount } = await t.sql.query(`SELECT 1 FROM "${schema}".subscriptions WHERE name = 'leased'`);
+    expect(rowCount).toBe(0);
+  });
+
+  it('refuses a second definition under one name, and bad options', async () => {
+    await track(t.store.subscribeToStream('s8', 'defined', () => undefined)).waitUntilCaughtUp();
+    const clash = track(t.store.subscribeToAll('defined', () => undefined));
+    await expect(clash.stopped).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+    expect(() => t.store.subscribe('$all', () => undefined, { batchSize: 0 })).toThrow(/batchSize/);
+    expect(() => t.store.subscribe('bad\nid', () => undefined)).toThrow(/control/);
+    expect(() => t.store.subscribe('s8', () => undefined, { filter: { streamPrefix: 'x' } })).toThrow(/\$all subscriptions only/);
+  });
+});
