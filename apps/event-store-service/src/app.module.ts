@@ -1,4 +1,5 @@
 import { type DynamicModule, Module } from '@nestjs/common';
+import { ScheduleModule } from '@nestjs/schedule';
 import { EventStoreModule } from '../../../libs/event-store/src/index.js';
 import type { ServiceConfig } from './configuration/service-config.js';
 
@@ -9,7 +10,7 @@ export class AppModule {
   static register(config: ServiceConfig): DynamicModule {
     return {
       module: AppModule,
-      imports: [EventStoreModule.forRoot({ ...config.eventStore, isGlobal: true })],
+      imports: [ScheduleModule.forRoot(), EventStoreModule.forRoot({ ...config.eventStore, isGlobal: true })],
     };
   }
 }

@@ -7,6 +7,7 @@ import { EventSerializer } from './serialization/event-serializer.js';
 import { EventTypeRegistry, type UpcasterRegistration } from './serialization/event-type-registry.js';
 import { EventTypesModule } from './serialization/event-types.module.js';
 import { EventStoreDatabase } from './storage/event-store-database.js';
+import { FailedDeliveryWorker } from './subscriptions/failed-delivery.worker.js';
 
 /** Options of `EventStoreModule.forFeature`. */
 export interface EventStoreFeatureOptions {
@@ -55,8 +56,9 @@ let featureCount = 0;
         new EventSerializer(registry, database.options.unregisteredEventTypes),
     },
     EventStore,
+    FailedDeliveryWorker,
   ],
-  exports: [EventStore],
+  exports: [EventStore, FailedDeliveryWorker],
 })
 export class EventStoreModule extends ConfigurableEventStoreModule implements OnApplicationShutdown {
   constructor(@Inject(EventStoreDatabase) private readonly database: EventStoreDatabase) {

@@ -4,6 +4,8 @@ import { StreamNotFoundError } from './errors/stream-not-found.error.js';
 import { EventSerializer } from './serialization/event-serializer.js';
 import { SubscriptionManager } from './subscriptions/subscription-manager.js';
 import type { EventHandler, Subscription, SubscriptionOptions } from './subscriptions/subscription-options.js';
+import type { FailedDelivery } from './subscriptions/failed-deliveries.js';
+import type { RetryReport } from './subscriptions/subscription-runner.js';
 import { EventStoreDatabase } from './storage/event-store-database.js';
 import { EventsRepository, type AllPage, type AllQuery } from './storage/events.repository.js';
 import { SnapshotsRepository } from './storage/snapshots.repository.js';
@@ -50,6 +52,10 @@ export class EventStore implements OnModuleDestroy {
       readAllBackward: (options) => this.readAllBackward(options),
       readStreamForward: (streamId, options) => this.readStreamForward(streamId, options),
       streamVersion: async (streamId) => (await this.streams.find(streamId))?.version ?? 0,
+      readEvent: async (eventId) => {
+        const event = await this.events.readEvent(eventId);
+        return event && this.serializer.fromStored(event);
+      },
     });
   }
 
@@ -211,6 +217,32 @@ export class EventStore implements OnModuleDestroy {
   /** Stops a persistent subscription if it runs in this process, and deletes its checkpoint. */
   async deleteSubscription(name: string): Promise<void> {
     await this.subscriptions.delete(name);
+  }
+
+  /**
+   * Retries, now, the due failed deliveries of the persistent subscriptions this process runs.
+   * The scheduled worker calls it every second (with `ScheduleModule.forRoot()` in the app).
+   */
+  async retryFailedDeliveries(): Promise<RetryReport> {
+    return this.subscriptions.retryFailedDeliveries();
+  }
+
+  /** The failed deliveries of a persistent subscription: `failed` (to be retried), `dead`, or both. */
+  async listFailedDeliveries(name: string, options: { status?: 'failed' | 'dead' } = {}): Promise<FailedDelivery[]> {
+    return this.subscriptions.listFailedDeliveries(name, options.status ?? null);
+  }
+
+  /** Makes failed deliveries (`dead` ones, `failed` ones, or both) due again now; returns how many. */
+  async replayFailedDeliveries(name: string, options: { status?: 'failed' | 'dead' } = {}): Promise<number> {
+    return this.subscriptions.replayFailedDeliveries(name, options.status ?? null);
+  }
+
+  /**
+   * Moves a persistent subscription's checkpoint (e.g. 0 to replay history), while no process
+   * runs it; it resumes after that position (or version) when next subscribed.
+   */
+  async resetSubscription(name: string, checkpoint: number): Promise<void> {
+    await this.subscriptions.resetSubscription(name, checkpoint);
   }
 
   /** Stops every subscription before the database closes. */

@@ -46,6 +46,9 @@ export type {
   Subscription,
   SubscriptionOptions,
 } from './subscriptions/subscription-options.js';
+export type { FailedDelivery } from './subscriptions/failed-deliveries.js';
+export type { RetryReport } from './subscriptions/subscription-runner.js';
+export { FailedDeliveryWorker, type FailedDeliveryWorkerStats } from './subscriptions/failed-delivery.worker.js';
 
 export { EventStoreErrorCode } from './errors/event-store-error-code.js';
 export { EventStoreError, type EventStoreErrorDetails } from './errors/event-store.error.js';

@@ -1,3 +1,4 @@
+import { ScheduleModule } from '@nestjs/schedule';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { RecordedEvent, Subscription } from '../src/index.js';
 import { createTestStore, someEvents, uniqueSchema, type TestStore } from '../../../test/helpers/test-store.js';
@@ -180,5 +181,64 @@ describe('subscriptions', () => {
     expect(() => t.store.subscribe('$all', () => undefined, { batchSize: 0 })).toThrow(/batchSize/);
     expect(() => t.store.subscribe('bad\nid', () => undefined)).toThrow(/control/);
     expect(() => t.store.subscribe('s8', () => undefined, { filter: { streamPrefix: 'x' } })).toThrow(/\$all subscriptions only/);
+  });
+
+  it('a failing handler goes through retry, failed delivery, worker retry, dead letter and replay', async () => {
+    await t.store.appendToStream('s9', 'no_stream', someEvents(3, 'R'));
+    let broken = true;
+    const handled: number[] = [];
+    const subscription = track(
+      t.store.subscribeToStream('s9', 'retrying', (e) => {
+        if (e.streamVersion === 2 && broken) throw new Error('score service is down');
+        handled.push(e.streamVersion);
+      }, { onFailure: 'skip', retry: { maxAttempts: 2, initialDelayMs: 5 }, failedRetry: { maxAttempts: 2, initialDelayMs: 1, maxDelayMs: 1 } }),
+    );
+    await subscription.waitUntilCaughtUp();
+    expect(handled).toEqual([1, 3]);
+    const [failed] = await t.store.listFailedDeliveries('retrying');
+    expect(failed).toMatchObject({ streamId: 's9', streamVersion: 2, attempts: 1, status: 'failed', lastError: 'Error: score service is down' });
+
+    await sleep(5);
+    expect(await t.store.retryFailedDeliveries()).toEqual({ retried: 1, succeeded: 0, deadLettered: 0 });
+    await sleep(5);
+    expect(await t.store.retryFailedDeliveries()).toEqual({ retried: 1, succeeded: 0, deadLettered: 1 });
+    expect(await t.store.listFailedDeliveries('retrying', { status: 'dead' })).toMatchObject([{ streamVersion: 2, attempts: 3, nextAttemptAt: null }]);
+    expect(await t.store.retryFailedDeliveries()).toEqual({ retried: 0, succeeded: 0, deadLettered: 0 });
+
+    broken = false;
+    expect(await t.store.replayFailedDeliveries('retrying', { status: 'dead' })).toBe(1);
+    expect(await t.store.retryFailedDeliveries()).toEqual({ retried: 1, succeeded: 1, deadLettered: 0 });
+    expect(handled).toEqual([1, 3, 2]);
+    expect(await t.store.listFailedDeliveries('retrying')).toEqual([]);
+  });
+
+  it('the scheduled worker retries failed deliveries on its own', async () => {
+    const scheduled = await createTestStore({ schema, applicationName: 'subs-scheduled' }, undefined, [ScheduleModule.forRoot()]);
+    try {
+      await scheduled.store.appendToStream('s10', 'no_stream', someEvents(2, 'W'));
+      let failures = 0;
+      const handled: number[] = [];
+      const subscription = scheduled.store.subscribeToStream('s10', 'scheduled', (e) => {
+        if (e.streamVersion === 1 && failures++ < 3) throw new Error('not yet');
+        handled.push(e.streamVersion);
+      }, { onFailure: 'skip', retry: { maxAttempts: 1 }, failedRetry: { initialDelayMs: 10, maxDelayMs: 10 } });
+      await eventually(() => handled.length === 2, 10_000);
+      expect(handled).toEqual([2, 1]);
+      await subscription.unsubscribe();
+    } finally {
+      await scheduled.app.close().then(() => scheduled.sql.end());
+    }
+  });
+
+  it('resets the checkpoint of a stopped subscription to replay history, and refuses while it runs', async () => {
+    await t.store.appendToStream('s11', 'no_stream', someEvents(4, 'H'));
+    const first = track(t.store.subscribeToStream('s11', 'replayer', () => undefined));
+    await first.waitUntilCaughtUp();
+    await expect(t.store.resetSubscription('replayer', 0)).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+    await first.unsubscribe();
+    await t.store.resetSubscription('replayer', 1);
+    const replayed: number[] = [];
+    await track(t.store.subscribeToStream('s11', 'replayer', (e) => void replayed.push(e.streamVersion))).waitUntilCaughtUp();
+    expect(replayed).toEqual([2, 3, 4]);
   });
 });

@@ -23,7 +23,7 @@ import {
   readAllForwardSql,
   type ReadAllFilteredRow,
 } from './sql/read-all.sql.js';
-import { readStreamBackwardSql, readStreamForwardSql, type ReadStreamRow } from './sql/read-stream.sql.js';
+import { readEventSql, readStreamBackwardSql, readStreamForwardSql, type ReadStreamRow } from './sql/read-stream.sql.js';
 
 /** A page of a stream read, with the stream's version at the time of the read. */
 export interface StreamPage {
@@ -159,6 +159,15 @@ export class EventsRepository {
       throw new StreamDeletedError(streamId);
     }
     return { events: eventsOf(rows), streamVersion: Number(first.stream_version_now) };
+  }
+
+  /** One event by id, or `undefined` (never stored, or hard-deleted). */
+  async readEvent(eventId: string): Promise<RecordedEvent | undefined> {
+    const rows = await this.database.executor.query<EventRow>(
+      { name: 'es_read_event', text: readEventSql(this.database.schema), values: [eventId] },
+      { idempotent: true },
+    );
+    return rows[0] && toRecordedEvent(rows[0]);
   }
 
   /** A page of $all; refuses a cursor that is no event's position. */

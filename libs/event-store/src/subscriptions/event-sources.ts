@@ -9,6 +9,7 @@ export interface SubscriptionReads {
   readAllBackward(options: ReadAllOptions): Promise<ReadAllResult>;
   readStreamForward(streamId: string, options: ReadStreamOptions): Promise<RecordedEvent[]>;
   streamVersion(streamId: string): Promise<number>;
+  readEvent(eventId: string): Promise<RecordedEvent | undefined>;
 }
 
 /** `$all`, optionally filtered; the cursor is a global position. */

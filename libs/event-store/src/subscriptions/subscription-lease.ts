@@ -46,6 +46,11 @@ export class SubscriptionLease {
     return this.lost;
   }
 
+  /** Whether this process holds the lease now. */
+  get isHeld(): boolean {
+    return this.renewTimer !== undefined && !this.lost;
+  }
+
   /** Waits until this process holds the lease; returns the checkpoint to resume from. */
   async acquire(signal: AbortSignal, startCursor: () => Promise<number>): Promise<number> {
     const row = await this.store.ensure(this.name, this.definition, startCursor);

@@ -5,16 +5,18 @@ import type { EventStoreDatabase } from '../storage/event-store-database.js';
 import type { AllFilter } from '../types/read-options.js';
 import { assertName } from '../validation/stream-id.validation.js';
 import { EventNotifier } from './event-notifier.js';
+import { FailedDeliveries, type FailedDelivery } from './failed-deliveries.js';
 import { AllEventSource, StreamEventSource, type SubscriptionReads } from './event-sources.js';
 import { SubscriptionLease } from './subscription-lease.js';
 import type { EventHandler, Subscription, SubscriptionOptions } from './subscription-options.js';
-import { SubscriptionRunner } from './subscription-runner.js';
+import { SubscriptionRunner, type RetryReport } from './subscription-runner.js';
 import { SubscriptionStore } from './subscription-store.js';
 
 /** The store's subscriptions in this process: starts them, stops them all at shutdown. */
 export class SubscriptionManager {
   readonly notifier: EventNotifier;
   private readonly store: SubscriptionStore;
+  private readonly failures: FailedDeliveries;
   private readonly active = new Set<SubscriptionRunner>();
   /** Who holds leases for this process: host, pid and a random tag (pids repeat across hosts). */
   private readonly owner = `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
@@ -25,6 +27,7 @@ export class SubscriptionManager {
   ) {
     this.notifier = new EventNotifier(database);
     this.store = new SubscriptionStore(database);
+    this.failures = new FailedDeliveries(database);
   }
 
   /** A transient subscription: nothing is stored; it starts where `options.startFrom` says. */
@@ -42,6 +45,44 @@ export class SubscriptionManager {
       checkpointIntervalMs: positive(options.checkpointIntervalMs ?? 1_000, 'checkpointIntervalMs'),
     });
     return this.launch(name, this.source(streamId, options.filter), handler, options, lease);
+  }
+
+  /** Retries the due failed deliveries of every persistent subscription this process runs. */
+  async retryFailedDeliveries(): Promise<RetryReport> {
+    const total: RetryReport = { retried: 0, succeeded: 0, deadLettered: 0 };
+    for (const runner of this.active) {
+      const report = await runner.retryDue((eventId) => this.reads.readEvent(eventId));
+      total.retried += report.retried;
+      total.succeeded += report.succeeded;
+      total.deadLettered += report.deadLettered;
+    }
+    return total;
+  }
+
+  /** The failed (or dead-lettered) deliveries of a persistent subscription. */
+  async listFailedDeliveries(name: string, status: 'failed' | 'dead' | null): Promise<FailedDelivery[]> {
+    assertName(name, 'name');
+    return this.failures.list(name, status);
+  }
+
+  /** Makes failed (or dead-lettered, or all) deliveries due again now; returns how many. */
+  async replayFailedDeliveries(name: string, status: 'failed' | 'dead' | null): Promise<number> {
+    assertName(name, 'name');
+    return this.failures.replay(name, status);
+  }
+
+  /** Moves the checkpoint of a persistent subscription that no process runs. */
+  async resetSubscription(name: string, checkpoint: number): Promise<void> {
+    assertName(name, 'name');
+    if (!Number.isSafeInteger(checkpoint) || checkpoint < 0) {
+      throw new InvalidArgumentError(`checkpoint must be an integer >= 0, got ${String(checkpoint)}`);
+    }
+    if (!(await this.failures.reset(name, checkpoint))) {
+      throw new InvalidArgumentError(
+        `Subscription '${name}' does not exist, or a process runs it: unsubscribe it everywhere, then reset`,
+        { name },
+      );
+    }
   }
 
   /** Stops a subscription of this process. */
@@ -75,7 +116,7 @@ export class SubscriptionManager {
     }
     validateOptions(options, this.database.options.maxPageSize);
     void this.notifier.start();
-    const runner = new SubscriptionRunner(name, source, this.notifier, handler, options, lease);
+    const runner = new SubscriptionRunner(name, source, this.notifier, handler, options, lease, lease && this.failures);
     this.active.add(runner);
     void runner.stopped.finally(() => this.active.delete(runner)).catch(() => undefined);
     return runner;
@@ -100,7 +141,10 @@ function definition(streamId: string, filter: AllFilter | undefined) {
 }
 
 function validateOptions(options: SubscriptionOptions, maxPageSize: number): void {
-  const { startFrom, batchSize, pollIntervalMs } = options;
+  const { startFrom, batchSize, pollIntervalMs, onFailure } = options;
+  if (onFailure !== undefined && onFailure !== 'halt' && onFailure !== 'skip') {
+    throw new InvalidArgumentError(`onFailure must be 'halt' or 'skip', got ${String(onFailure)}`);
+  }
   if (startFrom !== undefined && startFrom !== 'origin' && startFrom !== 'end' && !(Number.isSafeInteger(startFrom) && startFrom >= 0)) {
     throw new InvalidArgumentError(`startFrom must be 'origin', 'end' or a position >= 0, got ${String(startFrom)}`);
   }

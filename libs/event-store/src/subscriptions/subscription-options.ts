@@ -22,6 +22,19 @@ export interface SubscriptionOptions {
   pollIntervalMs?: number;
   /** Handler retries: attempts in all (default `5`), first delay (default `100` ms, doubled, with jitter), delay cap (default `5000` ms). */
   retry?: { maxAttempts?: number; initialDelayMs?: number; maxDelayMs?: number };
+  /**
+   * When a handler still fails after its retries: `halt` (default) stops the subscription at that
+   * event, keeping every stream in order; `skip` records a failed delivery and goes on (a
+   * persistent subscription's scheduled worker retries it later, then dead-letters it; a transient
+   * one only logs it), so later events of that stream may be handled before it.
+   */
+  onFailure?: 'halt' | 'skip';
+  /**
+   * Scheduled retries of failed deliveries (persistent, `onFailure: 'skip'`): worker attempts
+   * before the delivery is dead-lettered (default `10`), first delay (default `1000` ms, doubled,
+   * with jitter), delay cap (default `300000` ms).
+   */
+  failedRetry?: { maxAttempts?: number; initialDelayMs?: number; maxDelayMs?: number };
   /** Persistent subscriptions: write the checkpoint after this many handled events. Default `100`. */
   checkpointEvery?: number;
   /** Persistent subscriptions: and at the latest this long after an event was handled. Default `1000` ms. */

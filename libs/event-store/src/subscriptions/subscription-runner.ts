@@ -2,16 +2,32 @@ import { Logger } from '@nestjs/common';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { RecordedEvent } from '../types/event-data.js';
 import type { EventNotifier } from './event-notifier.js';
+import type { FailedDeliveries } from './failed-deliveries.js';
 import type { EventSource } from './event-source.js';
 import { LeaseLostError, type SubscriptionLease } from './subscription-lease.js';
 import type { EventHandler, StartFrom, Subscription, SubscriptionOptions } from './subscription-options.js';
 
 /** Options with their defaults applied. */
+interface Backoff {
+  maxAttempts: number;
+  initialDelayMs: number;
+  maxDelayMs: number;
+}
+
 interface Settings {
   startFrom: StartFrom;
   batchSize: number;
   pollIntervalMs: number;
-  retry: { maxAttempts: number; initialDelayMs: number; maxDelayMs: number };
+  retry: Backoff;
+  onFailure: 'halt' | 'skip';
+  failedRetry: Backoff;
+}
+
+/** What the retry worker got done for one subscription. */
+export interface RetryReport {
+  retried: number;
+  succeeded: number;
+  deadLettered: number;
 }
 
 /**
@@ -27,6 +43,8 @@ export class SubscriptionRunner implements Subscription {
   private cursor = 0;
   private reachedEnd = false;
   private caughtUpWaiters: Array<() => void> = [];
+  /** Handler calls, one at a time: the main loop's and the retry worker's take turns. */
+  private handling: Promise<unknown> = Promise.resolve();
   readonly stopped: Promise<void>;
 
   constructor(
@@ -36,6 +54,7 @@ export class SubscriptionRunner implements Subscription {
     private readonly handler: EventHandler,
     options: SubscriptionOptions,
     private readonly lease?: SubscriptionLease,
+    private readonly failures?: FailedDeliveries,
   ) {
     this.logger = new Logger(`Subscription(${name ?? source.streamId})`);
     this.settings = settingsOf(options);
@@ -124,25 +143,73 @@ export class SubscriptionRunner implements Subscription {
     }
   }
 
-  /** Calls the handler, retrying with exponential backoff and jitter; throws past the last attempt. */
+  /**
+   * Calls the handler, retrying with exponential backoff and jitter; past the last attempt it
+   * halts (throws) or, with `onFailure: 'skip'`, records a failed delivery and returns.
+   */
   private async deliver(event: RecordedEvent, signal: AbortSignal): Promise<void> {
-    const { maxAttempts, initialDelayMs, maxDelayMs } = this.settings.retry;
+    const { maxAttempts } = this.settings.retry;
     for (let attempt = 1; ; attempt++) {
       try {
-        await this.handler(event);
+        await this.handle(event);
         return;
       } catch (error) {
         if (attempt >= maxAttempts || signal.aborted) {
-          this.logger.error(
-            `Handler failed on event ${event.eventId} (${event.eventType}, ${event.streamId}@${event.streamVersion}) ${attempt} time(s); halting at it: ${String(error)}`,
-          );
-          throw error;
+          return this.gaveUp(event, attempt, error);
         }
-        const delay = Math.min(maxDelayMs, initialDelayMs * 2 ** (attempt - 1)) * (0.5 + Math.random() / 2);
-        this.logger.debug(`Handler failed on event ${event.eventId} (attempt ${attempt}); retrying in ${Math.round(delay)} ms`);
+        const delay = backoff(this.settings.retry, attempt);
+        this.logger.debug(`Handler failed on event ${event.eventId} (attempt ${attempt}); retrying in ${delay} ms`);
         await sleep(delay, undefined, { signal }).catch(() => undefined);
       }
     }
+  }
+
+  private async gaveUp(event: RecordedEvent, attempts: number, error: unknown): Promise<void> {
+    const where = `event ${event.eventId} (${event.eventType}, ${event.streamId}@${event.streamVersion})`;
+    if (this.settings.onFailure === 'halt') {
+      this.logger.error(`Handler failed on ${where} ${attempts} time(s); halting at it: ${String(error)}`);
+      throw error;
+    }
+    this.logger.warn(`Handler failed on ${where} ${attempts} time(s); recorded as a failed delivery, going on: ${String(error)}`);
+    await this.failures?.record(this.name!, event, 1, error, backoff(this.settings.failedRetry, 1));
+  }
+
+  /**
+   * Retries this subscription's due failed deliveries (the retry worker calls it): a success
+   * forgets the failure, a failure schedules the next attempt with backoff, or dead-letters it
+   * past `failedRetry.maxAttempts`. Only the process holding the lease retries.
+   */
+  async retryDue(readEvent: (eventId: string) => Promise<RecordedEvent | undefined>, limit = 100): Promise<RetryReport> {
+    const report: RetryReport = { retried: 0, succeeded: 0, deadLettered: 0 };
+    if (!this.failures || !this.name || !this.lease?.isHeld) {
+      return report;
+    }
+    for (const failure of await this.failures.due(this.name, limit)) {
+      report.retried++;
+      const event = await readEvent(failure.eventId);
+      if (event === undefined) {
+        await this.failures.resolve(this.name, failure.eventId); // hard-deleted since: nothing to deliver
+        continue;
+      }
+      try {
+        await this.handle(event);
+        await this.failures.resolve(this.name, failure.eventId);
+        report.succeeded++;
+      } catch (error) {
+        const attempts = failure.attempts + 1;
+        const dead = attempts > this.settings.failedRetry.maxAttempts;
+        await this.failures.record(this.name, event, attempts, error, dead ? null : backoff(this.settings.failedRetry, attempts));
+        report.deadLettered += dead ? 1 : 0;
+      }
+    }
+    return report;
+  }
+
+  /** One handler call, after any call already running (the loop and the worker take turns). */
+  private handle(event: RecordedEvent): Promise<void> {
+    const call = this.handling.then(() => this.handler(event));
+    this.handling = call.catch(() => undefined);
+    return call;
   }
 
   private markCaughtUp(): void {
@@ -163,5 +230,16 @@ function settingsOf(options: SubscriptionOptions): Settings {
       initialDelayMs: options.retry?.initialDelayMs ?? 100,
       maxDelayMs: options.retry?.maxDelayMs ?? 5_000,
     },
+    onFailure: options.onFailure ?? 'halt',
+    failedRetry: {
+      maxAttempts: options.failedRetry?.maxAttempts ?? 10,
+      initialDelayMs: options.failedRetry?.initialDelayMs ?? 1_000,
+      maxDelayMs: options.failedRetry?.maxDelayMs ?? 300_000,
+    },
   };
+}
+
+/** The delay before attempt `attempt + 1`: doubled each time, capped, with jitter (50–100%). */
+function backoff({ initialDelayMs, maxDelayMs }: Backoff, attempt: number): number {
+  return Math.round(Math.min(maxDelayMs, initialDelayMs * 2 ** (attempt - 1)) * (0.5 + Math.random() / 2));
 }

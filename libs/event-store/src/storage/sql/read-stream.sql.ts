@@ -33,3 +33,6 @@ export type ReadStreamRow = { stream_version_now: string; stream_deleted: boolea
   | EventRow
   | { [K in keyof EventRow]: null }
 );
+
+/** $1 event id: one event, wherever it is. */
+export const readEventSql = (s: string): string => `SELECT ${eventColumns('e')} FROM ${s}.events e WHERE e.event_id = $1`;

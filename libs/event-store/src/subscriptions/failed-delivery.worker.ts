@@ -1,0 +1,59 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Interval } from '@nestjs/schedule';
+import { EventStore } from '../event-store.service.js';
+
+/** What the worker has done since the process started, and its own failures. */
+export interface FailedDeliveryWorkerStats {
+  runs: number;
+  retried: number;
+  succeeded: number;
+  deadLettered: number;
+  /** Runs that failed themselves (e.g. the database was down); `@nestjs/schedule` would only log them. */
+  failures: number;
+  lastError: string | null;
+  lastRunAt: Date | null;
+}
+
+/**
+ * Retries failed deliveries every second (`@nestjs/schedule`; the application imports
+ * `ScheduleModule.forRoot()` once, at its root). It counts and records its own failures.
+ */
+@Injectable()
+export class FailedDeliveryWorker {
+  private readonly logger = new Logger(FailedDeliveryWorker.name);
+  private running = false;
+  readonly stats: FailedDeliveryWorkerStats = {
+    runs: 0,
+    retried: 0,
+    succeeded: 0,
+    deadLettered: 0,
+    failures: 0,
+    lastError: null,
+    lastRunAt: null,
+  };
+
+  constructor(@Inject(EventStore) private readonly store: EventStore) {}
+
+  /** One run; skipped while the previous one is still going. */
+  @Interval('event-store.failed-deliveries', 1_000)
+  async run(): Promise<void> {
+    if (this.running) {
+      return;
+    }
+    this.running = true;
+    try {
+      const report = await this.store.retryFailedDeliveries();
+      this.stats.retried += report.retried;
+      this.stats.succeeded += report.succeeded;
+      this.stats.deadLettered += report.deadLettered;
+    } catch (error) {
+      this.stats.failures++;
+      this.stats.lastError = String(error);
+      this.logger.warn(`Retrying failed deliveries failed: ${String(error)}`);
+    } finally {
+      this.stats.runs++;
+      this.stats.lastRunAt = new Date();
+      this.running = false;
+    }
+  }
+}
