@@ -11,7 +11,8 @@ import { Logger } from '@nestjs/common';
 import { availableParallelism, cpus } from 'node:os';
 import { openEnvironment, POOL_SIZE, type BenchEnvironment } from './environment.js';
 import { describeError, opsPerSecond } from './harness.js';
-import { renderReport, type RunInfo, type ScenarioResult, type ScalingResult } from './report.js';
+import { renderReport, renderSubscriptionReport, type RunInfo, type ScenarioResult, type ScalingResult } from './report.js';
+import { measureCatchUp, measureLatency, measureMemory, seedBacklog } from './subscription-scenarios.js';
 import {
   appendEvents,
   compare,
@@ -24,7 +25,7 @@ import {
 } from './scenarios.js';
 import { RawTarget, StoreTarget, TypedStoreTarget } from './targets.js';
 
-const STEPS = 10;
+const STEPS = 13;
 /** The seeded stream of typed events. */
 const TYPED_READ_STREAM = 'bench-read-typed';
 
@@ -44,6 +45,7 @@ async function main(): Promise<void> {
     const { scenarios, scaling, allSizes } = await runScenarios(environment, context);
     const info: RunInfo = { server: environment.server, ...machine(), seconds, warmupSeconds, poolSize: POOL_SIZE, allSizes };
     process.stdout.write(renderReport(info, scenarios, scaling));
+    process.stdout.write(await runSubscriptionScenarios(environment, seconds));
   } finally {
     progress(`[${STEPS}/${STEPS}] cleaning up...`);
     await environment.close();
@@ -84,6 +86,24 @@ async function runScenarios(environment: BenchEnvironment, context: ScenarioCont
 
 const STORE_SIDES = ['store', 'raw'] as const;
 const TYPED_SIDES = ['typed', 'plain'] as const;
+
+/** Subscription latency, catch-up and memory (issue #4). */
+async function runSubscriptionScenarios(environment: BenchEnvironment, seconds: number): Promise<string> {
+  const { store, raw, storeSchema } = environment;
+  progress(`[10/${STEPS}] subscription latency: 1,000 appends/s for ${seconds} s, subscriber in a second store instance...`);
+  const latency = await measureLatency(store, await environment.openPeer(), 1_000, seconds);
+  progress(`      p50 ${latency.p50Ms.toFixed(1)} ms, p99 ${latency.p99Ms.toFixed(1)} ms`);
+  progress(`[11/${STEPS}] storing a 100,000-event backlog, then catching up through it (store, then raw)...`);
+  const { events: [newest] } = await store.readAllBackward({ maxCount: 1 });
+  await seedBacklog(store, 'backlog', 100_000);
+  await analyze(environment);
+  const catchUp = await measureCatchUp(store, raw, storeSchema, newest?.globalPosition ?? 0, 100_000);
+  progress(`      store ${Math.round(catchUp.storeEventsPerSecond)} events/s, raw ${Math.round(catchUp.rawEventsPerSecond)} events/s`);
+  progress(`[12/${STEPS}] memory of a slow subscriber facing 10,000 and 100,000 stored events...`);
+  await seedBacklog(store, 'small', 10_000);
+  const memory = await measureMemory(store, [{ prefix: 'small', events: 10_000 }, { prefix: 'backlog', events: 100_000 }], Math.max(2, seconds));
+  return renderSubscriptionReport(latency, catchUp, memory);
+}
 
 /** Runs one scenario between progress lines on stderr; `sides` names what is compared. */
 async function timed(

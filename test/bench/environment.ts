@@ -36,13 +36,19 @@ export interface BenchEnvironment {
   storeSchema: string;
   rawSchema: string;
   server: ServerInfo;
-  /** Closes the store, drops both schemas, ends the raw pool and stops the embedded server. */
+  /**
+   * A second store on the same schema, booted like another process of the service would be (its
+   * own pool and notification listener): subscribers there hear of appends only through PostgreSQL.
+   */
+  openPeer(): Promise<EventStore>;
+  /** Closes the stores, drops both schemas, ends the raw pool and stops the embedded server. */
   close(): Promise<void>;
 }
 
 interface Parts {
   embedded?: EmbeddedPostgresServer;
   app?: INestApplicationContext;
+  peers: INestApplicationContext[];
   raw?: pg.Pool;
   schemas: string[];
 }
@@ -51,7 +57,7 @@ interface Parts {
 export async function openEnvironment(log: (line: string) => void): Promise<BenchEnvironment> {
   const storeSchema = `bench_${randomBytes(4).toString('hex')}`;
   const rawSchema = `${storeSchema}_raw`;
-  const parts: Parts = { schemas: [] };
+  const parts: Parts = { schemas: [], peers: [] };
   try {
     const { connection, kind } = await reachServer(parts, log);
     parts.schemas.push(storeSchema);
@@ -64,7 +70,12 @@ export async function openEnvironment(log: (line: string) => void): Promise<Benc
     const address = `${connection.host}:${connection.port}/${BENCH_DATABASE}`;
     const server: ServerInfo = { kind, address, ...(await describeSettings(parts.raw)) };
     const store = parts.app.get(EventStore);
-    return { store, raw: parts.raw, storeSchema, rawSchema, server, close: () => closeParts(parts, log) };
+    const openPeer = async (): Promise<EventStore> => {
+      const peer = await bootStore(connection, storeSchema);
+      parts.peers.push(peer);
+      return peer.get(EventStore);
+    };
+    return { store, raw: parts.raw, storeSchema, rawSchema, server, openPeer, close: () => closeParts(parts, log) };
   } catch (error) {
     await closeParts(parts, log);
     throw error;
@@ -123,6 +134,9 @@ async function describeSettings(pool: pg.Pool): Promise<Pick<ServerInfo, 'versio
 }
 
 async function closeParts(parts: Parts, log: (line: string) => void): Promise<void> {
+  for (const peer of parts.peers) {
+    await attempt('close a peer store', log, () => peer.close());
+  }
   await attempt('close the store', log, () => parts.app?.close());
   for (const schema of parts.schemas) {
     await attempt(`drop schema ${schema}`, log, () => parts.raw?.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`));

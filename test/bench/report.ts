@@ -1,6 +1,7 @@
 import type { ServerInfo } from './environment.js';
 import { eventsPerSecond, meanLatencyMs, opsPerSecond, type Measurement } from './harness.js';
 import type { Comparison } from './scenarios.js';
+import type { CatchUpResult, LatencyResult, MemoryResult } from './subscription-scenarios.js';
 
 /** One measured scenario, and the least store ÷ raw ratio it must reach (none: report only). */
 export interface ScenarioResult {
@@ -153,4 +154,32 @@ function percent(share: number): string {
 
 function format(value: number): string {
   return Number.isFinite(value) ? Math.round(value).toLocaleString('en-US') : 'n/a';
+}
+
+/** Subscription measurements (issue #4), as Markdown. */
+export function renderSubscriptionReport(latency: LatencyResult, catchUp: CatchUpResult, memory: MemoryResult): string {
+  const ratio = catchUp.storeEventsPerSecond / catchUp.rawEventsPerSecond;
+  const [small, large] = memory.backlogs;
+  const flat = small !== undefined && large !== undefined && large.heapGrowthMb <= small.heapGrowthMb + 10;
+  const rows = [
+    [
+      `append-to-handler latency, ${format(latency.ratePerSecond)} events/s, subscriber in another store instance`,
+      `p50 ${latency.p50Ms.toFixed(1)} ms, p99 ${latency.p99Ms.toFixed(1)} ms, max ${latency.maxMs.toFixed(1)} ms (${format(latency.events)} events)`,
+      'p99 < 50 ms',
+      latency.p99Ms < 50 ? 'pass' : '**FAIL**',
+    ],
+    [
+      `catch-up through ${format(catchUp.events)} stored events`,
+      `${format(catchUp.storeEventsPerSecond)} events/s; raw SELECT paging ${format(catchUp.rawEventsPerSecond)} events/s; ratio ${ratio.toFixed(2)}`,
+      '≥ 0.5 × raw',
+      ratio >= 0.5 ? 'pass' : '**FAIL**',
+    ],
+    [
+      'heap growth, slow subscriber (1 ms per event) facing a backlog',
+      memory.backlogs.map((b) => `${format(b.events)} events: +${b.heapGrowthMb.toFixed(1)} MB (${format(b.handled)} handled)`).join('; '),
+      'flat (within 10 MB)',
+      flat ? 'pass' : '**FAIL**',
+    ],
+  ];
+  return ['', '## Subscriptions', '', ...table(['measurement', 'result', 'target', 'pass/fail'], rows), ''].join('\n');
 }

@@ -75,7 +75,7 @@ export class EventStore implements OnModuleDestroy {
   ): Promise<AppendResult> {
     assertStreamId(streamId);
     const code = expectedVersionCode(expectedVersion);
-    const records = this.serializer.toRecords(events, this.database.options.maxAppendEvents, options);
+    const records = this.serializer.toRecords(events, this.database.options.maxAppendEvents, options, streamId);
     const timeoutMs = optionalInteger(options.timeoutMs, 'timeoutMs', 1);
     const result = await this.events.append(streamId, code, expectedVersion, records, timeoutMs);
     this.subscriptions.notifier.appended();

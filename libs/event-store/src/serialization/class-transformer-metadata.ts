@@ -1,3 +1,4 @@
+import { Type } from 'class-transformer';
 // @ts-expect-error class-transformer ships no types for this internal module (see below).
 import { defaultMetadataStorage } from 'class-transformer/cjs/storage.js';
 
@@ -17,9 +18,22 @@ export function needsClassTransformer(target: Function): boolean {
     getAncestors(target: Function): Function[];
   };
   const maps = METADATA_MAPS.map((name) => storage[name]);
-  if (!maps.every((map) => map instanceof Map) || typeof storage.getAncestors !== 'function') {
+  if (!maps.every((map) => map instanceof Map) || typeof storage.getAncestors !== 'function' || !SEES_DECORATORS) {
     return true;
   }
   const classes = [target, ...storage.getAncestors(target)];
   return maps.some((map) => classes.some((type) => (map as Map<Function, unknown>).has(type)));
 }
+
+/**
+ * Whether the storage read here is the one decorators write to: a bundler could load another copy
+ * of class-transformer for the application's decorators, and every class would then look bare.
+ */
+const SEES_DECORATORS = ((): boolean => {
+  class Probe {
+    at?: Date;
+  }
+  Type(() => Date)(Probe.prototype, 'at');
+  const types = (defaultMetadataStorage as unknown as Record<string, unknown>)['_typeMetadatas'];
+  return types instanceof Map && types.has(Probe);
+})();

@@ -117,7 +117,7 @@ describe('EventSerializer', () => {
     expect(() => serializer.toRecords([{ eventType: 'Raw', data: { n: 1n } }], 10)).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
     expect(() => serializer.toRecords([{ eventType: 'Raw', data: { f: undefined } }], 10)).toThrow(/undefined has no JSON form/);
     class Unregistered { x = 1; }
-    expect(() => serializer.toRecords([new Unregistered()], 10)).toThrow(/eventType must be a string/);
+    expect(() => serializer.toRecords([new Unregistered()], 10)).toThrow(/an instance of Unregistered, which is not registered/);
   });
 
   it('passes unregistered types as plain JSON, or refuses them when strict', () => {
@@ -127,5 +127,90 @@ describe('EventSerializer', () => {
     expect(() => strict.toRecords([{ eventType: 'Raw', data: {} }], 10)).toThrow(expect.objectContaining({ code: 'UNKNOWN_EVENT_TYPE' }));
     expect(() => strict.fromStored(plain)).toThrow(expect.objectContaining({ code: 'UNKNOWN_EVENT_TYPE' }));
     expect(strict.fromStored(stored(strict, guess())).data).toBeInstanceOf(GuessProcessed);
+  });
+});
+
+describe('EventSerializer: payloads that try to slip past the class', () => {
+  @EventType('Scored', { version: 2, upcasters: { 1: (data, context) => ({ ...data, points: data.points ?? 0, gameId: context.streamId }) } })
+  class Scored {
+    @IsString() player!: string;
+    @IsInt() @Min(0) points!: number;
+    @IsString() gameId!: string;
+    describe(): string {
+      return `${this.player}: ${this.points}`;
+    }
+  }
+  @EventType('Needy')
+  class Needy {
+    @IsString() name!: string;
+    constructor(required: { name: string }) {
+      this.name = required.name.trim();
+    }
+  }
+  @EventType('Loose')
+  class Loose {
+    @IsOptional() @Type(() => Date) at?: Date;
+    [key: string]: unknown;
+  }
+  const registry = new EventTypeRegistry();
+  registry.register([Scored, Needy, Loose]);
+  registry.verify();
+  const serializer = new EventSerializer(registry, 'allow');
+  const record = (event: object, streamId = 'game-9') => serializer.toRecords([event], 10, {}, streamId)[0]!;
+
+  it('validates keys named after the prototype (__proto__, constructor, methods) like class-transformer: skipped', () => {
+    const viaJson = JSON.parse('{"__proto__": {}, "player": 5, "points": -1, "gameId": "g"}') as Record<string, unknown>;
+    expect(() => record({ eventType: 'Scored', schemaVersion: 2, data: viaJson })).toThrow(expect.objectContaining({ code: 'EVENT_VALIDATION_FAILED' }));
+    expect(() => record({ eventType: 'Scored', schemaVersion: 2, data: { constructor: 'x', player: 5, points: -1, gameId: 'g' } })).toThrow(
+      expect.objectContaining({ code: 'EVENT_VALIDATION_FAILED' }),
+    );
+    const read = serializer.fromStored(stored(serializer, { eventType: 'Scored', schemaVersion: 2, data: { player: 'p', points: 1, gameId: 'g', describe: 'x' } }));
+    expect(read.data).toBeInstanceOf(Scored);
+    expect((read.data as unknown as Scored).describe()).toBe('p: 1');
+  });
+
+  it('upcasts a copy at write time, with the stream id in the context', () => {
+    const data = { player: 'p' };
+    const written = record({ eventType: 'Scored', schemaVersion: 1, data });
+    expect(data).toEqual({ player: 'p' });
+    expect(written).toMatchObject({ schema_version: 1, data: { player: 'p' } });
+  });
+
+  it('turns user code that throws into store errors: EVENT_VALIDATION_FAILED on append, CORRUPTED_EVENT on read', () => {
+    expect(() => record({ eventType: 'Needy', data: { name: 'x' } })).toThrow(expect.objectContaining({ code: 'EVENT_VALIDATION_FAILED' }));
+    const plain = stored(new EventSerializer(new EventTypeRegistry(), 'allow'), { eventType: 'Needy', data: { name: 'x' } });
+    expect(() => serializer.fromStored(plain)).toThrow(expect.objectContaining({ code: 'CORRUPTED_EVENT' }));
+  });
+
+  it('refuses, in a transformed class, what class-transformer would silently change', () => {
+    const withFunction = Object.assign(new Loose(), { fn: () => 1 });
+    expect(() => record(withFunction)).toThrow(/fn cannot be stored as JSON: function/);
+    expect(() => record(Object.assign(new Loose(), { m: new Map([['a', 1]]) }))).toThrow(/a Map would lose/);
+    const cyclic = new Loose();
+    cyclic.self = cyclic;
+    expect(() => record(cyclic)).toThrow(/cycle/);
+  });
+
+  it('refuses an instance of a class that is not registered, naming it', () => {
+    class Unregistered {
+      x = 1;
+    }
+    expect(() => record(new Unregistered())).toThrow(/an instance of Unregistered, which is not registered/);
+    expect(() => record({ data: new Unregistered() })).toThrow(/events\[0\]\.data: an instance of Unregistered/);
+    class Sub extends Scored {}
+    const strict = new EventSerializer(registry, 'reject');
+    expect(() => strict.toRecords([new Sub()], 10)).toThrow(expect.objectContaining({ code: 'UNKNOWN_EVENT_TYPE' }));
+  });
+
+  it('@JsonBigInt reads integral numbers as bigints too', () => {
+    @EventType('Pot')
+    class Pot {
+      @JsonBigInt() amount!: bigint;
+    }
+    const pots = new EventTypeRegistry();
+    pots.register([Pot]);
+    pots.verify();
+    const read = new EventSerializer(pots, 'allow').fromStored(stored(new EventSerializer(new EventTypeRegistry(), 'allow'), { eventType: 'Pot', data: { amount: 5 } }));
+    expect((read.data as unknown as Pot).amount).toBe(5n);
   });
 });

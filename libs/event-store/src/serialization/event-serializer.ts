@@ -18,7 +18,8 @@ import {
 } from '../validation/event-data.validation.js';
 import { assertName } from '../validation/stream-id.validation.js';
 import type { EventTypeRegistry, RegisteredEventType } from './event-type-registry.js';
-import { assertJsonPayload } from './json-payload.js';
+import { eventTypeDeclarationOf } from './event-type.decorator.js';
+import { assertJsonPayload, assertTransformableInstance } from './json-payload.js';
 import { describeFailures, fieldFailures } from './validation-failures.js';
 
 /** What the store does with event types no class is registered for. */
@@ -52,10 +53,10 @@ export class EventSerializer {
    * Checks a whole append before anything is sent, and gives each event its id now, so that a
    * retry of the same call re-sends the same ids and is idempotent.
    */
-  toRecords(events: unknown, maxEvents: number, options: AppendOptions = {}): NewEventRecord[] {
+  toRecords(events: unknown, maxEvents: number, options: AppendOptions = {}, streamId = ''): NewEventRecord[] {
     assertAppendSize(events, maxEvents);
     const defaults = appendDefaults(options);
-    const records = events.map((event, index) => this.toRecord(event, index, defaults));
+    const records = events.map((event, index) => this.toRecord(event, index, defaults, streamId));
     refuseRepeatedIds(records);
     return records;
   }
@@ -73,16 +74,22 @@ export class EventSerializer {
       return event;
     }
     const data = this.upcast(event, registration);
-    const instance = toInstance(registration, data);
+    let instance: object;
+    try {
+      instance = toInstance(registration, data);
+    } catch (error) {
+      throw new CorruptedEventError(event, `it cannot be read as a ${registration.target.name}: ${(error as Error).message}`);
+    }
     if (event.schemaVersion < registration.version) {
       this.validateRead(event, instance);
     }
     return withData(event, instance as JsonObject);
   }
 
-  private toRecord(event: unknown, index: number, defaults: EventDefaults): NewEventRecord {
+  private toRecord(event: unknown, index: number, defaults: EventDefaults, streamId: string): NewEventRecord {
     const at = `events[${index}]`;
     const { envelope, registration, instance } = this.resolve(event, at);
+    const eventId = optionalUuid(envelope.eventId, `${at}.eventId`) ?? randomUUID();
     const eventType = registration?.name ?? envelope.eventType!;
     if (instance !== undefined && envelope.schemaVersion !== undefined && envelope.schemaVersion !== registration!.version) {
       throw new InvalidArgumentError(
@@ -91,14 +98,16 @@ export class EventSerializer {
       );
     }
     const schemaVersion = this.schemaVersionOf(envelope, registration, at);
-    const data = instance ? this.instancePayload(instance, registration!, at) : this.plainPayload(envelope, registration, schemaVersion, at);
+    const data = instance
+      ? this.instancePayload(instance, registration!, at)
+      : this.plainPayload(envelope, registration, schemaVersion, { at, eventId, streamId });
     if (envelope.metadata !== undefined && !isObject(envelope.metadata)) {
       throw new InvalidArgumentError(`${at}: metadata must be a JSON object`, { at });
     }
     const metadata = defaults.metadataKeys === 0 ? (envelope.metadata ?? {}) : { ...defaults.metadata, ...envelope.metadata };
     assertJsonPayload(metadata, `${at}.metadata`);
     return {
-      event_id: optionalUuid(envelope.eventId, `${at}.eventId`) ?? randomUUID(),
+      event_id: eventId,
       event_type: eventType,
       schema_version: schemaVersion,
       data,
@@ -117,7 +126,11 @@ export class EventSerializer {
     if (bare !== undefined) {
       return { envelope: { data: event as JsonObject }, registration: bare, instance: event };
     }
+    this.refuseUnregisteredInstance(event, at);
     const envelope = event as Partial<EventData>;
+    if (isObject(envelope.data) && this.registry.forInstance(envelope.data) === undefined) {
+      this.refuseUnregisteredInstance(envelope.data, `${at}.data`);
+    }
     const typed = isObject(envelope.data) ? this.registry.forInstance(envelope.data) : undefined;
     if (typed !== undefined) {
       if (envelope.eventType !== undefined && envelope.eventType !== typed.name) {
@@ -133,6 +146,25 @@ export class EventSerializer {
     return { envelope, registration };
   }
 
+  /** An object of some class that is not registered: neither a plain event nor a typed one. */
+  private refuseUnregisteredInstance(value: object, at: string): void {
+    const prototype = Object.getPrototypeOf(value) as object | null;
+    if (prototype === Object.prototype || prototype === null) {
+      return;
+    }
+    const declared = eventTypeDeclarationOf(value.constructor);
+    const className = value.constructor?.name ?? 'an unnamed class';
+    if (this.unregistered === 'reject') {
+      throw new UnknownEventTypeError(declared?.name ?? className);
+    }
+    throw new InvalidArgumentError(
+      `${at}: an instance of ${className}, which is not registered: add it to EventStoreModule.forFeature([...])${
+        declared ? '' : ' with an @EventType(...) decorator'
+      }, or append a plain { eventType, data } object`,
+      { at, className },
+    );
+  }
+
   private schemaVersionOf(envelope: Partial<EventData>, registration: RegisteredEventType | undefined, at: string): number {
     const version = envelope.schemaVersion ?? registration?.version ?? 1;
     assertSchemaVersion(version, `${at}.schemaVersion`);
@@ -144,6 +176,9 @@ export class EventSerializer {
 
   private instancePayload(instance: object, registration: RegisteredEventType, at: string): JsonObject {
     this.validateWrite(instance, registration, at);
+    if (registration.transformed) {
+      assertTransformableInstance(instance, `${at}.data`);
+    }
     const data = registration.transformed ? (instanceToPlain(instance, TO_PLAIN) as JsonObject) : setProperties(instance);
     assertJsonPayload(data, `${at}.data`);
     return data;
@@ -153,18 +188,36 @@ export class EventSerializer {
     envelope: Partial<EventData>,
     registration: RegisteredEventType | undefined,
     schemaVersion: number,
-    at: string,
+    context: { at: string; eventId: string; streamId: string },
   ): JsonObject {
+    const { at } = context;
     if (!isObject(envelope.data)) {
       throw new InvalidArgumentError(`${at}: data must be a JSON object`, { at });
     }
     assertJsonPayload(envelope.data, `${at}.data`);
     if (registration !== undefined) {
-      // Plain JSON of a registered type must fit its class too, once upcast to the latest version.
-      const latest = this.upcastPayload(envelope.data, registration, schemaVersion, { eventId: '', streamId: '' });
-      this.validateWrite(toInstance(registration, latest), registration, at);
+      // Plain JSON of a registered type must fit its class too, once upcast to the latest version;
+      // the upcasters get a copy, so what is stored is what the caller gave.
+      this.validateWrite(this.latestInstance(structuredClone(envelope.data), registration, schemaVersion, context), registration, at);
     }
     return envelope.data;
+  }
+
+  /** A payload upcast to the latest version, as an instance; user code failing here is the payload's fault. */
+  private latestInstance(
+    data: JsonObject,
+    registration: RegisteredEventType,
+    schemaVersion: number,
+    context: { at: string; eventId: string; streamId: string },
+  ): object {
+    try {
+      return toInstance(registration, this.upcastPayload(data, registration, schemaVersion, context));
+    } catch (error) {
+      throw new EventValidationFailedError(
+        `${context.at} (${registration.name} version ${schemaVersion}) cannot be read as a ${registration.target.name}: ${(error as Error).message}`,
+        { at: context.at, eventType: registration.name, fields: [] },
+      );
+    }
   }
 
   private validateWrite(instance: object, registration: RegisteredEventType, at: string): void {
@@ -236,12 +289,24 @@ function appendDefaults(options: AppendOptions): EventDefaults {
   };
 }
 
-/** An instance of the registered class holding `data`. */
+/**
+ * An instance of the registered class holding `data`. Without class-transformer metadata the
+ * fields are copied onto `new Class()`, skipping, as class-transformer does, keys that name
+ * something of the prototype chain (`__proto__`, `constructor`, methods, accessors): a payload must
+ * not replace what makes the instance what it is, nor slip past its validation rules.
+ */
 function toInstance(registration: RegisteredEventType, data: JsonObject): object {
   if (registration.transformed) {
     return plainToInstance(registration.target, data);
   }
-  return Object.assign(new registration.target(), data);
+  const instance = new registration.target() as JsonObject;
+  const prototype = Object.getPrototypeOf(instance) as object;
+  for (const key of Object.keys(data)) {
+    if (!(key in prototype)) {
+      instance[key] = data[key];
+    }
+  }
+  return instance;
 }
 
 /** The properties an instance has set, as a plain object: unset (undefined) ones are left out. */

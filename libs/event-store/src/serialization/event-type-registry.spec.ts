@@ -92,4 +92,22 @@ describe('EventTypeRegistry', () => {
     expect(message).toContain("upcasters are given for 'Ghost', which no registered class declares");
     expect(message.split('; ')).toHaveLength(3);
   });
+
+  it('refuses bad type names and upcasters that are not functions; accepts one upcaster given twice', () => {
+    @EventType('')
+    class Empty {}
+    @EventType('bad\u001fname')
+    class Control {}
+    @EventType('Fine', { version: 2, upcasters: { 1: null as unknown as (d: JsonObject) => JsonObject } })
+    class NotAFunction {}
+    const message = failure((r) => r.register([Empty, Control, NotAFunction]));
+    expect(message).toContain('Empty: event type name "" must be 1 to 200 characters');
+    expect(message).toContain('Control: event type name');
+    expect(message).toContain("'Fine' has an upcaster from version 1 (NotAFunction) that is not a function");
+    const shared = (d: JsonObject): JsonObject => d;
+    @EventType('Twice', { version: 2 })
+    class Twice {}
+    const upcasters = [{ eventType: 'Twice', fromVersion: 1, upcast: shared }];
+    expect(verified((r) => (r.register([Twice], upcasters), r.register([Twice], upcasters))).forName('Twice')?.upcasters.size).toBe(1);
+  });
 });

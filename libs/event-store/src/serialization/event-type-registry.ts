@@ -101,6 +101,10 @@ export class EventTypeRegistry implements OnModuleInit {
       return;
     }
     const { name, version, firstVersion, upcasters } = declaration;
+    if (!isTypeName(name)) {
+      this.problems.push(`${target.name}: event type name ${JSON.stringify(name)} must be 1 to 200 characters without control characters`);
+      return;
+    }
     if (!isPositiveInteger(version) || !isPositiveInteger(firstVersion) || firstVersion > version) {
       this.problems.push(
         `${target.name}: version ${String(version)} (first version ${String(firstVersion)}) of '${name}' must be positive integers, the first no greater`,
@@ -116,9 +120,17 @@ export class EventTypeRegistry implements OnModuleInit {
   }
 
   private addUpcaster(eventType: string, fromVersion: number, upcast: Upcaster, source: string): void {
+    if (typeof upcast !== 'function') {
+      this.problems.push(`'${eventType}' has an upcaster from version ${fromVersion} (${source}) that is not a function`);
+      return;
+    }
     const byVersion = this.upcasterSources.get(eventType) ?? new Map<number, UpcasterSource[]>();
     this.upcasterSources.set(eventType, byVersion);
-    byVersion.set(fromVersion, [...(byVersion.get(fromVersion) ?? []), { upcast, source }]);
+    const known = byVersion.get(fromVersion) ?? [];
+    if (known.some((entry) => entry.upcast === upcast)) {
+      return; // the same upcaster, given by two feature modules
+    }
+    byVersion.set(fromVersion, [...known, { upcast, source }]);
   }
 
   private conflicts(): string[] {
@@ -168,6 +180,10 @@ export class EventTypeRegistry implements OnModuleInit {
       this.byClass.set(target!, registered);
     }
   }
+}
+
+function isTypeName(value: unknown): boolean {
+  return typeof value === 'string' && value.length > 0 && value.length <= 200 && !/[\u0000-\u001f\u007f-\u009f]/.test(value);
 }
 
 function isPositiveInteger(value: unknown): boolean {

@@ -13,8 +13,17 @@ export function JsonBigInt(): PropertyDecorator {
     Transform(({ value }: { value: unknown }) => (typeof value === 'bigint' ? value.toString() : value), {
       toPlainOnly: true,
     }),
-    Transform(({ value }: { value: unknown }) => (typeof value === 'string' && /^-?\d+$/.test(value) ? BigInt(value) : value), {
-      toClassOnly: true,
-    }),
+    Transform(({ value }: { value: unknown }) => toBigInt(value), { toClassOnly: true }),
   );
+}
+
+/** A decimal string or an integral number as a bigint; anything else as it is (for validators to refuse). */
+function toBigInt(value: unknown): unknown {
+  if (typeof value === 'string' && /^-?\d+$/.test(value)) {
+    return BigInt(value);
+  }
+  if (typeof value === 'number' && Number.isSafeInteger(value)) {
+    return BigInt(value);
+  }
+  return value;
 }

@@ -78,3 +78,31 @@ function checkObject(value: object | null, path: string, ancestors: Set<object>)
 function refused(path: string, problem: string): InvalidArgumentError {
   return new InvalidArgumentError(`${path} cannot be stored as JSON: ${problem}`, { path });
 }
+
+const UNSERIALIZABLE = [Map, Set, WeakMap, WeakSet, Promise, RegExp] as const;
+
+/**
+ * Refuses, in an instance about to go through class-transformer, what it would silently turn into
+ * something else: functions (it would call them), maps and sets, cycles (it would overflow the
+ * stack). Class instances, dates and bigints are its to convert; the plain result is checked next
+ * with {@link assertJsonPayload}.
+ */
+export function assertTransformableInstance(value: unknown, path: string, ancestors = new Set<object>()): void {
+  if (typeof value === 'function' || typeof value === 'symbol') {
+    throw refused(path, `${typeof value} has no JSON form`);
+  }
+  if (typeof value !== 'object' || value === null || value instanceof Date) {
+    return;
+  }
+  if (UNSERIALIZABLE.some((type) => value instanceof type)) {
+    throw refused(path, `a ${value.constructor.name} would lose its contents or type in JSON`);
+  }
+  if (ancestors.has(value)) {
+    throw refused(path, 'it refers to itself (a cycle)');
+  }
+  ancestors.add(value);
+  for (const [key, item] of Object.entries(value)) {
+    assertTransformableInstance(item, Array.isArray(value) ? `${path}[${key}]` : `${path}.${key}`, ancestors);
+  }
+  ancestors.delete(value);
+}

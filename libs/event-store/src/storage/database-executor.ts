@@ -5,7 +5,11 @@ import type { ResolvedEventStoreOptions } from '../configuration/resolve-event-s
 import { EventStoreTimeoutError } from '../errors/event-store-timeout.error.js';
 import { InvalidArgumentError } from '../errors/invalid-argument.error.js';
 import { StoreUnavailableError } from '../errors/store-unavailable.error.js';
+import { sendCancelRequest } from './cancel-request.js';
 import { classifyFailure } from './transient-failure.js';
+
+/** How long a cancel request may delay the error of the operation it cancels. */
+const CANCEL_WAIT_MS = 250;
 
 /** How one operation may be retried, and until when. */
 export interface ExecutionOptions {
@@ -26,6 +30,8 @@ export interface DatabaseSession {
   query<R extends pg.QueryResultRow>(statement: pg.QueryConfig | string, values?: unknown[]): Promise<pg.QueryResult<R>>;
   /** Marks the connection as not to be reused (its transaction state is unknown). */
   discard(): void;
+  /** Whether the connection is in doubt (lost, timed out, discarded). */
+  readonly doubtful: boolean;
 }
 
 /** Raised when the deadline passes while waiting for a pooled connection. */
@@ -64,7 +70,11 @@ export class DatabaseExecutor {
         await session.query('COMMIT');
         return result;
       } catch (error) {
-        await session.query('ROLLBACK').catch(() => session.discard());
+        // A connection in doubt may still run the failed statement: ROLLBACK would only queue
+        // behind it. Discarding the connection ends the transaction on the server.
+        if (!session.doubtful) {
+          await session.query('ROLLBACK').catch(() => session.discard());
+        }
         throw error;
       }
     }, execution);
@@ -80,6 +90,10 @@ export class DatabaseExecutor {
         sent = true;
         return await this.runOn(client, work, deadline);
       } catch (error) {
+        if (!sent && isCheckoutTimeout(error) && Date.now() < deadline) {
+          attempt--; // the pool was busy: wait on, within the deadline, without spending an attempt
+          continue;
+        }
         const delay = this.retryDelay(error, attempt, sent && !execution.idempotent, deadline);
         this.logger.debug(`Attempt ${attempt} failed (${String(error)}); retrying in ${delay} ms`);
         await sleep(delay);
@@ -123,6 +137,9 @@ export class DatabaseExecutor {
       discard: () => {
         doubtful = true;
       },
+      get doubtful() {
+        return doubtful;
+      },
     };
     try {
       const result = await work(session);
@@ -134,7 +151,7 @@ export class DatabaseExecutor {
       // not take effect later.
       if (doubtful || isDoubtful(error)) {
         client.release(error as Error);
-        await this.cancelBackend((client as unknown as { processID?: number }).processID);
+        await this.cancelBackend(client);
       } else {
         client.release();
       }
@@ -144,15 +161,13 @@ export class DatabaseExecutor {
     }
   }
 
-  /** Cancels whatever the server still runs for a connection given up on (bounded, best effort). */
-  private async cancelBackend(pid: number | undefined): Promise<void> {
-    if (pid === undefined) {
-      return;
-    }
-    const cancel = this.pool.query({ text: 'SELECT pg_cancel_backend($1)', values: [pid], query_timeout: this.options.connectionTimeoutMs } as pg.QueryConfig);
-    await Promise.race([cancel, sleep(this.options.connectionTimeoutMs, undefined, { ref: false })]).catch((error: unknown) =>
-      this.logger.debug(`Could not cancel backend ${pid}: ${String(error)}`),
-    );
+  /**
+   * Cancels whatever the server still runs for a connection given up on: a protocol cancel request
+   * (no login, no pool slot), waited for briefly so that the caller hears of its deadline in time.
+   */
+  private async cancelBackend(client: pg.PoolClient): Promise<void> {
+    const { host, port } = client as unknown as { host: string; port: number };
+    await sendCancelRequest({ host, port }, client as unknown as { processID?: number; secretKey?: number }, CANCEL_WAIT_MS);
   }
 
   /** The statement with a client-side time limit: the time left, at most the statement timeout's. */
@@ -165,8 +180,12 @@ export class DatabaseExecutor {
 
   /** The delay before the next attempt, or throws the error the caller should see. */
   private retryDelay(error: unknown, attempt: number, outcomeUnknown: boolean, deadline: number): number {
-    if (error instanceof DeadlineExceeded) {
-      throw new EventStoreTimeoutError('No database connection came free before the deadline: retry later, or raise the pool size', {}, error);
+    if (error instanceof DeadlineExceeded || isCheckoutTimeout(error)) {
+      throw new EventStoreTimeoutError(
+        'No database connection before the deadline: every pooled connection was busy, or the server was slow to accept new ones',
+        {},
+        error,
+      );
     }
     const kind = classifyFailure(error);
     if (kind === 'timeout') {
@@ -191,6 +210,11 @@ export class DatabaseExecutor {
     }
     return Math.round(delay);
   }
+}
+
+/** node-postgres's pool gave up waiting for a connection (busy pool, or a slow server to connect to). */
+function isCheckoutTimeout(error: unknown): boolean {
+  return (error as Error | undefined)?.message?.includes('timeout exceeded when trying to connect') === true;
 }
 
 /**

@@ -72,27 +72,26 @@ export function readAllFilteredSql(s: string, direction: 'forward' | 'backward',
     ? 'true'
     : `(e.transaction_id, e.global_position) ${direction === 'forward' ? '>' : '<'} (c.transaction_id, $1::bigint)`;
   const cursor = fromEnd ? `WITH cursor AS (SELECT NULL::xid8 AS transaction_id WHERE $1::bigint IS NULL)` : cursorCte(s);
+  // The window keeps whole rows: the heap is read for the filter anyway, and matched rows then
+  // need no second lookup by position.
   return `
   ${cursor},
   scanned AS MATERIALIZED (
-    SELECT e.transaction_id AS tx, e.global_position AS pos, e.event_type, e.stream_id
-      FROM cursor c
+    SELECT e.* FROM cursor c
       JOIN LATERAL (
-        SELECT e.transaction_id, e.global_position, e.event_type, e.stream_id FROM ${s}.events e
+        SELECT e.* FROM ${s}.events e
          WHERE ${after} AND e.transaction_id < pg_snapshot_xmin(pg_current_snapshot())
          ORDER BY e.transaction_id ${order}, e.global_position ${order} LIMIT $5) e ON true),
   matched AS (
-    SELECT m.pos FROM scanned m
+    SELECT m.* FROM scanned m
      WHERE ($2::text[] IS NULL OR m.event_type = ANY($2::text[])) AND ($3::text IS NULL OR m.stream_id LIKE $3::text)
-     ORDER BY m.tx ${order}, m.pos ${order} LIMIT $4)
+     ORDER BY m.transaction_id ${order}, m.global_position ${order} LIMIT $4)
   SELECT EXISTS (SELECT 1 FROM cursor) AS cursor_found,
-         (SELECT m.pos FROM scanned m ORDER BY m.tx ${reverse}, m.pos ${reverse} LIMIT 1) AS scanned_to,
+         (SELECT m.global_position FROM scanned m ORDER BY m.transaction_id ${reverse}, m.global_position ${reverse} LIMIT 1) AS scanned_to,
          (SELECT count(*) FROM scanned)::int AS scanned,
          page.*
     FROM (SELECT 1) one
-    LEFT JOIN LATERAL (
-      SELECT e.transaction_id AS tx, ${eventColumns('e')}
-        FROM matched m JOIN ${s}.events e ON e.global_position = m.pos) page ON true
+    LEFT JOIN LATERAL (SELECT m.transaction_id AS tx, ${eventColumns('m')} FROM matched m) page ON true
    ORDER BY page.tx ${order}, page.global_position ${order}`;
 }
 
