@@ -8,6 +8,8 @@ import { EventTypeRegistry, type UpcasterRegistration } from './serialization/ev
 import { EventTypesModule } from './serialization/event-types.module.js';
 import { EventStoreDatabase } from './storage/event-store-database.js';
 import { FailedDeliveryWorker } from './subscriptions/failed-delivery.worker.js';
+import { SubscriptionExplorer } from './subscriptions/subscription-explorer.js';
+import { DiscoveryModule } from '@nestjs/core';
 
 /** Options of `EventStoreModule.forFeature`. */
 export interface EventStoreFeatureOptions {
@@ -42,7 +44,7 @@ let featureCount = 0;
  * export class GameModule {}
  */
 @Module({
-  imports: [EventTypesModule],
+  imports: [EventTypesModule, DiscoveryModule],
   providers: [
     {
       provide: EventStoreDatabase,
@@ -57,6 +59,7 @@ let featureCount = 0;
     },
     EventStore,
     FailedDeliveryWorker,
+    SubscriptionExplorer,
   ],
   exports: [EventStore, FailedDeliveryWorker],
 })

@@ -47,6 +47,12 @@ export type {
   SubscriptionOptions,
 } from './subscriptions/subscription-options.js';
 export type { FailedDelivery } from './subscriptions/failed-deliveries.js';
+export {
+  SubscribeTo,
+  SUBSCRIBE_TO,
+  type SubscribeToMetadata,
+  type SubscribeToOptions,
+} from './subscriptions/subscribe-to.decorator.js';
 export type { RetryReport } from './subscriptions/subscription-runner.js';
 export { FailedDeliveryWorker, type FailedDeliveryWorkerStats } from './subscriptions/failed-delivery.worker.js';
 

@@ -1,6 +1,7 @@
 import { ScheduleModule } from '@nestjs/schedule';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { RecordedEvent, Subscription } from '../src/index.js';
+import { Injectable, Module } from '@nestjs/common';
+import { SubscribeTo, type RecordedEvent, type Subscription } from '../src/index.js';
 import { createTestStore, someEvents, uniqueSchema, type TestStore } from '../../../test/helpers/test-store.js';
 
 /** Polls `check` until it holds (or fails after `timeoutMs`). */
@@ -240,5 +241,32 @@ describe('subscriptions', () => {
     const replayed: number[] = [];
     await track(t.store.subscribeToStream('s11', 'replayer', (e) => void replayed.push(e.streamVersion))).waitUntilCaughtUp();
     expect(replayed).toEqual([2, 3, 4]);
+  });
+
+  it('starts the @SubscribeTo handlers of providers at boot, and stops them at shutdown', async () => {
+    const seen: string[] = [];
+    @Injectable()
+    class Leaderboard {
+      readonly scores = new Map<string, number>();
+      @SubscribeTo('$all', { name: 'leaderboard', filter: { eventTypes: ['Scored'] } })
+      async onScored(event: RecordedEvent): Promise<void> {
+        seen.push(event.streamId);
+        this.scores.set(event.streamId, (this.scores.get(event.streamId) ?? 0) + (event.data.n as number));
+      }
+    }
+    @Module({ providers: [Leaderboard] })
+    class LeaderboardModule {}
+    await t.store.appendToStream('s12-p1', 'no_stream', someEvents(3, 'Scored'));
+    const app = await createTestStore({ schema, applicationName: 'subs-decorated' }, undefined, [LeaderboardModule]);
+    try {
+      await app.store.appendToStream('s12-p2', 'no_stream', someEvents(2, 'Scored', 10));
+      await eventually(() => seen.length === 5);
+      expect(app.app.get(Leaderboard).scores).toEqual(new Map([['s12-p1', 3], ['s12-p2', 21]]));
+    } finally {
+      await app.app.close().then(() => app.sql.end());
+    }
+    const { rows } = await t.sql.query(`SELECT owner, checkpoint FROM "${schema}".subscriptions WHERE name = 'leaderboard'`);
+    expect(rows[0].owner).toBeNull();
+    expect(Number(rows[0].checkpoint)).toBeGreaterThan(0);
   });
 });
