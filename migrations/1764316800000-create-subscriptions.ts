@@ -5,7 +5,7 @@ import { storeSchema } from './store-schema.js';
  * Persistent subscriptions: where each one stands (its checkpoint, the last event it handled),
  * which process runs it (a lease, renewed while it runs and taken over once it lapses), and the
  * deliveries that failed past their in-line retries (retried later by a scheduled worker, then
- * dead-lettered).
+ * dead-lettered), and the live members of subscription groups (which share its partitions).
  */
 export class CreateSubscriptions1764316800000 implements MigrationInterface {
   name = 'CreateSubscriptions1764316800000';
@@ -38,6 +38,13 @@ export class CreateSubscriptions1764316800000 implements MigrationInterface {
         updated_at timestamptz NOT NULL DEFAULT now(),
         PRIMARY KEY (subscription, event_id)
       )`);
+    await queryRunner.query(`
+      CREATE TABLE ${s}.subscription_members (
+        subscription text COLLATE "C" NOT NULL,
+        member text NOT NULL,
+        last_seen timestamptz NOT NULL DEFAULT now(),
+        PRIMARY KEY (subscription, member)
+      )`);
     await queryRunner.query(
       `CREATE INDEX subscription_failures_due_idx ON ${s}.subscription_failures (subscription, next_attempt_at) WHERE status = 'failed'`,
     );
@@ -45,6 +52,6 @@ export class CreateSubscriptions1764316800000 implements MigrationInterface {
 
   async down(queryRunner: QueryRunner): Promise<void> {
     const s = storeSchema(queryRunner);
-    await queryRunner.query(`DROP TABLE ${s}.subscription_failures, ${s}.subscriptions`);
+    await queryRunner.query(`DROP TABLE ${s}.subscription_members, ${s}.subscription_failures, ${s}.subscriptions`);
   }
 }

@@ -200,6 +200,9 @@ export class EventStore implements OnModuleDestroy {
     if (streamId === '$all') {
       throw new InvalidArgumentError("Use subscribeToAll(name, handler) for '$all'");
     }
+    if (options.group !== undefined) {
+      throw new InvalidArgumentError('Groups share $all by stream: use subscribeToAll(name, handler, { group })');
+    }
     return this.subscriptions.subscribePersistent(name, streamId, handler, options);
   }
 
@@ -318,7 +321,10 @@ export class EventStore implements OnModuleDestroy {
   private allQuery(direction: 'forward' | 'backward', options: ReadAllOptions): AllQuery {
     const { maxPageSize, defaultPageSize } = this.database.options;
     const fromPosition = optionalInteger(options.fromPosition, 'fromPosition', 0);
-    const { eventTypes, streamPrefix } = options.filter ?? {};
+    const { eventTypes, streamPrefix, partition } = options.filter ?? {};
+    if (partition !== undefined && !isPartition(partition)) {
+      throw new InvalidArgumentError('filter.partition must be { count: integer >= 1, index: integer from 0 to count - 1 }', { partition });
+    }
     if (eventTypes !== undefined && (!Array.isArray(eventTypes) || eventTypes.length === 0)) {
       throw new InvalidArgumentError('filter.eventTypes must be a non-empty array of event types', { eventTypes });
     }
@@ -331,6 +337,7 @@ export class EventStore implements OnModuleDestroy {
       eventTypes: eventTypes ?? null,
       streamPattern: streamPrefix === undefined ? null : likePrefix(streamPrefix, 'filter.streamPrefix'),
       scanLimit: Math.max(limit, this.database.options.filterScanLimit),
+      partition: partition ?? null,
     };
   }
 
@@ -368,4 +375,9 @@ function nextCursor(query: AllQuery, page: AllPage): number | null {
     return reachedStart ? null : (page.scannedTo ?? null);
   }
   return page.scannedTo ?? last ?? query.fromPosition ?? 0;
+}
+
+function isPartition(value: unknown): value is { count: number; index: number } {
+  const { count, index } = (value ?? {}) as { count?: unknown; index?: unknown };
+  return Number.isSafeInteger(count) && (count as number) >= 1 && Number.isSafeInteger(index) && (index as number) >= 0 && (index as number) < (count as number);
 }

@@ -41,6 +41,8 @@ export interface AllQuery {
   streamPattern: string | null;
   /** With a filter: most events scanned past the cursor (at least `limit`). */
   scanLimit: number;
+  /** Only streams of one partition, or `null`. */
+  partition: { count: number; index: number } | null;
 }
 
 /** A page of $all, and with a filter how far the read scanned. */
@@ -172,13 +174,19 @@ export class EventsRepository {
 
   /** A page of $all; refuses a cursor that is no event's position. */
   async readAll(query: AllQuery): Promise<AllPage> {
-    const filtered = query.eventTypes !== null || query.streamPattern !== null;
+    const filtered = query.eventTypes !== null || query.streamPattern !== null || query.partition !== null;
     const fromEnd = query.fromPosition === undefined;
     const rows = await this.database.executor.query<ReadAllFilteredRow>(
       {
         name: `es_read_all_${query.direction}${fromEnd ? '_end' : ''}${filtered ? '_filtered' : ''}`,
         text: this.allStatement(query.direction, fromEnd, filtered),
-        values: [query.fromPosition ?? null, query.eventTypes, query.streamPattern, query.limit, ...(filtered ? [query.scanLimit] : [])],
+        values: [
+          query.fromPosition ?? null,
+          query.eventTypes,
+          query.streamPattern,
+          query.limit,
+          ...(filtered ? [query.scanLimit, query.partition?.count ?? null, query.partition?.index ?? null] : []),
+        ],
       },
       { idempotent: true },
     );

@@ -6,6 +6,7 @@ import type { AllFilter } from '../types/read-options.js';
 import { assertName } from '../validation/stream-id.validation.js';
 import { EventNotifier } from './event-notifier.js';
 import { FailedDeliveries, type FailedDelivery } from './failed-deliveries.js';
+import { GroupSubscription, partitionName } from './group-subscription.js';
 import { AllEventSource, StreamEventSource, type SubscriptionReads } from './event-sources.js';
 import { SubscriptionLease } from './subscription-lease.js';
 import type { EventHandler, Subscription, SubscriptionOptions } from './subscription-options.js';
@@ -38,13 +39,55 @@ export class SubscriptionManager {
   /** A persistent subscription: its checkpoint and lease live in PostgreSQL under `name`. */
   subscribePersistent(name: string, streamId: string, handler: EventHandler, options: SubscriptionOptions): Subscription {
     assertName(name, 'name');
-    const lease = new SubscriptionLease(this.store, name, definition(streamId, options.filter), this.owner, {
-      leaseMs: 3_000,
+    if (options.group !== undefined) {
+      return this.joinGroup(name, handler, options);
+    }
+    return this.launch(name, this.source(streamId, options.filter), handler, options, this.lease(name, streamId, options, this.owner));
+  }
+
+  /** A member of the group `name`: runs its share of the group's partitions (see {@link GroupSubscription}). */
+  private joinGroup(name: string, handler: EventHandler, options: SubscriptionOptions): Subscription {
+    const partitions = positive(options.group!.partitions, 'group.partitions');
+    if (typeof handler !== 'function') {
+      throw new InvalidArgumentError('A subscription needs a handler function');
+    }
+    validateOptions(options, this.database.options.maxPageSize);
+    const member = `${this.owner}:${randomBytes(3).toString('hex')}`;
+    const filterOf = (index: number): AllFilter => ({ ...options.filter, partition: { count: partitions, index } });
+    const group = new GroupSubscription(this.store, {
+      name,
+      partitions,
+      member,
+      leaseMs: LEASE_MS,
+      balanceEveryMs: 1_000,
+      ensurePartition: async (index) => {
+        const partition = partitionName(name, index);
+        await this.store.ensure(partition, definition('$all', filterOf(index)), () => this.startCursor(options));
+      },
+      runPartition: (index) => {
+        const partition = partitionName(name, index);
+        const lease = this.lease(partition, '$all', { ...options, filter: filterOf(index) }, member);
+        return this.launch(partition, this.source('$all', filterOf(index)), handler, options, lease);
+      },
+    });
+    return group;
+  }
+
+  private lease(name: string, streamId: string, options: SubscriptionOptions, owner: string): SubscriptionLease {
+    return new SubscriptionLease(this.store, name, definition(streamId, options.filter), owner, {
+      leaseMs: LEASE_MS,
       standbyPollMs: 500,
       checkpointEvery: positive(options.checkpointEvery ?? 100, 'checkpointEvery'),
       checkpointIntervalMs: positive(options.checkpointIntervalMs ?? 1_000, 'checkpointIntervalMs'),
     });
-    return this.launch(name, this.source(streamId, options.filter), handler, options, lease);
+  }
+
+  /** Where a new group partition starts: as `startFrom` says. */
+  private async startCursor(options: SubscriptionOptions): Promise<number> {
+    const startFrom = options.startFrom ?? 'origin';
+    if (startFrom === 'origin') return 0;
+    if (startFrom === 'end') return new AllEventSource(this.reads, undefined).end();
+    return startFrom;
   }
 
   /** Retries the due failed deliveries of every persistent subscription this process runs. */
@@ -133,8 +176,13 @@ export class SubscriptionManager {
   }
 }
 
+/** How long a lease lasts without renewal: a dead process's subscription is taken over after it. */
+const LEASE_MS = 3_000;
+
 function definition(streamId: string, filter: AllFilter | undefined) {
+  // Keys in the order jsonb keeps them (shorter first), so a stored definition compares equal.
   const canonical: AllFilter = {};
+  if (filter?.partition !== undefined) canonical.partition = { count: filter.partition.count, index: filter.partition.index };
   if (filter?.eventTypes !== undefined) canonical.eventTypes = filter.eventTypes;
   if (filter?.streamPrefix !== undefined) canonical.streamPrefix = filter.streamPrefix;
   return { streamId: streamId === '$all' ? null : streamId, filter: canonical };

@@ -35,6 +35,13 @@ export interface SubscriptionOptions {
    * with jitter), delay cap (default `300000` ms).
    */
   failedRetry?: { maxAttempts?: number; initialDelayMs?: number; maxDelayMs?: number };
+  /**
+   * `subscribeToAll` only: join a group of competing consumers of this subscription. `$all` is
+   * split into `partitions` by stream (each stream always in one partition); each member, in any
+   * process, runs its fair share of partitions, rebalanced as members join and leave. Each stream
+   * stays in order; streams of different partitions are handled concurrently.
+   */
+  group?: { partitions: number };
   /** Persistent subscriptions: write the checkpoint after this many handled events. Default `100`. */
   checkpointEvery?: number;
   /** Persistent subscriptions: and at the latest this long after an event was handled. Default `1000` ms. */

@@ -3,6 +3,9 @@ import {
   acquireLeaseSql,
   createSubscriptionSql,
   deleteSubscriptionSql,
+  heartbeatMemberSql,
+  leaveGroupSql,
+  liveMembersSql,
   readSubscriptionSql,
   releaseLeaseSql,
   renewLeaseSql,
@@ -64,6 +67,18 @@ export class SubscriptionStore {
       { idempotent: true },
     );
     return rows > 0;
+  }
+
+  /** Records that `member` of group `name` is alive; returns how many members are. */
+  async heartbeat(name: string, member: string, aliveMs: number): Promise<number> {
+    await this.query(heartbeatMemberSql(this.s), [name, member]);
+    const [row] = await this.query<{ members: number }>(liveMembersSql(this.s), [name, aliveMs]);
+    return Math.max(1, row?.members ?? 1);
+  }
+
+  /** Removes `member` from group `name`. */
+  async leave(name: string, member: string): Promise<void> {
+    await this.query(leaveGroupSql(this.s), [name, member]);
   }
 
   private query<R extends object>(text: string, values: unknown[]): Promise<R[]> {

@@ -14,6 +14,12 @@ export interface AllFilter {
   eventTypes?: string[];
   /** Only events of streams whose id starts with this (a category, e.g. `game-`). */
   streamPrefix?: string;
+  /**
+   * Only events of the streams in one of `count` partitions (by a hash of the stream id that
+   * PostgreSQL and Node compute alike: the first 32 bits of its MD5, modulo `count`): readers that
+   * share `$all` by stream, each stream always in the same partition. `index` from 0.
+   */
+  partition?: { count: number; index: number };
 }
 
 /** Paging and filtering of an `$all` read. */

@@ -11,6 +11,7 @@ import { eventColumns, type EventRow } from './event-row.js';
  *
  * $1 cursor position (0 = the start), $2 event types or NULL, $3 LIKE pattern of stream ids or
  * NULL, $4 page size. The first row always comes: `cursor_found` false means an unknown cursor.
+ * Filtered reads add $5 (scan window), $6 and $7 (partition count and index, or NULL).
  */
 const cursorCte = (s: string): string => `
   WITH cursor AS (
@@ -85,6 +86,7 @@ export function readAllFilteredSql(s: string, direction: 'forward' | 'backward',
   matched AS (
     SELECT m.* FROM scanned m
      WHERE ($2::text[] IS NULL OR m.event_type = ANY($2::text[])) AND ($3::text IS NULL OR m.stream_id LIKE $3::text)
+       AND ($6::int IS NULL OR ('x' || substr(md5(m.stream_id), 1, 8))::bit(32)::bigint % $6::int = $7::int)
      ORDER BY m.transaction_id ${order}, m.global_position ${order} LIMIT $4)
   SELECT EXISTS (SELECT 1 FROM cursor) AS cursor_found,
          (SELECT m.global_position FROM scanned m ORDER BY m.transaction_id ${reverse}, m.global_position ${reverse} LIMIT 1) AS scanned_to,

@@ -43,3 +43,17 @@ export const releaseLeaseSql = (s: string): string => `
 
 /** $1 name. */
 export const deleteSubscriptionSql = (s: string): string => `DELETE FROM ${s}.subscriptions WHERE name = $1`;
+
+/** $1 group, $2 member: the member is alive now. */
+export const heartbeatMemberSql = (s: string): string => `
+  INSERT INTO ${s}.subscription_members (subscription, member) VALUES ($1, $2)
+  ON CONFLICT (subscription, member) DO UPDATE SET last_seen = now()`;
+
+/** $1 group, $2 how long a member counts as alive without a heartbeat (ms): how many are. */
+export const liveMembersSql = (s: string): string => `
+  SELECT count(*)::int AS members FROM ${s}.subscription_members
+   WHERE subscription = $1 AND last_seen > now() - make_interval(secs => $2::double precision / 1000)`;
+
+/** $1 group, $2 member. */
+export const leaveGroupSql = (s: string): string =>
+  `DELETE FROM ${s}.subscription_members WHERE subscription = $1 AND member = $2`;
