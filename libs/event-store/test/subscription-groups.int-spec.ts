@@ -1,15 +1,9 @@
 import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { RecordedEvent, Subscription } from '../src/index.js';
+import { eventually } from '../../../test/helpers/eventually.js';
 import { createTestStore, someEvents, uniqueSchema, type TestStore } from '../../../test/helpers/test-store.js';
 
-async function eventually(check: () => boolean, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await sleep(20);
-  }
-}
 
 /** The partition PostgreSQL puts a stream in: the first 32 bits of the MD5 of its id, modulo the count. */
 function partitionOf(streamId: string, count: number): number {
@@ -57,14 +51,14 @@ describe('subscription groups: competing consumers partitioned by stream', () =>
       for (let i = 0; i < 12; i++) await members[i % 3]!.store.appendToStream(`grp-game-${i}`, 'any', someEvents(5, 'Move', round * 5));
     };
     await appendRound(0);
-    await eventually(() => handled.length === 60);
-    await eventually(() => (subscriptions as Array<Subscription & { partitions: number[] }>).every((s) => s.partitions.length === 2));
+    await eventually(() => handled.length === 60, 20_000);
+    await eventually(() => (subscriptions as Array<Subscription & { partitions: number[] }>).every((s) => s.partitions.length === 2), 20_000);
     const shares = (subscriptions as Array<Subscription & { partitions: number[] }>).map((s) => s.partitions);
     expect(shares.flat().sort()).toEqual([0, 1, 2, 3, 4, 5]);
 
     await subscriptions[0]!.unsubscribe();
     await appendRound(1);
-    await eventually(() => handled.length === 120);
+    await eventually(() => handled.length === 120, 20_000);
     await sleep(300);
     expect(handled).toHaveLength(120);
 

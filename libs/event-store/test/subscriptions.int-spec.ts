@@ -2,16 +2,9 @@ import { ScheduleModule } from '@nestjs/schedule';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Injectable, Module } from '@nestjs/common';
 import { SubscribeTo, type RecordedEvent, type Subscription } from '../src/index.js';
+import { eventually } from '../../../test/helpers/eventually.js';
 import { createTestStore, someEvents, uniqueSchema, type TestStore } from '../../../test/helpers/test-store.js';
 
-/** Polls `check` until it holds (or fails after `timeoutMs`). */
-async function eventually(check: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await sleep(10);
-  }
-}
 
 describe('subscriptions', () => {
   const schema = uniqueSchema('subs');
