@@ -8,6 +8,8 @@ interface Handled {
   pid: number;
   eventId: string;
   position: number;
+  streamId: string;
+  streamVersion: number;
   at: number;
 }
 
@@ -26,9 +28,18 @@ describe('a persistent subscription across processes', () => {
     await t.close();
   });
 
-  function startSubscriber(): Promise<ChildProcess> {
+  function startSubscriber(
+    settings: { subscription: string; prefix: string; partitions?: number } = { subscription: 'shared', prefix: 'mp-' },
+    into: Handled[] = handled,
+  ): Promise<ChildProcess> {
     const child = spawn(process.execPath, [SUBSCRIBER], {
-      env: { ...process.env, EVENT_STORE_SCHEMA: schema, SUBSCRIPTION: 'shared', STREAM_PREFIX: 'mp-' },
+      env: {
+        ...process.env,
+        EVENT_STORE_SCHEMA: schema,
+        SUBSCRIPTION: settings.subscription,
+        STREAM_PREFIX: settings.prefix,
+        ...(settings.partitions ? { PARTITIONS: String(settings.partitions) } : {}),
+      },
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     children.push(child);
@@ -42,7 +53,7 @@ describe('a persistent subscription across processes', () => {
         for (const line of lines) {
           const message = JSON.parse(line) as Partial<Handled> & { ready?: boolean };
           if (message.ready) resolve(child);
-          else handled.push({ ...(message as Handled), at: Date.now() });
+          else into.push({ ...(message as Handled), at: Date.now() });
         }
       });
     });
@@ -89,5 +100,60 @@ describe('a persistent subscription across processes', () => {
     // In order: the survivor's deliveries follow $all order.
     const positions = afterKill.map((h) => h.position);
     expect(positions).toEqual([...positions].sort((a, b) => a - b));
+  });
+
+  it('a group across three processes: each stream on one process, in order; the streams of a SIGKILLed member move within 5 s, nothing lost', async () => {
+    const seen: Handled[] = [];
+    const group = { subscription: 'group', prefix: 'gp-', partitions: 6 };
+    const members = await Promise.all([startSubscriber(group, seen), startSubscriber(group, seen), startSubscriber(group, seen)]);
+    const appended = new Set<string>();
+    const appendRound = async (round: number): Promise<void> => {
+      for (let i = 0; i < 60; i++) {
+        const result = await t.store.appendToStream(`gp-${i % 12}`, 'any', someEvents(1, 'Grouped', round * 100 + i));
+        const [event] = await t.store.readStreamForward(`gp-${i % 12}`, { fromVersion: result.toVersion, maxCount: 1 });
+        appended.add(event!.eventId);
+        await sleep(5);
+      }
+    };
+    const handledAll = async (timeoutMs: number): Promise<void> => {
+      const until = Date.now() + timeoutMs;
+      while (new Set(seen.map((h) => h.eventId)).size < appended.size && Date.now() < until) await sleep(20);
+    };
+    // Members meet through heartbeats (every second) before the partitions settle 2/2/2.
+    await sleep(3_000);
+    await appendRound(0);
+    await handledAll(15_000);
+    expect(new Set(seen.map((h) => h.pid)).size).toBe(3);
+    // Before any crash: each event once, each stream on one process.
+    expect(new Set(seen.map((h) => h.eventId)).size).toBe(seen.length);
+    for (let stream = 0; stream < 12; stream++) {
+      expect(new Set(seen.filter((h) => h.streamId === `gp-${stream}`).map((h) => h.pid)).size).toBe(1);
+    }
+
+    const victim = members[0]!;
+    victim.kill('SIGKILL');
+    const killedAt = Date.now();
+    const victimStreams = new Set(seen.filter((h) => h.pid === victim.pid).map((h) => h.streamId));
+    await appendRound(1);
+    await handledAll(20_000);
+
+    expect(new Set(seen.map((h) => h.eventId))).toEqual(appended);
+    // Duplicates only after the crash, and only of the dead member's streams (at least once).
+    const counts = new Map<string, Handled[]>();
+    seen.forEach((h) => counts.set(h.eventId, [...(counts.get(h.eventId) ?? []), h]));
+    for (const deliveries of counts.values()) {
+      if (deliveries.length > 1) expect(victimStreams.has(deliveries[0]!.streamId)).toBe(true);
+    }
+    const movedFirst = seen.find((h) => h.at > killedAt && victimStreams.has(h.streamId));
+    expect(movedFirst).toBeDefined();
+    expect(movedFirst!.pid).not.toBe(victim.pid);
+    // Its streams' new events arrive within 5 s of the kill, plus the time to append them.
+    expect(movedFirst!.at - killedAt).toBeLessThan(5_000 + 60 * 20);
+    for (let stream = 0; stream < 12; stream++) {
+      const versions = seen.filter((h) => h.streamId === `gp-${stream}`).map((h) => h.streamVersion);
+      const firsts = versions.filter((v, i) => versions.indexOf(v) === i);
+      expect(firsts).toEqual([...firsts].sort((a, b) => a - b));
+      expect(firsts).toEqual(Array.from({ length: 10 }, (_, i) => i + 1));
+    }
   });
 });
