@@ -14,6 +14,17 @@ export interface LeaseTiming {
   standbyPollMs: number;
   checkpointEvery: number;
   checkpointIntervalMs: number;
+  /**
+   * Spread subscriptions over processes: of the live processes that want a free subscription, the
+   * one holding the fewest leases takes it, and a holder hands one back when another wants it and
+   * holds at least two fewer. Off for group partitions, which their group balances.
+   */
+  spread: boolean;
+  /**
+   * Whether this process may hand a lease back now: one at a time per process, so that the leases
+   * of a busy process move one by one instead of all at once (and all back).
+   */
+  mayYield: () => boolean;
 }
 
 /**
@@ -57,7 +68,7 @@ export class SubscriptionLease {
     this.refuseOtherDefinition(row.stream_id, row.filter);
     let announced = false;
     while (!signal.aborted) {
-      const checkpoint = await this.store.acquire(this.name, this.owner, this.timing.leaseMs);
+      const checkpoint = (await this.myTurn()) ? await this.store.acquire(this.name, this.owner, this.timing.leaseMs) : undefined;
       if (checkpoint !== undefined) {
         this.begin();
         return checkpoint;
@@ -69,6 +80,26 @@ export class SubscriptionLease {
       await sleep(this.timing.standbyPollMs, undefined, { signal }).catch(() => undefined);
     }
     return 0;
+  }
+
+  /** Whether this process should try to take the lease now (always, unless spreading says another should). */
+  private async myTurn(): Promise<boolean> {
+    if (!this.timing.spread) {
+      return true;
+    }
+    const aliveMs = this.timing.leaseMs + this.timing.standbyPollMs;
+    await this.store.heartbeat(this.name, this.owner, aliveMs);
+    const [first] = await this.store.candidates(this.name, aliveMs);
+    return first === undefined || first.member === this.owner;
+  }
+
+  /** Whether another live process wants this subscription and holds at least two leases fewer. */
+  private async shouldYield(): Promise<boolean> {
+    const aliveMs = this.timing.leaseMs + this.timing.standbyPollMs;
+    await this.store.heartbeat(this.name, this.owner, aliveMs);
+    const candidates = await this.store.candidates(this.name, aliveMs);
+    const mine = candidates.find((candidate) => candidate.member === this.owner)?.leases ?? 0;
+    return candidates.some((candidate) => candidate.member !== this.owner && candidate.leases + 1 < mine);
   }
 
   /** Records a handled event's cursor; writes the checkpoint when a batch is full. */
@@ -84,7 +115,7 @@ export class SubscriptionLease {
     }
   }
 
-  /** Writes the checkpoint (if it moved) and hands the lease back. */
+  /** Writes the checkpoint (if it moved) and hands the lease back; this process no longer wants it. */
   async release(cursor: number): Promise<void> {
     this.stopTimers();
     await this.writing;
@@ -92,6 +123,9 @@ export class SubscriptionLease {
       await this.store.release(this.name, this.owner, cursor).catch((error: unknown) =>
         this.logger.warn(`Could not hand back the lease: ${String(error)}`),
       );
+    }
+    if (this.timing.spread) {
+      await this.store.leave(this.name, this.owner).catch(() => undefined);
     }
   }
 
@@ -114,6 +148,20 @@ export class SubscriptionLease {
   private async renew(): Promise<void> {
     this.writing = this.writing.then(() => this.write(null));
     await this.writing.catch(() => undefined);
+    if (this.timing.spread && !this.lost && (await this.shouldYield().catch(() => false)) && this.timing.mayYield()) {
+      await this.handBack();
+    }
+  }
+
+  /** Gives the lease to a process with fewer (the run then stands by, as after a lost lease). */
+  private async handBack(): Promise<void> {
+    this.stopTimers();
+    this.writing = this.writing.then(async () => {
+      await this.store.release(this.name, this.owner, this.pending);
+      this.lost = true;
+    });
+    await this.writing.catch(() => undefined);
+    this.logger.log('Handed its lease to a process that holds fewer');
   }
 
   private async write(checkpoint: number | null): Promise<void> {

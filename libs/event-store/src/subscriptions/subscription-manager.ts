@@ -21,6 +21,7 @@ export class SubscriptionManager {
   private readonly active = new Set<SubscriptionRunner>();
   /** Who holds leases for this process: host, pid and a random tag (pids repeat across hosts). */
   private readonly owner = `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
+  private lastYield = 0;
 
   constructor(
     private readonly database: EventStoreDatabase,
@@ -42,7 +43,7 @@ export class SubscriptionManager {
     if (options.group !== undefined) {
       return this.joinGroup(name, handler, options);
     }
-    return this.launch(name, this.source(streamId, options.filter), handler, options, this.lease(name, streamId, options, this.owner));
+    return this.launch(name, this.source(streamId, options.filter), handler, options, this.lease(name, streamId, options, this.owner, true));
   }
 
   /** A member of the group `name`: runs its share of the group's partitions (see {@link GroupSubscription}). */
@@ -66,20 +67,31 @@ export class SubscriptionManager {
       },
       runPartition: (index) => {
         const partition = partitionName(name, index);
-        const lease = this.lease(partition, '$all', { ...options, filter: filterOf(index) }, member);
+        const lease = this.lease(partition, '$all', { ...options, filter: filterOf(index) }, member, false);
         return this.launch(partition, this.source('$all', filterOf(index)), handler, options, lease);
       },
     });
     return group;
   }
 
-  private lease(name: string, streamId: string, options: SubscriptionOptions, owner: string): SubscriptionLease {
+  private lease(name: string, streamId: string, options: SubscriptionOptions, owner: string, spread: boolean): SubscriptionLease {
     return new SubscriptionLease(this.store, name, definition(streamId, options.filter), owner, {
+      spread,
+      mayYield: () => this.mayYield(),
       leaseMs: LEASE_MS,
       standbyPollMs: 500,
       checkpointEvery: positive(options.checkpointEvery ?? 100, 'checkpointEvery'),
       checkpointIntervalMs: positive(options.checkpointIntervalMs ?? 1_000, 'checkpointIntervalMs'),
     });
+  }
+
+  /** One lease handed back per process every two seconds at most (see `LeaseTiming.mayYield`). */
+  private mayYield(): boolean {
+    if (Date.now() - this.lastYield < 2_000) {
+      return false;
+    }
+    this.lastYield = Date.now();
+    return true;
   }
 
   /** Where a new group partition starts: as `startFrom` says. */

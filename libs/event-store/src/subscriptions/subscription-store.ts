@@ -1,6 +1,7 @@
 import type { EventStoreDatabase } from '../storage/event-store-database.js';
 import {
   acquireLeaseSql,
+  candidatesSql,
   createSubscriptionSql,
   deleteSubscriptionSql,
   heartbeatMemberSql,
@@ -74,6 +75,11 @@ export class SubscriptionStore {
     await this.query(heartbeatMemberSql(this.s), [name, member]);
     const [row] = await this.query<{ members: number }>(liveMembersSql(this.s), [name, aliveMs]);
     return Math.max(1, row?.members ?? 1);
+  }
+
+  /** The live processes that want subscription `name`, with the leases each holds, fewest first. */
+  async candidates(name: string, aliveMs: number): Promise<Array<{ member: string; leases: number }>> {
+    return this.query<{ member: string; leases: number }>(candidatesSql(this.s), [name, aliveMs]);
   }
 
   /** Removes `member` from group `name`. */

@@ -57,3 +57,18 @@ export const liveMembersSql = (s: string): string => `
 /** $1 group, $2 member. */
 export const leaveGroupSql = (s: string): string =>
   `DELETE FROM ${s}.subscription_members WHERE subscription = $1 AND member = $2`;
+
+/**
+ * $1 subscription, $2 how long a candidate counts as alive (ms): the live processes that want the
+ * subscription, with how many leases each holds now, fewest first (ties by member id).
+ */
+export const candidatesSql = (s: string): string => `
+  WITH live AS (
+    SELECT member FROM ${s}.subscription_members
+     WHERE subscription = $1 AND last_seen > now() - make_interval(secs => $2::double precision / 1000)),
+  held AS (
+    SELECT owner, count(*)::int AS leases FROM ${s}.subscriptions
+     WHERE owner IS NOT NULL AND lease_until > now() GROUP BY owner)
+  SELECT l.member, coalesce(h.leases, 0) AS leases
+    FROM live l LEFT JOIN held h ON h.owner = l.member
+   ORDER BY leases, l.member`;
