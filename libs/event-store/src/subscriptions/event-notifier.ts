@@ -22,6 +22,8 @@ export class EventNotifier {
   private waiters = new Set<() => void>();
   private generation = 0;
   private listener?: pg.Client;
+  /** The connection being opened, so that `close` can end it too. */
+  private connecting?: pg.Client;
   private notifyPending = false;
   private closed = false;
   private listening?: Promise<void>;
@@ -69,9 +71,11 @@ export class EventNotifier {
     this.waiters.add(wake);
     const onAbort = (): void => wake();
     signal.addEventListener('abort', onAbort, { once: true });
+    const poll = new AbortController();
     try {
-      await Promise.race([woken, sleep(timeoutMs, undefined, { ref: false })]);
+      await Promise.race([woken, sleep(timeoutMs, undefined, { ref: false, signal: poll.signal }).catch(() => undefined)]);
     } finally {
+      poll.abort(); // no poll timer outlives an early wake-up
       this.waiters.delete(wake);
       signal.removeEventListener('abort', onAbort);
     }
@@ -80,10 +84,10 @@ export class EventNotifier {
   /** Stops listening. */
   async close(): Promise<void> {
     this.closed = true;
-    const listener = this.listener;
+    const listeners = [this.listener, this.connecting];
     this.listener = undefined;
     this.wake();
-    await listener?.end().catch(() => undefined);
+    await Promise.all(listeners.map((client) => client?.end().catch(() => undefined)));
   }
 
   private wake(): void {
@@ -128,13 +132,24 @@ export class EventNotifier {
       client.on('error', reject);
       client.on('end', () => resolve());
     });
-    await client.connect();
+    // Awaited only once listening; a connection lost before that rejects both it and the step
+    // that was running, which is the one reported.
+    ended.catch(() => undefined);
+    this.connecting = client;
+    try {
+      await client.connect();
+      client.on('notification', () => this.wake());
+      await client.query(`LISTEN ${this.channel}`);
+    } catch (error) {
+      await client.end().catch(() => undefined);
+      throw error;
+    } finally {
+      this.connecting = undefined;
+    }
     if (this.closed) {
-      await client.end();
+      await client.end().catch(() => undefined);
       return;
     }
-    client.on('notification', () => this.wake());
-    await client.query(`LISTEN ${this.channel}`);
     this.listener = client;
     this.wake();
     await ended;

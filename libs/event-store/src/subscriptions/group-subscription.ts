@@ -17,6 +17,13 @@ export interface GroupSettings {
   runPartition(index: number): Subscription;
 }
 
+/** A partition's handler kept failing: its member leaves the group with that error. */
+class PartitionHalted extends Error {
+  constructor(override readonly cause: unknown) {
+    super('partition halted');
+  }
+}
+
 /** The name of a group's partition `index`, a persistent subscription of its own. */
 export function partitionName(group: string, index: number): string {
   return `${group}:${index}`;
@@ -81,7 +88,11 @@ export class GroupSubscription implements Subscription {
     const { signal } = this.abort;
     try {
       while (!signal.aborted) {
-        await this.balance();
+        // A database outage pauses the balancing; a halted partition (rethrown) ends the member.
+        await this.balance().catch((error: unknown) => {
+          if (error instanceof PartitionHalted) throw error.cause;
+          this.logger.warn(`Balancing failed (${String(error)}); trying again`);
+        });
         await sleep(this.settings.balanceEveryMs, undefined, { signal }).catch(() => undefined);
       }
     } finally {
@@ -123,7 +134,9 @@ export class GroupSubscription implements Subscription {
       const halted = await Promise.race([partition.stopped.then(() => false, () => true), sleep(0).then(() => undefined)]);
       if (halted === true) {
         this.logger.error(`Partition ${index} halted; the member leaves the group`);
-        await partition.stopped;
+        await partition.stopped.catch((error: unknown) => {
+          throw new PartitionHalted(error);
+        });
       }
       if (halted === false) {
         this.running.delete(index);

@@ -25,6 +25,12 @@ export interface LeaseTiming {
    * of a busy process move one by one instead of all at once (and all back).
    */
   mayYield: () => boolean;
+  /**
+   * `true`: wait for the lease, and after losing it wait to get it back (a subscription of its
+   * own). `false`: take it now or not at all, and stop on losing it (a group partition, which its
+   * group places).
+   */
+  standBy: boolean;
 }
 
 /**
@@ -57,6 +63,11 @@ export class SubscriptionLease {
     return this.lost;
   }
 
+  /** Whether the run waits for the lease (and waits again after losing it). */
+  get standsBy(): boolean {
+    return this.timing.standBy;
+  }
+
   /** Whether this process holds the lease now. */
   get isHeld(): boolean {
     return this.renewTimer !== undefined && !this.lost;
@@ -72,6 +83,9 @@ export class SubscriptionLease {
       if (checkpoint !== undefined) {
         this.begin();
         return checkpoint;
+      }
+      if (!this.timing.standBy) {
+        throw new LeaseLostError(`Subscription ${this.name} is held by another process`);
       }
       if (!announced) {
         this.logger.log('Another process runs it; standing by to take over');
@@ -117,13 +131,14 @@ export class SubscriptionLease {
 
   /** Writes the checkpoint (if it moved) and hands the lease back; this process no longer wants it. */
   async release(cursor: number): Promise<void> {
+    const held = this.renewTimer !== undefined && !this.lost;
     this.stopTimers();
-    await this.writing;
-    if (!this.lost) {
-      await this.store.release(this.name, this.owner, cursor).catch((error: unknown) =>
-        this.logger.warn(`Could not hand back the lease: ${String(error)}`),
-      );
-    }
+    await this.writing.catch(() => undefined);
+    // Also when not running: a group may have taken the lease for this process just before. The
+    // checkpoint is written only by a holder that read it (others keep the stored one).
+    await this.store.release(this.name, this.owner, held ? cursor : null).catch((error: unknown) =>
+      this.logger.warn(`Could not hand back the lease: ${String(error)}`),
+    );
     if (this.timing.spread) {
       await this.store.leave(this.name, this.owner).catch(() => undefined);
     }
@@ -141,26 +156,34 @@ export class SubscriptionLease {
   private flush(): Promise<void> {
     clearTimeout(this.flushTimer);
     this.flushTimer = undefined;
-    this.writing = this.writing.then(() => this.write(this.pending));
-    return this.writing;
+    const write = this.writing.then(() => this.write(this.pending));
+    // The chain stays usable after a failed write; the caller still hears of this one.
+    this.writing = write.catch(() => undefined);
+    return write;
   }
 
   private async renew(): Promise<void> {
-    this.writing = this.writing.then(() => this.write(null));
-    await this.writing.catch(() => undefined);
+    this.writing = this.writing.then(() => this.write(null)).catch(() => undefined);
+    await this.writing;
     if (this.timing.spread && !this.lost && (await this.shouldYield().catch(() => false)) && this.timing.mayYield()) {
       await this.handBack();
     }
   }
 
-  /** Gives the lease to a process with fewer (the run then stands by, as after a lost lease). */
+  /**
+   * Gives the lease to a process with fewer (the run then stands by, as after a lost lease). If
+   * the release fails, the lease is treated as lost all the same: delivery stops here, and the
+   * lease lapses to the next holder rather than two processes delivering.
+   */
   private async handBack(): Promise<void> {
     this.stopTimers();
-    this.writing = this.writing.then(async () => {
-      await this.store.release(this.name, this.owner, this.pending);
-      this.lost = true;
-    });
-    await this.writing.catch(() => undefined);
+    this.writing = this.writing
+      .then(() => this.store.release(this.name, this.owner, this.pending))
+      .catch((error: unknown) => this.logger.warn(`Handing the lease back failed (${String(error)}); letting it lapse`))
+      .finally(() => {
+        this.lost = true;
+      });
+    await this.writing;
     this.logger.log('Handed its lease to a process that holds fewer');
   }
 

@@ -19,6 +19,7 @@ export class SubscriptionManager {
   private readonly store: SubscriptionStore;
   private readonly failures: FailedDeliveries;
   private readonly active = new Set<SubscriptionRunner>();
+  private readonly groups = new Set<GroupSubscription>();
   /** Who holds leases for this process: host, pid and a random tag (pids repeat across hosts). */
   private readonly owner = `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
   private lastYield = 0;
@@ -71,6 +72,8 @@ export class SubscriptionManager {
         return this.launch(partition, this.source('$all', filterOf(index)), handler, options, lease);
       },
     });
+    this.groups.add(group);
+    void group.stopped.finally(() => this.groups.delete(group)).catch(() => undefined);
     return group;
   }
 
@@ -82,6 +85,7 @@ export class SubscriptionManager {
       standbyPollMs: 500,
       checkpointEvery: positive(options.checkpointEvery ?? 100, 'checkpointEvery'),
       checkpointIntervalMs: positive(options.checkpointIntervalMs ?? 1_000, 'checkpointIntervalMs'),
+      standBy: spread,
     });
   }
 
@@ -145,16 +149,17 @@ export class SubscriptionManager {
     await subscription.unsubscribe();
   }
 
-  /** Stops the persistent subscription if it runs here, and deletes its row. */
+  /** Stops the persistent subscription (or group) if it runs here, and deletes its rows. */
   async delete(name: string): Promise<void> {
     assertName(name, 'name');
-    const running = [...this.active].filter((subscription) => subscription.name === name);
+    const running = [...this.groups, ...this.active].filter((subscription) => subscription.name === name);
     await Promise.all(running.map((subscription) => subscription.unsubscribe()));
     await this.store.delete(name);
   }
 
-  /** Stops every subscription (checkpoints written, leases handed back) and the notifier. */
+  /** Stops every subscription and group (checkpoints written, leases handed back) and the notifier. */
   async close(): Promise<void> {
+    await Promise.all([...this.groups].map((group) => group.unsubscribe()));
     await Promise.all([...this.active].map((subscription) => subscription.unsubscribe()));
     await this.notifier.close();
   }

@@ -93,12 +93,20 @@ export class SubscriptionRunner implements Subscription {
   private async run(): Promise<void> {
     const { signal } = this.abort;
     if (!this.lease) {
-      this.cursor = await this.start();
+      this.cursor = await this.outlasting(() => this.start(), signal);
       return this.deliverUntilStopped(signal);
     }
     while (!signal.aborted) {
-      this.cursor = await this.lease.acquire(signal, () => this.start());
-      if (signal.aborted) break;
+      const acquired = await this.outlasting(() => this.lease!.acquire(signal, () => this.start()), signal).catch((error: unknown) => {
+        if (error instanceof LeaseLostError) return undefined; // a partition someone else took: stop
+        throw error;
+      });
+      if (acquired === undefined || signal.aborted) {
+        // Unsubscribed while acquiring: a lease taken meanwhile goes straight back.
+        await this.lease.release(this.cursor);
+        break;
+      }
+      this.cursor = acquired;
       try {
         await this.deliverUntilStopped(signal);
       } catch (error) {
@@ -106,11 +114,36 @@ export class SubscriptionRunner implements Subscription {
           await this.lease.release(this.cursor);
           throw error;
         }
+        if (!this.lease.standsBy) {
+          break; // a group partition: its group decides where it runs next
+        }
         this.logger.warn('Lost its lease to another process; standing by');
         this.reachedEnd = false;
         continue;
       }
       await this.lease.release(this.cursor);
+    }
+  }
+
+  /**
+   * Runs `work` again, with backoff, while the database is unavailable or slow (the store's own
+   * retries exhausted): an outage pauses a subscription; it does not end it. Other errors (a
+   * corrupted event, a deleted stream, a refused definition) are the subscription's to report.
+   */
+  private async outlasting<T>(work: () => Promise<T>, signal: AbortSignal): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await work();
+      } catch (error) {
+        const code = (error as { code?: string }).code;
+        if (signal.aborted || (code !== 'STORE_UNAVAILABLE' && code !== 'TIMEOUT')) {
+          throw error;
+        }
+        const delay = backoff({ maxAttempts: 0, initialDelayMs: 500, maxDelayMs: 10_000 }, attempt);
+        this.logger.warn(`The database is unavailable (${(error as Error).message}); trying again in ${delay} ms`);
+        await sleep(delay, undefined, { signal }).catch(() => undefined);
+        if (signal.aborted) throw error;
+      }
     }
   }
 
@@ -127,7 +160,12 @@ export class SubscriptionRunner implements Subscription {
         throw new LeaseLostError(`Subscription ${this.name} lost its lease`);
       }
       const seen = this.notifier.current;
-      const { events, next } = await this.source.read(this.cursor, this.settings.batchSize);
+      const { events, next } = await this.outlasting(() => this.source.read(this.cursor, this.settings.batchSize), signal).catch(
+        (error: unknown) => {
+          if (signal.aborted) return { events: [], next: this.cursor };
+          throw error;
+        },
+      );
       for (const event of events) {
         if (signal.aborted) return;
         await this.deliver(event, signal);

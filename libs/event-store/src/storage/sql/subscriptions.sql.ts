@@ -41,8 +41,10 @@ export const releaseLeaseSql = (s: string): string => `
      SET owner = NULL, lease_until = NULL, checkpoint = coalesce($3::bigint, checkpoint), updated_at = now()
    WHERE name = $1 AND owner = $2`;
 
-/** $1 name. */
-export const deleteSubscriptionSql = (s: string): string => `DELETE FROM ${s}.subscriptions WHERE name = $1`;
+/** $1 name: the subscription, or the group and its partitions (`name:0`, `name:1`, ...). */
+export const deleteSubscriptionSql = (s: string): string => `
+  DELETE FROM ${s}.subscriptions
+   WHERE name = $1 OR (starts_with(name, $1 || ':') AND substr(name, length($1) + 2) ~ '^[0-9]+$')`;
 
 /** $1 group, $2 member: the member is alive now. */
 export const heartbeatMemberSql = (s: string): string => `

@@ -1,0 +1,75 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { RecordedEvent } from '../src/index.js';
+import { eventually } from '../../../test/helpers/eventually.js';
+import { TcpProxy } from '../../../test/helpers/tcp-proxy.js';
+import { testConnection } from '../../../test/helpers/test-database.js';
+import { createTestStore, someEvents, uniqueSchema, type TestStore } from '../../../test/helpers/test-store.js';
+
+describe('subscriptions through outages, shutdowns and quick unsubscribes', () => {
+  const schema = uniqueSchema('resilience');
+  let t: TestStore;
+  const heldLeases = async (pattern: string): Promise<number> => {
+    const { rows } = await t.sql.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM "${schema}".subscriptions WHERE name LIKE $1 AND owner IS NOT NULL AND lease_until > now()`,
+      [pattern],
+    );
+    return rows[0]!.n;
+  };
+
+  beforeAll(async () => {
+    t = await createTestStore({ schema });
+  });
+  afterAll(async () => {
+    await t.close();
+  });
+
+  it('a database outage longer than the retries pauses a subscription; it resumes when the database is back', async () => {
+    const target = testConnection();
+    const proxy = new TcpProxy({ host: target.host, port: target.port! });
+    await proxy.start();
+    const through = await createTestStore(
+      { schema, connection: { ...target, host: '127.0.0.1', port: proxy.port }, retry: { maxAttempts: 2, initialDelayMs: 20, maxDelayMs: 20 }, connectionTimeoutMs: 500 },
+      undefined,
+    );
+    try {
+      const seen: RecordedEvent[] = [];
+      const subscription = through.store.subscribeToStream('outage', 'outlasting', (e) => void seen.push(e), { pollIntervalMs: 100 });
+      await t.store.appendToStream('outage', 'no_stream', someEvents(1, 'O'));
+      await eventually(() => seen.length === 1);
+      await proxy.cut();
+      await sleep(2_000);
+      await t.store.appendToStream('outage', 1, someEvents(1, 'O', 1));
+      await proxy.restore();
+      await eventually(() => seen.length === 2, 15_000);
+      const settled = await Promise.race([subscription.stopped.then(() => 'stopped', () => 'failed'), sleep(50).then(() => 'running')]);
+      expect(settled).toBe('running');
+      await subscription.unsubscribe();
+    } finally {
+      await proxy.restore();
+      await through.app.close().then(() => through.sql.end());
+      await proxy.close();
+    }
+  });
+
+  it('unsubscribing a standby while it tries for the lease never leaves the lease held', async () => {
+    const holder = t.store.subscribeToStream('quick', 'quick', () => undefined);
+    await holder.waitUntilCaughtUp();
+    for (let i = 0; i < 10; i++) {
+      const standby = t.store.subscribeToStream('quick', 'quick', () => undefined);
+      await sleep(i * 60);
+      await standby.unsubscribe();
+    }
+    await holder.unsubscribe();
+    expect(await heldLeases('quick')).toBe(0);
+  });
+
+  it('closing the application stops its group members: their partitions are free afterwards', async () => {
+    const member = await createTestStore({ schema, applicationName: 'closing-member' });
+    const group = member.store.subscribeToAll('closing', () => undefined, { group: { partitions: 3 } });
+    await eventually(async () => (await heldLeases('closing:%')) === 3, 10_000);
+    await group.waitUntilCaughtUp();
+    await member.app.close().then(() => member.sql.end());
+    await sleep(1_500);
+    expect(await heldLeases('closing:%')).toBe(0);
+  });
+});
