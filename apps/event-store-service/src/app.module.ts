@@ -2,6 +2,8 @@ import { type DynamicModule, Module } from '@nestjs/common';
 import { ScheduleModule } from '@nestjs/schedule';
 import { EventStoreModule } from '../../../libs/event-store/src/index.js';
 import type { ServiceConfig } from './configuration/service-config.js';
+import { AllController } from './http/all.controller.js';
+import { StreamsController } from './http/streams.controller.js';
 
 /** The service's root module, built from the validated configuration. */
 @Module({})
@@ -11,6 +13,7 @@ export class AppModule {
     return {
       module: AppModule,
       imports: [ScheduleModule.forRoot(), EventStoreModule.forRoot({ ...config.eventStore, isGlobal: true })],
+      controllers: [StreamsController, AllController],
     };
   }
 }

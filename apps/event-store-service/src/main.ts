@@ -3,12 +3,14 @@ import { Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { AppModule } from './app.module.js';
 import { loadServiceConfig, processEnvironment } from './configuration/service-config.js';
+import { configureHttp } from './http/configure-http.js';
 
 async function bootstrap(): Promise<void> {
   const logger = new Logger('EventStoreService');
   const config = loadServiceConfig(processEnvironment());
   const app = await NestFactory.create(AppModule.register(config), { abortOnError: false });
   app.enableShutdownHooks();
+  configureHttp(app);
   await app.listen(config.httpPort);
   logger.log(`Event store service (${config.environment}) listening on http://localhost:${config.httpPort}`);
 }

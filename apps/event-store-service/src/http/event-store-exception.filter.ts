@@ -1,0 +1,59 @@
+import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
+import type { Response } from 'express';
+import { EventStoreError, EventStoreErrorCode } from '../../../../libs/event-store/src/index.js';
+import type { ErrorBody } from './error-body.js';
+
+/** HTTP status of each error code of the store. */
+const STATUS: Record<EventStoreErrorCode, number> = {
+  [EventStoreErrorCode.WrongExpectedVersion]: HttpStatus.CONFLICT,
+  [EventStoreErrorCode.StreamNotFound]: HttpStatus.NOT_FOUND,
+  [EventStoreErrorCode.StreamDeleted]: HttpStatus.GONE,
+  [EventStoreErrorCode.DuplicateEvent]: HttpStatus.CONFLICT,
+  [EventStoreErrorCode.InvalidArgument]: HttpStatus.BAD_REQUEST,
+  [EventStoreErrorCode.UnknownEventType]: HttpStatus.BAD_REQUEST,
+  [EventStoreErrorCode.EventValidationFailed]: HttpStatus.UNPROCESSABLE_ENTITY,
+  [EventStoreErrorCode.UnsupportedSchemaVersion]: HttpStatus.UNPROCESSABLE_ENTITY,
+  [EventStoreErrorCode.CorruptedEvent]: HttpStatus.INTERNAL_SERVER_ERROR,
+  [EventStoreErrorCode.Unauthorized]: HttpStatus.UNAUTHORIZED,
+  [EventStoreErrorCode.Forbidden]: HttpStatus.FORBIDDEN,
+  [EventStoreErrorCode.StoreUnavailable]: HttpStatus.SERVICE_UNAVAILABLE,
+  [EventStoreErrorCode.Timeout]: HttpStatus.GATEWAY_TIMEOUT,
+};
+
+/**
+ * The one place errors become HTTP responses: the store's errors by their code, the HTTP layer's
+ * own (unknown route, malformed JSON, body too large) and anything unexpected, all with the body
+ * `{ statusCode, code, message, details }`.
+ */
+@Catch()
+export class EventStoreExceptionFilter implements ExceptionFilter {
+  private readonly logger = new Logger(EventStoreExceptionFilter.name);
+
+  catch(exception: unknown, host: ArgumentsHost): void {
+    const response = host.switchToHttp().getResponse<Response>();
+    const body = this.bodyOf(exception);
+    if (body.statusCode >= 500) {
+      this.logger.error(`${body.code}: ${body.message}`);
+    }
+    response.status(body.statusCode).json(body);
+  }
+
+  private bodyOf(exception: unknown): ErrorBody {
+    if (exception instanceof EventStoreError) {
+      return { statusCode: STATUS[exception.code], code: exception.code, message: exception.message, details: exception.details };
+    }
+    if (exception instanceof HttpException) {
+      const statusCode = exception.getStatus();
+      const code = statusCode === HttpStatus.NOT_FOUND ? 'ROUTE_NOT_FOUND' : statusCode === HttpStatus.BAD_REQUEST ? 'INVALID_ARGUMENT' : 'HTTP_ERROR';
+      return { statusCode, code, message: exception.message, details: {} };
+    }
+    // Body-parser errors (malformed JSON, too large) carry a status of their own.
+    const status = (exception as { status?: number; statusCode?: number } | undefined)?.status;
+    if (status === HttpStatus.BAD_REQUEST || status === HttpStatus.PAYLOAD_TOO_LARGE) {
+      const message = status === HttpStatus.BAD_REQUEST ? 'The request body is not valid JSON' : 'The request body is too large';
+      return { statusCode: status, code: 'INVALID_ARGUMENT', message, details: {} };
+    }
+    this.logger.error(exception instanceof Error ? (exception.stack ?? exception.message) : String(exception));
+    return { statusCode: HttpStatus.INTERNAL_SERVER_ERROR, code: 'INTERNAL', message: 'Internal error', details: {} };
+  }
+}

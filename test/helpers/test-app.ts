@@ -1,0 +1,46 @@
+import 'reflect-metadata';
+import type { INestApplication } from '@nestjs/common';
+import { Test } from '@nestjs/testing';
+import pg from 'pg';
+import { AppModule } from '../../apps/event-store-service/src/app.module.js';
+import { loadServiceConfig } from '../../apps/event-store-service/src/configuration/service-config.js';
+import { configureHttp } from '../../apps/event-store-service/src/http/configure-http.js';
+import { testConnection } from './test-database.js';
+import { uniqueSchema } from './test-store.js';
+
+/** The service, booted in-process on the test database in a schema of its own. */
+export interface TestApp {
+  app: INestApplication;
+  http: ReturnType<INestApplication['getHttpServer']>;
+  close(): Promise<void>;
+}
+
+/** Boots the service's AppModule as `main.ts` does, on the test server, with `env` on top. */
+export async function createTestApp(env: Record<string, string> = {}, label = 'http'): Promise<TestApp> {
+  const connection = testConnection();
+  const schema = uniqueSchema(label);
+  const config = loadServiceConfig({
+    NODE_ENV: 'test',
+    EVENT_STORE_HOST: connection.host,
+    EVENT_STORE_PORT: String(connection.port),
+    EVENT_STORE_USER: connection.user!,
+    EVENT_STORE_PASS: connection.password!,
+    EVENT_STORE_DB: connection.database!,
+    EVENT_STORE_SCHEMA: schema,
+    ...env,
+  });
+  const moduleRef = await Test.createTestingModule({ imports: [AppModule.register(config)] }).compile();
+  const app = moduleRef.createNestApplication({ logger: ['error'] });
+  configureHttp(app);
+  await app.init();
+  return {
+    app,
+    http: app.getHttpServer(),
+    async close() {
+      await app.close();
+      const sql = new pg.Pool({ ...connection, max: 1 });
+      await sql.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+      await sql.end();
+    },
+  };
+}
