@@ -1,7 +1,11 @@
 import { type DynamicModule, Module } from '@nestjs/common';
 import { ScheduleModule } from '@nestjs/schedule';
+import { TerminusModule } from '@nestjs/terminus';
 import { EventStoreModule } from '../../../libs/event-store/src/index.js';
 import type { ServiceConfig } from './configuration/service-config.js';
+import { EventStoreHealthIndicator } from './health/event-store.health.js';
+import { HealthController } from './health/health.controller.js';
+import { HEALTH_THRESHOLDS } from './health/health.tokens.js';
 import { AllController } from './http/all.controller.js';
 import { StreamsController } from './http/streams.controller.js';
 
@@ -12,8 +16,9 @@ export class AppModule {
   static register(config: ServiceConfig): DynamicModule {
     return {
       module: AppModule,
-      imports: [ScheduleModule.forRoot(), EventStoreModule.forRoot({ ...config.eventStore, isGlobal: true })],
-      controllers: [StreamsController, AllController],
+      imports: [ScheduleModule.forRoot(), TerminusModule, EventStoreModule.forRoot({ ...config.eventStore, isGlobal: true })],
+      controllers: [StreamsController, AllController, HealthController],
+      providers: [EventStoreHealthIndicator, { provide: HEALTH_THRESHOLDS, useValue: config.health }],
     };
   }
 }

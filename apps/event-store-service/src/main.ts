@@ -12,7 +12,8 @@ async function bootstrap(): Promise<void> {
   app.enableShutdownHooks();
   configureHttp(app);
   await app.listen(config.httpPort);
-  logger.log(`Event store service (${config.environment}) listening on http://localhost:${config.httpPort}`);
+  const base = `http://localhost:${config.httpPort}`;
+  logger.log(`Event store service (${config.environment}) listening on ${base}: health at ${base}/health, events at ${base}/streams and ${base}/all/events`);
 }
 
 bootstrap().catch((error: unknown) => {

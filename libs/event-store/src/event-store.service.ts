@@ -1,6 +1,7 @@
 import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
 import { InvalidArgumentError } from './errors/invalid-argument.error.js';
 import { StreamNotFoundError } from './errors/stream-not-found.error.js';
+import { EventStoreHealth } from './health/event-store-health.js';
 import { EventSerializer } from './serialization/event-serializer.js';
 import { SubscriptionManager } from './subscriptions/subscription-manager.js';
 import type { EventHandler, Subscription, SubscriptionOptions } from './subscriptions/subscription-options.js';
@@ -246,6 +247,11 @@ export class EventStore implements OnModuleDestroy {
    */
   async resetSubscription(name: string, checkpoint: number): Promise<void> {
     await this.subscriptions.resetSubscription(name, checkpoint);
+  }
+
+  /** The numbers behind the store's health checks (database, migrations, listener, lags, failures). */
+  health(): EventStoreHealth {
+    return new EventStoreHealth(this.database, () => (this.subscriptions.notifier.started ? this.subscriptions.notifier.connected : undefined));
   }
 
   /** Stops every subscription before the database closes. */

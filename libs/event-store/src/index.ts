@@ -56,6 +56,8 @@ export {
 export type { RetryReport } from './subscriptions/subscription-runner.js';
 export { FailedDeliveryWorker, type FailedDeliveryWorkerStats } from './subscriptions/failed-delivery.worker.js';
 
+export { EventStoreHealth, type SubscriptionHealth } from './health/event-store-health.js';
+
 export { EventStoreErrorCode } from './errors/event-store-error-code.js';
 export { EventStoreError, type EventStoreErrorDetails } from './errors/event-store.error.js';
 export { WrongExpectedVersionError } from './errors/wrong-expected-version.error.js';

@@ -83,4 +83,16 @@ export class EnvironmentVariables {
 
   @IntegerVariable('EVENT_STORE_MAX_PAGE_SIZE must be an integer from 1 to 100000', 1, 100_000)
   EVENT_STORE_MAX_PAGE_SIZE = 10_000;
+
+  @IntegerVariable('HEALTH_DATABASE_TIMEOUT_MS must be a positive integer (milliseconds)', 1)
+  HEALTH_DATABASE_TIMEOUT_MS = 2_000;
+
+  @IntegerVariable('HEALTH_MAX_SUBSCRIPTION_LAG must be an integer >= 0', 0)
+  HEALTH_MAX_SUBSCRIPTION_LAG = 10_000;
+
+  @IntegerVariable('HEALTH_MAX_FAILED_DELIVERIES must be an integer >= 0', 0)
+  HEALTH_MAX_FAILED_DELIVERIES = 100;
+
+  @IntegerVariable('HEALTH_MAX_VISIBILITY_LAG_SECONDS must be a positive integer (seconds)', 1)
+  HEALTH_MAX_VISIBILITY_LAG_SECONDS = 60;
 }

@@ -2,6 +2,7 @@ import { plainToInstance } from 'class-transformer';
 import { existsSync } from 'node:fs';
 import { validateSync } from 'class-validator';
 import type { EventStoreModuleOptions } from '../../../../libs/event-store/src/index.js';
+import type { HealthThresholds } from '../health/health-thresholds.js';
 import { EnvironmentVariables } from './environment-variables.js';
 
 /** The service's validated configuration. */
@@ -9,6 +10,7 @@ export interface ServiceConfig {
   environment: 'development' | 'test' | 'production';
   httpPort: number;
   eventStore: EventStoreModuleOptions;
+  health: HealthThresholds;
 }
 
 /** A configuration value that stops the boot; its message is one line naming the variable. */
@@ -43,6 +45,12 @@ export function loadServiceConfig(environment: NodeJS.ProcessEnv): ServiceConfig
     environment: variables.NODE_ENV,
     httpPort: variables.PORT,
     eventStore: eventStoreOptions(variables, production),
+    health: {
+      databaseTimeoutMs: variables.HEALTH_DATABASE_TIMEOUT_MS,
+      maxSubscriptionLag: variables.HEALTH_MAX_SUBSCRIPTION_LAG,
+      maxFailedDeliveries: variables.HEALTH_MAX_FAILED_DELIVERIES,
+      maxVisibilityLagSeconds: variables.HEALTH_MAX_VISIBILITY_LAG_SECONDS,
+    },
   };
 }
 

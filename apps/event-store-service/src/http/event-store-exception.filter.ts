@@ -31,6 +31,11 @@ export class EventStoreExceptionFilter implements ExceptionFilter {
 
   catch(exception: unknown, host: ArgumentsHost): void {
     const response = host.switchToHttp().getResponse<Response>();
+    const health = healthReport(exception);
+    if (health !== undefined) {
+      response.status(HttpStatus.SERVICE_UNAVAILABLE).json(health); // Terminus's own report, with every indicator
+      return;
+    }
     const body = this.bodyOf(exception);
     if (body.statusCode >= 500) {
       this.logger.error(`${body.code}: ${body.message}`);
@@ -56,4 +61,13 @@ export class EventStoreExceptionFilter implements ExceptionFilter {
     this.logger.error(exception instanceof Error ? (exception.stack ?? exception.message) : String(exception));
     return { statusCode: HttpStatus.INTERNAL_SERVER_ERROR, code: 'INTERNAL', message: 'Internal error', details: {} };
   }
+}
+
+/** The report of a failed Terminus health check, which keeps its standard shape. */
+function healthReport(exception: unknown): object | undefined {
+  if (!(exception instanceof HttpException) || exception.getStatus() !== HttpStatus.SERVICE_UNAVAILABLE) {
+    return undefined;
+  }
+  const response = exception.getResponse();
+  return typeof response === 'object' && response !== null && 'details' in response && 'status' in response ? response : undefined;
 }

@@ -37,6 +37,11 @@ export class EventNotifier {
     return this.listener !== undefined;
   }
 
+  /** Whether listening was started (by a first subscription). */
+  get started(): boolean {
+    return this.listening !== undefined;
+  }
+
   /** A counter that moves on every wake-up: wait with the value read before looking for events. */
   get current(): number {
     return this.generation;

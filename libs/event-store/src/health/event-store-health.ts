@@ -1,0 +1,50 @@
+import type { EventStoreDatabase } from '../storage/event-store-database.js';
+import { oldestTransactionSql, subscriptionLagSql } from '../storage/sql/health.sql.js';
+
+/** How one persistent subscription is doing. */
+export interface SubscriptionHealth {
+  name: string;
+  /** Events after its checkpoint (an upper bound for filtered subscriptions). */
+  lag: number;
+  failed: number;
+  dead: number;
+}
+
+/** The numbers the store's health checks report. */
+export class EventStoreHealth {
+  constructor(
+    private readonly database: EventStoreDatabase,
+    private readonly listenerConnected: () => boolean | undefined,
+  ) {}
+
+  /** Round trip of `SELECT 1`, in milliseconds; throws past `timeoutMs`. */
+  async ping(timeoutMs: number): Promise<number> {
+    const started = Date.now();
+    await this.database.executor.query({ text: 'SELECT 1' }, { idempotent: true, deadline: Date.now() + timeoutMs });
+    return Date.now() - started;
+  }
+
+  /** Names of the migrations not applied yet. */
+  async pendingMigrations(): Promise<string[]> {
+    return (await this.database.migrations().status()).pending;
+  }
+
+  /** Whether the notification listener is connected; `undefined` while no subscription needs it. */
+  listener(): boolean | undefined {
+    return this.listenerConnected();
+  }
+
+  /** Seconds the oldest open transaction on the server has been holding `$all` readers back. */
+  async visibilityLagSeconds(): Promise<number> {
+    const [row] = await this.database.executor.query<{ seconds: number }>({ text: oldestTransactionSql }, { idempotent: true });
+    return Math.round((row?.seconds ?? 0) * 10) / 10;
+  }
+
+  /** Lag and failures of every persistent subscription. */
+  async subscriptions(): Promise<SubscriptionHealth[]> {
+    return this.database.executor.query<SubscriptionHealth & Record<string, unknown>>(
+      { text: subscriptionLagSql(this.database.schema) },
+      { idempotent: true },
+    );
+  }
+}

@@ -1,0 +1,49 @@
+import request from 'supertest';
+import { eventually } from './helpers/eventually.js';
+import { TcpProxy } from './helpers/tcp-proxy.js';
+import { testConnection } from './helpers/test-database.js';
+import { createTestApp, type TestApp } from './helpers/test-app.js';
+
+describe('health', () => {
+  const target = testConnection();
+  const proxy = new TcpProxy({ host: target.host, port: target.port! });
+  let t: TestApp;
+
+  beforeAll(async () => {
+    await proxy.start();
+    t = await createTestApp(
+      { EVENT_STORE_HOST: '127.0.0.1', EVENT_STORE_PORT: String(proxy.port), EVENT_STORE_RETRY_ATTEMPTS: '1', EVENT_STORE_CONNECT_TIMEOUT_MS: '500', HEALTH_DATABASE_TIMEOUT_MS: '1000' },
+      'health',
+    );
+  });
+  afterAll(async () => {
+    await proxy.restore();
+    await t.close();
+    await proxy.close();
+  });
+
+  it('reports liveness, and readiness with the numbers of each check', async () => {
+    expect((await request(t.http).get('/health/live')).body).toMatchObject({ status: 'ok' });
+    const ready = await request(t.http).get('/health/ready');
+    expect(ready.status).toBe(200);
+    expect(ready.body.status).toBe('ok');
+    expect(ready.body.details).toMatchObject({
+      database: { status: 'up', latencyMs: expect.any(Number) },
+      migrations: { status: 'up', pending: 0 },
+      listener: { status: 'up' },
+      allVisibility: { status: 'up', lagSeconds: expect.any(Number), maxLagSeconds: 60 },
+      subscriptions: { status: 'up', count: 0, maxLag: 0, failed: 0, dead: 0 },
+    });
+    expect((await request(t.http).get('/health')).status).toBe(200);
+  });
+
+  it('goes down when the database stops answering, and up when it returns', async () => {
+    await proxy.cut();
+    const down = await request(t.http).get('/health/ready');
+    expect(down.status).toBe(503);
+    expect(down.body).toMatchObject({ status: 'error', details: { database: { status: 'down' } } });
+    expect((await request(t.http).get('/health/live')).status).toBe(200);
+    await proxy.restore();
+    await eventually(async () => (await request(t.http).get('/health/ready')).status === 200, 10_000);
+  });
+});
