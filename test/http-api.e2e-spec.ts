@@ -112,4 +112,25 @@ describe('the HTTP API', () => {
     const backward = await request(t.http).get('/all/events?direction=backward&limit=1');
     expect(backward.body.events).toHaveLength(1);
   });
+
+  it('serves Prometheus metrics: appends and reads of the store, pool, visibility lag, HTTP requests', async () => {
+    await request(t.http).post('/streams/metrics-1/events').send({ expectedVersion: 'any', events: [guess(1), guess(2)] });
+    await request(t.http).get('/streams/metrics-1/events');
+    const response = await request(t.http).get('/metrics');
+    expect(response.status).toBe(200);
+    expect(response.headers['content-type']).toContain('text/plain');
+    const samples = new Map<string, number>();
+    for (const line of response.text.split('\n')) {
+      if (line === '' || line.startsWith('#')) continue;
+      const match = /^([a-zA-Z_:][a-zA-Z0-9_:]*(?:\{[^}]*\})?) (-?[0-9.e+-]+|NaN|\+Inf|-Inf)$/.exec(line);
+      expect(match).not.toBeNull();
+      samples.set(match![1]!, Number(match![2]));
+    }
+    expect(samples.get('event_store_events_appended_total')).toBeGreaterThanOrEqual(2);
+    expect(samples.get('event_store_append_duration_seconds_count')).toBeGreaterThanOrEqual(1);
+    expect(samples.get('event_store_read_duration_seconds_count{kind="stream"}')).toBeGreaterThanOrEqual(1);
+    expect(samples.get('event_store_pool_connections{state="total"}')).toBeGreaterThanOrEqual(1);
+    expect(samples.has('event_store_all_visibility_lag_seconds')).toBe(true);
+    expect(samples.get('http_request_duration_seconds_count{method="POST",route="/streams/:streamId/events",status="201"}')).toBeGreaterThanOrEqual(1);
+  });
 });

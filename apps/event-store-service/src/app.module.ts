@@ -7,6 +7,10 @@ import { EventStoreHealthIndicator } from './health/event-store.health.js';
 import { HealthController } from './health/health.controller.js';
 import { HEALTH_THRESHOLDS } from './health/health.tokens.js';
 import { AllController } from './http/all.controller.js';
+import { HttpMetricsInterceptor } from './metrics/http-metrics.interceptor.js';
+import { MetricsController } from './metrics/metrics.controller.js';
+import { MetricsService } from './metrics/metrics.service.js';
+import { APP_INTERCEPTOR } from '@nestjs/core';
 import { StreamsController } from './http/streams.controller.js';
 
 /** The service's root module, built from the validated configuration. */
@@ -17,8 +21,13 @@ export class AppModule {
     return {
       module: AppModule,
       imports: [ScheduleModule.forRoot(), TerminusModule, EventStoreModule.forRoot({ ...config.eventStore, isGlobal: true })],
-      controllers: [StreamsController, AllController, HealthController],
-      providers: [EventStoreHealthIndicator, { provide: HEALTH_THRESHOLDS, useValue: config.health }],
+      controllers: [StreamsController, AllController, HealthController, MetricsController],
+      providers: [
+        EventStoreHealthIndicator,
+        { provide: HEALTH_THRESHOLDS, useValue: config.health },
+        MetricsService,
+        { provide: APP_INTERCEPTOR, useClass: HttpMetricsInterceptor },
+      ],
     };
   }
 }

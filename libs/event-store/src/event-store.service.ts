@@ -3,6 +3,7 @@ import { InvalidArgumentError } from './errors/invalid-argument.error.js';
 import { StreamNotFoundError } from './errors/stream-not-found.error.js';
 import { EventStoreHealth } from './health/event-store-health.js';
 import { EventSerializer } from './serialization/event-serializer.js';
+import type { EventStoreObserver } from './types/event-store-observer.js';
 import { SubscriptionManager } from './subscriptions/subscription-manager.js';
 import type { EventHandler, Subscription, SubscriptionOptions } from './subscriptions/subscription-options.js';
 import type { FailedDelivery } from './subscriptions/failed-deliveries.js';
@@ -40,6 +41,7 @@ export class EventStore implements OnModuleDestroy {
   private readonly streams: StreamsRepository;
   private readonly snapshots: SnapshotsRepository;
   private readonly subscriptions: SubscriptionManager;
+  private readonly observers: EventStoreObserver[] = [];
 
   constructor(
     @Inject(EventStoreDatabase) private readonly database: EventStoreDatabase,
@@ -48,7 +50,8 @@ export class EventStore implements OnModuleDestroy {
     this.events = new EventsRepository(database);
     this.streams = new StreamsRepository(database);
     this.snapshots = new SnapshotsRepository(database);
-    this.subscriptions = new SubscriptionManager(database, {
+    this.subscriptions = new SubscriptionManager(database, (subscription, outcome) =>
+      this.observers.forEach((observer) => observer.delivered?.(subscription, outcome)), {
       readAllForward: (options) => this.readAllForward(options),
       readAllBackward: (options) => this.readAllBackward(options),
       readStreamForward: (streamId, options) => this.readStreamForward(streamId, options),
@@ -78,7 +81,9 @@ export class EventStore implements OnModuleDestroy {
     const code = expectedVersionCode(expectedVersion);
     const records = this.serializer.toRecords(events, this.database.options.maxAppendEvents, options, streamId);
     const timeoutMs = optionalInteger(options.timeoutMs, 'timeoutMs', 1);
+    const started = performance.now();
     const result = await this.events.append(streamId, code, expectedVersion, records, timeoutMs);
+    this.observers.forEach((observer) => observer.appended?.(performance.now() - started, records.length));
     this.subscriptions.notifier.appended();
     return result;
   }
@@ -249,6 +254,17 @@ export class EventStore implements OnModuleDestroy {
     await this.subscriptions.resetSubscription(name, checkpoint);
   }
 
+  /** Reports appends, reads and deliveries to `observer` from now on (metrics). */
+  observe(observer: EventStoreObserver): void {
+    this.observers.push(observer);
+  }
+
+  /** Connections of the store's pool: in all, idle, and callers waiting for one. */
+  poolUsage(): { total: number; idle: number; waiting: number } {
+    const { totalCount, idleCount, waitingCount } = this.database.pool;
+    return { total: totalCount, idle: idleCount, waiting: waitingCount };
+  }
+
   /** The numbers behind the store's health checks (database, migrations, listener, lags, failures). */
   health(): EventStoreHealth {
     return new EventStoreHealth(this.database, () => (this.subscriptions.notifier.started ? this.subscriptions.notifier.connected : undefined));
@@ -292,7 +308,10 @@ export class EventStore implements OnModuleDestroy {
     const fromVersion = optionalInteger(options.fromVersion, 'fromVersion', direction === 'forward' ? 0 : 1);
     const { maxPageSize, defaultPageSize } = this.database.options;
     const limit = pageSize(options.maxCount, defaultPageSize, maxPageSize);
-    return this.events.readStream(streamId, direction, fromVersion, limit);
+    const started = performance.now();
+    const page = await this.events.readStream(streamId, direction, fromVersion, limit);
+    this.observers.forEach((observer) => observer.read?.('stream', performance.now() - started, page.events.length));
+    return page;
   }
 
   private async *iterateStream(
@@ -320,7 +339,9 @@ export class EventStore implements OnModuleDestroy {
 
   private async readAll(direction: 'forward' | 'backward', options: ReadAllOptions): Promise<ReadAllResult> {
     const query = this.allQuery(direction, options);
+    const started = performance.now();
     const page = await this.events.readAll(query);
+    this.observers.forEach((observer) => observer.read?.('all', performance.now() - started, page.events.length));
     return { events: this.typed(page), nextFromPosition: nextCursor(query, page) };
   }
 

@@ -47,6 +47,7 @@ export type {
   SubscriptionOptions,
 } from './subscriptions/subscription-options.js';
 export type { FailedDelivery } from './subscriptions/failed-deliveries.js';
+export type { EventStoreObserver } from './types/event-store-observer.js';
 export {
   SubscribeTo,
   SUBSCRIBE_TO,

@@ -13,6 +13,9 @@ import type { EventHandler, Subscription, SubscriptionOptions } from './subscrip
 import { SubscriptionRunner, type RetryReport } from './subscription-runner.js';
 import { SubscriptionStore } from './subscription-store.js';
 
+/** Where a handler call's outcome is reported (metrics). */
+export type DeliveryReport = (subscription: string, outcome: 'handled' | 'retried' | 'failed') => void;
+
 /** The store's subscriptions in this process: starts them, stops them all at shutdown. */
 export class SubscriptionManager {
   readonly notifier: EventNotifier;
@@ -26,6 +29,7 @@ export class SubscriptionManager {
 
   constructor(
     private readonly database: EventStoreDatabase,
+    private readonly report: DeliveryReport,
     private readonly reads: SubscriptionReads,
   ) {
     this.notifier = new EventNotifier(database);
@@ -176,7 +180,7 @@ export class SubscriptionManager {
     }
     validateOptions(options, this.database.options.maxPageSize);
     void this.notifier.start();
-    const runner = new SubscriptionRunner(name, source, this.notifier, handler, options, lease, lease && this.failures);
+    const runner = new SubscriptionRunner(name, source, this.notifier, handler, options, lease, lease && this.failures, this.report);
     this.active.add(runner);
     void runner.stopped.finally(() => this.active.delete(runner)).catch(() => undefined);
     return runner;

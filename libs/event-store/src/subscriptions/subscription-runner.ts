@@ -55,6 +55,7 @@ export class SubscriptionRunner implements Subscription {
     options: SubscriptionOptions,
     private readonly lease?: SubscriptionLease,
     private readonly failures?: FailedDeliveries,
+    private readonly report: (subscription: string, outcome: 'handled' | 'retried' | 'failed') => void = () => undefined,
   ) {
     this.logger = new Logger(`Subscription(${name ?? source.streamId})`);
     this.settings = settingsOf(options);
@@ -190,11 +191,14 @@ export class SubscriptionRunner implements Subscription {
     for (let attempt = 1; ; attempt++) {
       try {
         await this.handle(event);
+        this.report(this.name ?? this.source.streamId, 'handled');
         return;
       } catch (error) {
         if (attempt >= maxAttempts || signal.aborted) {
+          this.report(this.name ?? this.source.streamId, 'failed');
           return this.gaveUp(event, attempt, error);
         }
+        this.report(this.name ?? this.source.streamId, 'retried');
         const delay = backoff(this.settings.retry, attempt);
         this.logger.debug(`Handler failed on event ${event.eventId} (attempt ${attempt}); retrying in ${delay} ms`);
         await sleep(delay, undefined, { signal }).catch(() => undefined);

@@ -1,0 +1,103 @@
+import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { EventStore } from '../../../../libs/event-store/src/index.js';
+
+/**
+ * The service's Prometheus metrics: the store's work (reported by the store as it happens) and
+ * its state (read from the store at each scrape), plus HTTP requests.
+ */
+@Injectable()
+export class MetricsService implements OnModuleInit {
+  readonly registry = new Registry();
+  private readonly appendSeconds = new Histogram({
+    name: 'event_store_append_duration_seconds',
+    help: 'Time of an append, retries included',
+    buckets: [0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers: [this.registry],
+  });
+  private readonly readSeconds = new Histogram({
+    name: 'event_store_read_duration_seconds',
+    help: 'Time of a page read, by kind (stream or all)',
+    labelNames: ['kind'],
+    buckets: [0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers: [this.registry],
+  });
+  private readonly eventsAppended = new Counter({ name: 'event_store_events_appended_total', help: 'Events appended', registers: [this.registry] });
+  private readonly deliveries = new Counter({
+    name: 'event_store_subscription_deliveries_total',
+    help: 'Handler calls of subscriptions, by outcome (handled, retried, failed)',
+    labelNames: ['subscription', 'outcome'],
+    registers: [this.registry],
+  });
+  readonly httpSeconds = new Histogram({
+    name: 'http_request_duration_seconds',
+    help: 'HTTP requests by method, route and status',
+    labelNames: ['method', 'route', 'status'],
+    buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    registers: [this.registry],
+  });
+
+  constructor(@Inject(EventStore) private readonly store: EventStore) {
+    collectDefaultMetrics({ register: this.registry });
+    this.stateGauges();
+  }
+
+  onModuleInit(): void {
+    this.store.observe({
+      appended: (ms, events) => {
+        this.appendSeconds.observe(ms / 1000);
+        this.eventsAppended.inc(events);
+      },
+      read: (kind, ms) => this.readSeconds.observe({ kind }, ms / 1000),
+      delivered: (subscription, outcome) => this.deliveries.inc({ subscription, outcome }),
+    });
+  }
+
+  /** Gauges read from the store when Prometheus scrapes. */
+  private stateGauges(): void {
+    const store = this.store;
+    new Gauge({
+      name: 'event_store_pool_connections',
+      help: 'Connections of the store pool, by state (total, idle, waiting callers)',
+      labelNames: ['state'],
+      registers: [this.registry],
+      collect() {
+        const usage = store.poolUsage();
+        this.set({ state: 'total' }, usage.total);
+        this.set({ state: 'idle' }, usage.idle);
+        this.set({ state: 'waiting' }, usage.waiting);
+      },
+    });
+    new Gauge({
+      name: 'event_store_all_visibility_lag_seconds',
+      help: 'Age of the oldest open transaction on the server, which holds $all readers back',
+      registers: [this.registry],
+      async collect() {
+        this.set(await store.health().visibilityLagSeconds().catch(() => Number.NaN));
+      },
+    });
+    new Gauge({
+      name: 'event_store_subscription_lag',
+      help: 'Events after the checkpoint of each persistent subscription',
+      labelNames: ['subscription'],
+      registers: [this.registry],
+      async collect() {
+        this.reset();
+        for (const s of await store.health().subscriptions().catch(() => [])) this.set({ subscription: s.name }, s.lag);
+      },
+    });
+    new Gauge({
+      name: 'event_store_failed_deliveries',
+      help: 'Failed (to be retried) and dead-lettered deliveries of each persistent subscription',
+      labelNames: ['subscription', 'status'],
+      registers: [this.registry],
+      async collect() {
+        this.reset();
+        for (const s of await store.health().subscriptions().catch(() => [])) {
+          this.set({ subscription: s.name, status: 'failed' }, s.failed);
+          this.set({ subscription: s.name, status: 'dead' }, s.dead);
+        }
+      },
+    });
+  }
+}
