@@ -133,4 +133,13 @@ describe('the HTTP API', () => {
     expect(samples.has('event_store_all_visibility_lag_seconds')).toBe(true);
     expect(samples.get('http_request_duration_seconds_count{method="POST",route="/streams/:streamId/events",status="201"}')).toBeGreaterThanOrEqual(1);
   });
+
+  it('serves its OpenAPI document at /docs-json, and the UI at /docs', async () => {
+    const document = await request(t.http).get('/docs-json');
+    expect(document.status).toBe(200);
+    expect(Object.keys(document.body.paths)).toEqual(
+      expect.arrayContaining(['/streams/{streamId}/events', '/streams/{streamId}', '/all/events', '/health', '/metrics']),
+    );
+    expect((await request(t.http).get('/docs')).status).toBe(200);
+  });
 });

@@ -13,7 +13,7 @@ async function bootstrap(): Promise<void> {
   configureHttp(app);
   await app.listen(config.httpPort);
   const base = `http://localhost:${config.httpPort}`;
-  logger.log(`Event store service (${config.environment}) listening on ${base}: health at ${base}/health, events at ${base}/streams and ${base}/all/events`);
+  logger.log(`Event store service (${config.environment}) listening on ${base}: API docs at ${base}/docs, health at ${base}/health, metrics at ${base}/metrics`);
 }
 
 bootstrap().catch((error: unknown) => {
