@@ -10,7 +10,9 @@ import { AllController } from './http/all.controller.js';
 import { HttpMetricsInterceptor } from './metrics/http-metrics.interceptor.js';
 import { MetricsController } from './metrics/metrics.controller.js';
 import { MetricsService } from './metrics/metrics.service.js';
-import { APP_INTERCEPTOR } from '@nestjs/core';
+import { APP_GUARD, APP_INTERCEPTOR } from '@nestjs/core';
+import { AccessTokens } from './auth/access-tokens.js';
+import { BearerTokenGuard, PUBLIC_OBSERVABILITY } from './auth/bearer-token.guard.js';
 import { StreamsController } from './http/streams.controller.js';
 
 /** The service's root module, built from the validated configuration. */
@@ -27,6 +29,9 @@ export class AppModule {
         { provide: HEALTH_THRESHOLDS, useValue: config.health },
         MetricsService,
         { provide: APP_INTERCEPTOR, useClass: HttpMetricsInterceptor },
+        { provide: AccessTokens, useValue: new AccessTokens(config.auth.tokens) },
+        { provide: PUBLIC_OBSERVABILITY, useValue: config.auth.publicHealthAndMetrics },
+        { provide: APP_GUARD, useClass: BearerTokenGuard },
       ],
     };
   }

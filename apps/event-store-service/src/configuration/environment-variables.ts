@@ -95,4 +95,17 @@ export class EnvironmentVariables {
 
   @IntegerVariable('HEALTH_MAX_VISIBILITY_LAG_SECONDS must be a positive integer (seconds)', 1)
   HEALTH_MAX_VISIBILITY_LAG_SECONDS = 60;
+
+  /** Comma-separated `token:role` pairs (roles read, write, admin); parsed by AccessTokens.parse. */
+  @IsOptional()
+  @IsString()
+  EVENT_STORE_TOKENS?: string;
+
+  @Transform(toBoolean)
+  @IsBoolean({ message: 'EVENT_STORE_ALLOW_NO_AUTH must be true or false' })
+  EVENT_STORE_ALLOW_NO_AUTH = false;
+
+  @Transform(toBoolean)
+  @IsBoolean({ message: 'PUBLIC_HEALTH_AND_METRICS must be true or false' })
+  PUBLIC_HEALTH_AND_METRICS = true;
 }

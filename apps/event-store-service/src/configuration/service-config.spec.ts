@@ -55,14 +55,27 @@ describe('loadServiceConfig', () => {
     expect(loadServiceConfig({ EVENT_STORE_HOST: '', PORT: '' }).eventStore.connection).toBeUndefined();
   });
 
+  const TOKENS = 'reader-token-0123456789:read,writer-token-0123456789:write';
+
   it('refuses the embedded database in production unless explicitly allowed', () => {
-    expect(() => loadServiceConfig({ NODE_ENV: 'production' })).toThrow(/EVENT_STORE_HOST is unset in production/);
-    const allowed = loadServiceConfig({ NODE_ENV: 'production', EVENT_STORE_ALLOW_EMBEDDED: 'true' });
+    expect(() => loadServiceConfig({ NODE_ENV: 'production', EVENT_STORE_TOKENS: TOKENS })).toThrow(/EVENT_STORE_HOST is unset in production/);
+    const allowed = loadServiceConfig({ NODE_ENV: 'production', EVENT_STORE_ALLOW_EMBEDDED: 'true', EVENT_STORE_TOKENS: TOKENS });
     expect(allowed.eventStore.connection).toBeUndefined();
   });
 
+  it('refuses production without access tokens unless explicitly allowed, and malformed tokens anywhere', () => {
+    expect(() => loadServiceConfig({ NODE_ENV: 'production', EVENT_STORE_HOST: 'db' })).toThrow(/EVENT_STORE_TOKENS is unset in production/);
+    expect(loadServiceConfig({ NODE_ENV: 'production', EVENT_STORE_HOST: 'db', EVENT_STORE_ALLOW_NO_AUTH: 'true' }).auth.tokens).toEqual([]);
+    expect(loadServiceConfig({ EVENT_STORE_TOKENS: TOKENS }).auth.tokens).toEqual([
+      { token: 'reader-token-0123456789', role: 'read' },
+      { token: 'writer-token-0123456789', role: 'write' },
+    ]);
+    expect(() => loadServiceConfig({ EVENT_STORE_TOKENS: 'short:read' })).toThrow(/EVENT_STORE_TOKENS entry 1 must be token:role/);
+    expect(() => loadServiceConfig({ EVENT_STORE_TOKENS: 'long-enough-token-123:owner' })).toThrow(/the role read, write or admin/);
+  });
+
   it('in production checks migrations instead of applying them, unless told to', () => {
-    const production = { NODE_ENV: 'production', EVENT_STORE_HOST: 'db' };
+    const production = { NODE_ENV: 'production', EVENT_STORE_HOST: 'db', EVENT_STORE_TOKENS: TOKENS };
     expect(loadServiceConfig(production).eventStore.migrations).toBe('check');
     expect(loadServiceConfig({ ...production, EVENT_STORE_MIGRATIONS: 'run' }).eventStore.migrations).toBe('run');
   });

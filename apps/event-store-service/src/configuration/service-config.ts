@@ -2,6 +2,7 @@ import { plainToInstance } from 'class-transformer';
 import { existsSync } from 'node:fs';
 import { validateSync } from 'class-validator';
 import type { EventStoreModuleOptions } from '../../../../libs/event-store/src/index.js';
+import { AccessTokens, type Role } from '../auth/access-tokens.js';
 import type { HealthThresholds } from '../health/health-thresholds.js';
 import { EnvironmentVariables } from './environment-variables.js';
 
@@ -11,6 +12,7 @@ export interface ServiceConfig {
   httpPort: number;
   eventStore: EventStoreModuleOptions;
   health: HealthThresholds;
+  auth: { tokens: Array<{ token: string; role: Role }>; publicHealthAndMetrics: boolean };
 }
 
 /** A configuration value that stops the boot; its message is one line naming the variable. */
@@ -41,8 +43,15 @@ export function loadServiceConfig(environment: NodeJS.ProcessEnv): ServiceConfig
       'EVENT_STORE_HOST is unset in production: set it to your PostgreSQL server, or set EVENT_STORE_ALLOW_EMBEDDED=true to run on the embedded database',
     );
   }
+  const tokens = parseTokens(variables.EVENT_STORE_TOKENS);
+  if (production && tokens.length === 0 && !variables.EVENT_STORE_ALLOW_NO_AUTH) {
+    throw new ConfigurationError(
+      'EVENT_STORE_TOKENS is unset in production: set token:role pairs (read, write, admin), or EVENT_STORE_ALLOW_NO_AUTH=true to run without access control',
+    );
+  }
   return {
     environment: variables.NODE_ENV,
+    auth: { tokens, publicHealthAndMetrics: variables.PUBLIC_HEALTH_AND_METRICS },
     httpPort: variables.PORT,
     eventStore: eventStoreOptions(variables, production),
     health: {
@@ -52,6 +61,14 @@ export function loadServiceConfig(environment: NodeJS.ProcessEnv): ServiceConfig
       maxVisibilityLagSeconds: variables.HEALTH_MAX_VISIBILITY_LAG_SECONDS,
     },
   };
+}
+
+function parseTokens(text: string | undefined): Array<{ token: string; role: Role }> {
+  try {
+    return AccessTokens.parse(text);
+  } catch (error) {
+    throw new ConfigurationError(`Invalid configuration: ${(error as Error).message}`);
+  }
 }
 
 function parseEnvironment(environment: NodeJS.ProcessEnv): EnvironmentVariables {

@@ -1,3 +1,4 @@
+import { Observability } from '../auth/requires-role.decorator.js';
 import { Controller, Get, Inject } from '@nestjs/common';
 import { HealthCheck, HealthCheckService, type HealthCheckResult } from '@nestjs/terminus';
 import { EventStoreHealthIndicator } from './event-store.health.js';
@@ -5,6 +6,7 @@ import { HEALTH_THRESHOLDS } from './health.tokens.js';
 import type { HealthThresholds } from './health-thresholds.js';
 
 /** Terminus health: `live` (the process answers), `ready` and the bare path (the store's checks). */
+@Observability()
 @Controller('health')
 export class HealthController {
   constructor(

@@ -1,7 +1,9 @@
+import { Observability } from '../auth/requires-role.decorator.js';
 import { Controller, Get, Header, Inject } from '@nestjs/common';
 import { MetricsService } from './metrics.service.js';
 
 /** `GET /metrics`: Prometheus text format. */
+@Observability()
 @Controller('metrics')
 export class MetricsController {
   constructor(@Inject(MetricsService) private readonly metrics: MetricsService) {}
