@@ -7,6 +7,11 @@ export interface EventStoreModuleExtras {
   isGlobal?: boolean;
 }
 
+/**
+ * What `ConfigurableModuleBuilder` makes of the options: the base class of `EventStoreModule`
+ * (`forRoot`/`forRootAsync`), the injection token of the options as given
+ * (`EVENT_STORE_MODULE_OPTIONS`), and the types of both methods' arguments.
+ */
 export const {
   ConfigurableModuleClass: ConfigurableEventStoreModule,
   MODULE_OPTIONS_TOKEN: EVENT_STORE_MODULE_OPTIONS,

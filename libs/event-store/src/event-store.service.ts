@@ -42,6 +42,7 @@ export class EventStore implements OnModuleDestroy {
   private readonly snapshots: SnapshotsRepository;
   private readonly subscriptions: SubscriptionManager;
   private readonly observers: EventStoreObserver[] = [];
+  private readonly healthNumbers: EventStoreHealth;
 
   constructor(
     @Inject(EventStoreDatabase) private readonly database: EventStoreDatabase,
@@ -50,6 +51,10 @@ export class EventStore implements OnModuleDestroy {
     this.events = new EventsRepository(database);
     this.streams = new StreamsRepository(database);
     this.snapshots = new SnapshotsRepository(database);
+    this.healthNumbers = new EventStoreHealth(database, () => {
+      const { notifier } = this.subscriptions;
+      return notifier.started ? notifier.connected : undefined;
+    });
     this.subscriptions = new SubscriptionManager(database, (subscription, outcome) =>
       this.observers.forEach((observer) => observer.delivered?.(subscription, outcome)), {
       readAllForward: (options) => this.readAllForward(options),
@@ -267,7 +272,7 @@ export class EventStore implements OnModuleDestroy {
 
   /** The numbers behind the store's health checks (database, migrations, listener, lags, failures). */
   health(): EventStoreHealth {
-    return new EventStoreHealth(this.database, () => (this.subscriptions.notifier.started ? this.subscriptions.notifier.connected : undefined));
+    return this.healthNumbers;
   }
 
   /** Stops every subscription before the database closes. */

@@ -1,28 +1,25 @@
 import { Transform, Type } from 'class-transformer';
 import { IsIn, IsInt, IsOptional, IsString, Min } from 'class-validator';
 
-/** Query of `GET /streams/{streamId}/events`. */
-export class ReadStreamQuery {
+/** Direction and page size, shared by the paged reads. */
+class PageQuery {
   @IsOptional() @IsIn(['forward', 'backward'], { message: 'direction must be forward or backward' })
   direction: 'forward' | 'backward' = 'forward';
-
-  @IsOptional() @Type(() => Number) @IsInt({ message: 'fromVersion must be an integer' }) @Min(0)
-  fromVersion?: number;
 
   @IsOptional() @Type(() => Number) @IsInt({ message: 'limit must be an integer' }) @Min(1)
   limit?: number;
 }
 
-/** Query of `GET /all/events`. */
-export class ReadAllQuery {
-  @IsOptional() @IsIn(['forward', 'backward'], { message: 'direction must be forward or backward' })
-  direction: 'forward' | 'backward' = 'forward';
+/** Query of `GET /streams/{streamId}/events`. */
+export class ReadStreamQuery extends PageQuery {
+  @IsOptional() @Type(() => Number) @IsInt({ message: 'fromVersion must be an integer' }) @Min(0)
+  fromVersion?: number;
+}
 
+/** Query of `GET /all/events`. */
+export class ReadAllQuery extends PageQuery {
   @IsOptional() @Type(() => Number) @IsInt({ message: 'fromPosition must be an integer' }) @Min(0)
   fromPosition?: number;
-
-  @IsOptional() @Type(() => Number) @IsInt({ message: 'limit must be an integer' }) @Min(1)
-  limit?: number;
 
   /** Comma-separated event types. */
   @IsOptional()

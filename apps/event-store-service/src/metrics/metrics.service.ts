@@ -1,6 +1,6 @@
 import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import { EventStore } from '../../../../libs/event-store/src/index.js';
+import { EventStore, type SubscriptionHealth } from '../../../../libs/event-store/src/index.js';
 
 /**
  * The service's Prometheus metrics: the store's work (reported by the store as it happens) and
@@ -9,6 +9,7 @@ import { EventStore } from '../../../../libs/event-store/src/index.js';
 @Injectable()
 export class MetricsService implements OnModuleInit {
   readonly registry = new Registry();
+  private scraped?: { at: number; rows: Promise<SubscriptionHealth[]> };
   private readonly appendSeconds = new Histogram({
     name: 'event_store_append_duration_seconds',
     help: 'Time of an append, retries included',
@@ -53,9 +54,21 @@ export class MetricsService implements OnModuleInit {
     });
   }
 
+  /**
+   * The subscriptions' lag and failures, queried once per scrape for the two gauges that show
+   * them (a scrape collects them one after the other, within this window).
+   */
+  private subscriptionHealth(): Promise<SubscriptionHealth[]> {
+    if (this.scraped === undefined || Date.now() - this.scraped.at > 1_000) {
+      this.scraped = { at: Date.now(), rows: this.store.health().subscriptions().catch(() => []) };
+    }
+    return this.scraped.rows;
+  }
+
   /** Gauges read from the store when Prometheus scrapes. */
   private stateGauges(): void {
     const store = this.store;
+    const subscriptionHealth = (): Promise<SubscriptionHealth[]> => this.subscriptionHealth();
     new Gauge({
       name: 'event_store_pool_connections',
       help: 'Connections of the store pool, by state (total, idle, waiting callers)',
@@ -83,7 +96,7 @@ export class MetricsService implements OnModuleInit {
       registers: [this.registry],
       async collect() {
         this.reset();
-        for (const s of await store.health().subscriptions().catch(() => [])) this.set({ subscription: s.name }, s.lag);
+        for (const s of await subscriptionHealth()) this.set({ subscription: s.name }, s.lag);
       },
     });
     new Gauge({
@@ -93,7 +106,7 @@ export class MetricsService implements OnModuleInit {
       registers: [this.registry],
       async collect() {
         this.reset();
-        for (const s of await store.health().subscriptions().catch(() => [])) {
+        for (const s of await subscriptionHealth()) {
           this.set({ subscription: s.name, status: 'failed' }, s.failed);
           this.set({ subscription: s.name, status: 'dead' }, s.dead);
         }

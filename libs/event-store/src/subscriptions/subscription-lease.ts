@@ -44,6 +44,7 @@ export class SubscriptionLease {
   private pending: number | null = null;
   private sinceWrite = 0;
   private lost = false;
+  private renewals = 0;
   private renewTimer?: NodeJS.Timeout;
   private flushTimer?: NodeJS.Timeout;
   private writing: Promise<void> = Promise.resolve();
@@ -165,7 +166,9 @@ export class SubscriptionLease {
   private async renew(): Promise<void> {
     this.writing = this.writing.then(() => this.write(null)).catch(() => undefined);
     await this.writing;
-    if (this.timing.spread && !this.lost && (await this.shouldYield().catch(() => false)) && this.timing.mayYield()) {
+    // Whether to hand the lease over is a question for every other renewal, not every one: it
+    // costs two queries, and the answer changes only as processes come and go.
+    if (this.timing.spread && !this.lost && ++this.renewals % 2 === 0 && (await this.shouldYield().catch(() => false)) && this.timing.mayYield()) {
       await this.handBack();
     }
   }
