@@ -1,15 +1,29 @@
 import { Controller, Get, Inject, Query } from '@nestjs/common';
+import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { EventStore } from '../../../../libs/event-store/src/index.js';
 import { RequiresRole } from '../auth/requires-role.decorator.js';
+import { AllEventsPageModel, ApiErrorResponse, ApiStoreErrorResponses } from './api-models.js';
 import { eventView } from './event.view.js';
 import { ReadAllQuery } from './read-queries.js';
 
 /** `$all` over HTTP. */
+@ApiTags('all')
+@ApiBearerAuth()
+@ApiStoreErrorResponses()
 @Controller('all')
 export class AllController {
   constructor(@Inject(EventStore) private readonly store: EventStore) {}
 
   /** A page of `$all`: `{ events, nextFromPosition }`, filtered by `eventTypes=a,b` and `streamPrefix`. */
+  @ApiOperation({
+    summary: 'Read a page of $all',
+    description:
+      'Every committed event of every stream in global-position order, never missing or reordering one; forward from the start by default, or backward from the end. Filter by `eventTypes` and `streamPrefix`; `nextFromPosition` continues the read (forward, poll it for new events). Needs the `read` role.',
+  })
+  @ApiOkResponse({ type: AllEventsPageModel, description: 'A page of `$all`.' })
+  @ApiErrorResponse(400, 'Bad query (`direction`, `limit`, `fromPosition`, `eventTypes`, `streamPrefix`), or a stored event of a type that is not registered while the store refuses unregistered types.', 'INVALID_ARGUMENT', 'UNKNOWN_EVENT_TYPE')
+  @ApiErrorResponse(422, "A stored event's schema version is unknown to its registered type, or it fails validation once upcast.", 'UNSUPPORTED_SCHEMA_VERSION', 'EVENT_VALIDATION_FAILED')
+  @ApiErrorResponse(500, 'A stored event cannot be read as its registered type (or its upcasting failed); or an unexpected failure.', 'CORRUPTED_EVENT', 'INTERNAL')
   @RequiresRole('read')
   @Get('events')
   async read(@Query() query: ReadAllQuery): Promise<object> {

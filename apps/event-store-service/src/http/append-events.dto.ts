@@ -1,13 +1,74 @@
+import { ApiProperty, ApiPropertyOptional, ApiSchema } from '@nestjs/swagger';
 import { ArrayNotEmpty, IsArray, IsDefined } from 'class-validator';
 import type { EventData, ExpectedVersion } from '../../../../libs/event-store/src/index.js';
 
+/**
+ * One event of an append, for the OpenAPI document only: the store checks each event itself
+ * (so this class carries no validation and the body's events stay plain objects).
+ */
+@ApiSchema({ name: 'NewEvent', description: 'An event to append. Only `eventType` and `data` are required.' })
+export class NewEventDto implements EventData {
+  @ApiPropertyOptional({
+    format: 'uuid',
+    description: 'UUID of the event, generated when absent. Give ids to make retries safe: re-sending the same events with the same ids answers the original result and stores nothing; any other reuse of an id (another stream, other content) is `DUPLICATE_EVENT` (409).',
+    example: '0b1f8a5e-6c9d-4f3a-9b2e-7d4c5a6b8e90',
+  })
+  eventId?: string;
+
+  @ApiProperty({ minLength: 1, maxLength: 200, description: "The event's type name (1 to 200 characters, no control characters).", example: 'GuessProcessed' })
+  eventType!: string;
+
+  @ApiPropertyOptional({
+    type: 'integer',
+    minimum: 1,
+    default: 1,
+    description: "Version of the payload's shape. Default `1` (for a registered type: its latest version); a version the registered type does not know is `UNSUPPORTED_SCHEMA_VERSION` (422).",
+    example: 1,
+  })
+  schemaVersion?: number;
+
+  @ApiProperty({
+    type: 'object',
+    additionalProperties: true,
+    description: 'The payload: a JSON object (not an array). A registered type validates it: `EVENT_VALIDATION_FAILED` (422) when it does not fit.',
+    example: { guess: 'crane', score: 2 },
+  })
+  data!: Record<string, unknown>;
+
+  @ApiPropertyOptional({ type: 'object', additionalProperties: true, default: {}, description: 'Free-form JSON metadata. Default `{}`.', example: { botId: 'bot-7' } })
+  metadata?: Record<string, unknown>;
+
+  @ApiPropertyOptional({ format: 'uuid', description: 'UUID of the event or command that caused this one.', example: '5d3c0e9a-1b2f-4c6d-8e7a-9f0b1c2d3e4f' })
+  causationId?: string;
+
+  @ApiPropertyOptional({ format: 'uuid', description: 'UUID shared by every event of one conversation or workflow.', example: '7a6b5c4d-3e2f-4a1b-9c8d-7e6f5a4b3c2d' })
+  correlationId?: string;
+}
+
 /** Body of `POST /streams/{streamId}/events`; each event's fields are checked by the store itself. */
+@ApiSchema({ name: 'AppendEvents', description: 'The events to append to one stream, atomically, and the version the stream must be at.' })
 export class AppendEventsDto {
   /** `any`, `no_stream`, `stream_exists` or the stream's current version. */
+  @ApiProperty({
+    oneOf: [
+      { type: 'string', enum: ['any', 'no_stream', 'stream_exists'] },
+      { type: 'integer', minimum: 0 },
+    ],
+    description:
+      'Optimistic concurrency check: `any` (no check; the stream must not be soft-deleted), `no_stream` (the stream must have no events, same as `0`), `stream_exists` (the stream must have events; else `STREAM_NOT_FOUND`, 404) or the exact current version `n >= 0`. A mismatch is `WRONG_EXPECTED_VERSION` (409), its `details.actualVersion` the version found.',
+    example: 'no_stream',
+  })
   @IsDefined({ message: 'expectedVersion is required' })
   expectedVersion!: ExpectedVersion;
 
   /** `[{ eventId?, eventType, data, metadata?, schemaVersion?, causationId?, correlationId? }]`. */
+  @ApiProperty({
+    type: () => NewEventDto,
+    isArray: true,
+    minItems: 1,
+    description: 'The events, stored in this order with consecutive versions; all or none. At least one, at most `EVENT_STORE_MAX_APPEND_EVENTS` (10000 by default).',
+    example: [{ eventType: 'GuessProcessed', data: { guess: 'crane', score: 2 } }],
+  })
   @IsArray({ message: 'events must be an array' })
   @ArrayNotEmpty({ message: 'An append needs at least one event' })
   events!: EventData[];
