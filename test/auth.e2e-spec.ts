@@ -40,6 +40,21 @@ describe('access control with bearer tokens', () => {
     expect((await request(t.http).delete('/streams/auth-1').set(as(ADMIN))).status).toBe(204);
   });
 
+  it('needs admin to manage webhook subscriptions and read to look at them or subscribe', async () => {
+    const webhook = { name: 'auth-hook', url: 'http://127.0.0.1:9/hooks' };
+    expect((await request(t.http).post('/subscriptions').set(as(WRITER)).send(webhook)).status).toBe(403);
+    expect((await request(t.http).post('/subscriptions').set(as(ADMIN)).send(webhook)).status).toBe(201);
+    expect((await request(t.http).get('/subscriptions').set(as(READER))).status).toBe(200);
+    expect((await request(t.http).get('/subscriptions')).status).toBe(401);
+    expect((await request(t.http).post('/subscriptions/auth-hook/reset').set(as(WRITER)).send({ position: 0 })).status).toBe(403);
+    expect((await request(t.http).post('/subscriptions/auth-hook/failed/replay').set(as(WRITER))).status).toBe(403);
+    expect((await request(t.http).delete('/subscriptions/auth-hook').set(as(WRITER))).status).toBe(403);
+    expect((await request(t.http).delete('/subscriptions/auth-hook').set(as(ADMIN))).status).toBe(204);
+    const stream = await request(t.http).get('/all/subscribe');
+    expect(stream.status).toBe(401);
+    expect(stream.body).toMatchObject({ code: 'UNAUTHORIZED' });
+  });
+
   it('leaves health and metrics open by default, or guards them with a read token', async () => {
     expect((await request(t.http).get('/health/live')).status).toBe(200);
     expect((await request(t.http).get('/metrics')).status).toBe(200);

@@ -3,6 +3,10 @@ import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
+import pg from 'pg';
+import { TcpProxy } from './helpers/tcp-proxy.js';
+import { testConnection } from './helpers/test-database.js';
+import { uniqueSchema } from './helpers/test-store.js';
 
 const MAIN = 'dist/apps/event-store-service/src/main.js';
 
@@ -50,12 +54,20 @@ describe('the service process', () => {
       await waitFor(() => service.output().includes('listening on http://localhost'), 60_000);
       expect(service.output()).toContain(`listening on http://localhost:${port}`);
       expect(service.output()).toContain('Embedded PostgreSQL listening on 127.0.0.1:');
-      const response = await fetch(`http://127.0.0.1:${port}/no-such-route`);
+      const response = await fetch(`http://127.0.0.1:${port}/no-such-route`, { headers: { 'X-Request-Id': 'boot-check-1' } });
       expect(response.status).toBe(404);
+      expect(response.headers.get('x-request-id')).toBe('boot-check-1');
+      const generated = (await fetch(`http://127.0.0.1:${port}/health/live`)).headers.get('x-request-id');
+      expect(generated).toMatch(/^[0-9a-f-]{36}$/);
+      await waitFor(() => service.output().includes(generated!), 5_000);
       service.stop();
       // Nest re-raises the signal once its shutdown hooks have run.
       expect(await service.exited).toEqual({ code: null, signal: 'SIGTERM' });
-      expect(service.output()).not.toMatch(/ERROR/);
+      // Structured logs: one JSON object a line, each request's line carrying its id.
+      const lines = service.output().trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
+      expect(lines.filter((line) => line.level === 'error')).toEqual([]);
+      expect(lines).toContainEqual(expect.objectContaining({ level: 'log', message: 'request', requestId: 'boot-check-1', method: 'GET', path: '/no-such-route', status: 404 }));
+      expect(lines).toContainEqual(expect.objectContaining({ message: 'request', requestId: generated, path: '/health/live', status: 200 }));
       expect(existsSync(`${dataDir}/PG_VERSION`)).toBe(true);
       expect(existsSync(`${dataDir}/postmaster.pid`)).toBe(false);
     } finally {
@@ -76,5 +88,52 @@ describe('the service process', () => {
     const service = runService({ EVENT_STORE_HOST: '127.0.0.1', EVENT_STORE_PORT: String(await freePort()), EVENT_STORE_CONNECT_TIMEOUT_MS: '1000' });
     expect(await service.exited).toEqual({ code: 1, signal: null });
     expect(service.output()).toMatch(/failed to start: Cannot reach PostgreSQL at postgres@127\.0\.0\.1:\d+\/game_bot_eventstore \(.*\): start it/);
+  });
+
+  it('shuts down gracefully: stops accepting, finishes the requests in flight, then exits', async () => {
+    const proxy = new TcpProxy({ host: testConnection().host!, port: testConnection().port! });
+    await proxy.start();
+    const port = await freePort();
+    const connection = testConnection();
+    const schema = uniqueSchema('shutdown');
+    const service = runService({
+      PORT: String(port),
+      LOG_FORMAT: 'text',
+      EVENT_STORE_HOST: '127.0.0.1',
+      EVENT_STORE_PORT: String(proxy.port),
+      EVENT_STORE_USER: connection.user!,
+      EVENT_STORE_PASS: connection.password!,
+      EVENT_STORE_DB: connection.database!,
+      EVENT_STORE_SCHEMA: schema,
+    });
+    try {
+      await waitFor(() => service.output().includes('listening on http://localhost'), 60_000);
+      const append = (n: number) =>
+        fetch(`http://127.0.0.1:${port}/streams/shutdown-1/events`, {
+          method: 'POST',
+          headers: { 'Content-Type': 'application/json' },
+          body: JSON.stringify({ expectedVersion: 'any', events: [{ eventType: 'Scored', data: { n } }] }),
+        });
+      expect((await append(1)).status).toBe(201);
+      proxy.delayReplies(1_500); // the next append stays in flight for 1.5 s
+      const inFlight = append(2);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      service.stop();
+      await waitFor(() => service.output().includes('request(s) in flight'), 5_000);
+      await expect(fetch(`http://127.0.0.1:${port}/health/live`)).rejects.toThrow(); // no longer accepting
+      const finished = await inFlight;
+      expect(finished.status).toBe(201);
+      expect(await finished.json()).toMatchObject({ streamId: 'shutdown-1', toVersion: 2 });
+      expect(await service.exited).toEqual({ code: null, signal: 'SIGTERM' });
+      expect(service.output()).toContain('Waiting up to 10000 ms for 1 request(s) in flight');
+      expect(service.output()).not.toMatch(/ERROR/);
+    } finally {
+      service.stop();
+      await proxy.restore();
+      await proxy.close();
+      const sql = new pg.Pool({ ...connection, max: 1 });
+      await sql.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+      await sql.end();
+    }
   });
 });

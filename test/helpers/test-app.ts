@@ -1,5 +1,6 @@
 import 'reflect-metadata';
-import type { INestApplication } from '@nestjs/common';
+import type { INestApplication, ModuleMetadata } from '@nestjs/common';
+import type { EventStoreModuleOptions } from '../../libs/event-store/src/index.js';
 import { Test } from '@nestjs/testing';
 import pg from 'pg';
 import { AppModule } from '../../apps/event-store-service/src/app.module.js';
@@ -12,11 +13,19 @@ import { uniqueSchema } from './test-store.js';
 export interface TestApp {
   app: INestApplication;
   http: ReturnType<INestApplication['getHttpServer']>;
+  /** The store's schema (dropped by `close`). */
+  schema: string;
   close(): Promise<void>;
 }
 
+/** What a test adds to the service: modules of its own (event types), store options `env` cannot set. */
+export interface TestAppExtras {
+  imports?: NonNullable<ModuleMetadata['imports']>;
+  eventStore?: Partial<EventStoreModuleOptions>;
+}
+
 /** Boots the service's AppModule as `main.ts` does, on the test server, with `env` on top. */
-export async function createTestApp(env: Record<string, string> = {}, label = 'http'): Promise<TestApp> {
+export async function createTestApp(env: Record<string, string> = {}, label = 'http', extras: TestAppExtras = {}): Promise<TestApp> {
   const connection = testConnection();
   const schema = uniqueSchema(label);
   const config = loadServiceConfig({
@@ -29,13 +38,15 @@ export async function createTestApp(env: Record<string, string> = {}, label = 'h
     EVENT_STORE_SCHEMA: schema,
     ...env,
   });
-  const moduleRef = await Test.createTestingModule({ imports: [AppModule.register(config)] }).compile();
-  const app = moduleRef.createNestApplication({ logger: ['error'] });
-  configureHttp(app);
+  config.eventStore = { ...config.eventStore, ...extras.eventStore };
+  const moduleRef = await Test.createTestingModule({ imports: [AppModule.register(config), ...(extras.imports ?? [])] }).compile();
+  const app = moduleRef.createNestApplication({ logger: ['error'], bodyParser: false, return503OnClosing: true });
+  configureHttp(app, config);
   await app.init();
   return {
     app,
     http: app.getHttpServer(),
+    schema,
     async close() {
       await app.close();
       const sql = new pg.Pool({ ...connection, max: 1 });

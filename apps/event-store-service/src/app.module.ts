@@ -14,6 +14,13 @@ import { APP_GUARD, APP_INTERCEPTOR } from '@nestjs/core';
 import { AccessTokens } from './auth/access-tokens.js';
 import { BearerTokenGuard, PUBLIC_OBSERVABILITY } from './auth/bearer-token.guard.js';
 import { StreamsController } from './http/streams.controller.js';
+import { GracefulShutdown, SHUTDOWN_GRACE_MS } from './http/graceful-shutdown.js';
+import { LiveController } from './live/live.controller.js';
+import { LiveEvents } from './live/live-events.service.js';
+import { LIVE_LIMITS } from './live/live-limits.js';
+import { SubscriptionsController } from './webhooks/subscriptions.controller.js';
+import { WEBHOOK_SETTINGS, Webhooks } from './webhooks/webhooks.service.js';
+import { WebhooksRepository } from './webhooks/webhooks.repository.js';
 
 /** The service's root module, built from the validated configuration. */
 @Module({})
@@ -23,7 +30,7 @@ export class AppModule {
     return {
       module: AppModule,
       imports: [ScheduleModule.forRoot(), TerminusModule, EventStoreModule.forRoot({ ...config.eventStore, isGlobal: true })],
-      controllers: [StreamsController, AllController, HealthController, MetricsController],
+      controllers: [StreamsController, AllController, LiveController, SubscriptionsController, HealthController, MetricsController],
       providers: [
         EventStoreHealthIndicator,
         { provide: HEALTH_THRESHOLDS, useValue: config.health },
@@ -32,6 +39,13 @@ export class AppModule {
         { provide: AccessTokens, useValue: new AccessTokens(config.auth.tokens) },
         { provide: PUBLIC_OBSERVABILITY, useValue: config.auth.publicHealthAndMetrics },
         { provide: APP_GUARD, useClass: BearerTokenGuard },
+        GracefulShutdown,
+        { provide: SHUTDOWN_GRACE_MS, useValue: config.http.shutdownGraceMs },
+        LiveEvents,
+        { provide: LIVE_LIMITS, useValue: config.live },
+        WebhooksRepository,
+        Webhooks,
+        { provide: WEBHOOK_SETTINGS, useValue: config.webhooks },
       ],
     };
   }

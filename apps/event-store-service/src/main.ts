@@ -4,13 +4,19 @@ import { NestFactory } from '@nestjs/core';
 import { AppModule } from './app.module.js';
 import { loadServiceConfig, processEnvironment } from './configuration/service-config.js';
 import { configureHttp } from './http/configure-http.js';
+import { ServiceLogger } from './logging/service-logger.js';
 
 async function bootstrap(): Promise<void> {
   const logger = new Logger('EventStoreService');
   const config = loadServiceConfig(processEnvironment());
-  const app = await NestFactory.create(AppModule.register(config), { abortOnError: false });
+  const app = await NestFactory.create(AppModule.register(config), {
+    abortOnError: false,
+    bodyParser: false,
+    return503OnClosing: true,
+    logger: new ServiceLogger(config.logging.format, config.logging.level),
+  });
   app.enableShutdownHooks();
-  configureHttp(app);
+  configureHttp(app, config);
   await app.listen(config.httpPort);
   const base = `http://localhost:${config.httpPort}`;
   logger.log(`Event store service (${config.environment}) listening on ${base}: API docs at ${base}/docs, health at ${base}/health, metrics at ${base}/metrics`);

@@ -61,7 +61,7 @@ let featureCount = 0;
     FailedDeliveryWorker,
     SubscriptionExplorer,
   ],
-  exports: [EventStore, FailedDeliveryWorker],
+  exports: [EventStore, EventStoreDatabase, FailedDeliveryWorker],
 })
 export class EventStoreModule extends ConfigurableEventStoreModule implements OnApplicationShutdown {
   constructor(@Inject(EventStoreDatabase) private readonly database: EventStoreDatabase) {

@@ -108,4 +108,36 @@ export class EnvironmentVariables {
   @Transform(toBoolean)
   @IsBoolean({ message: 'PUBLIC_HEALTH_AND_METRICS must be true or false' })
   PUBLIC_HEALTH_AND_METRICS = true;
+
+  @IntegerVariable('HTTP_BODY_LIMIT_BYTES must be an integer from 1024 to 1073741824', 1024, 1_073_741_824)
+  HTTP_BODY_LIMIT_BYTES = 4_194_304;
+
+  @IntegerVariable('SHUTDOWN_GRACE_MS must be an integer >= 0 (milliseconds)', 0)
+  SHUTDOWN_GRACE_MS = 10_000;
+
+  @IsIn(['json', 'text'], { message: 'LOG_FORMAT must be json or text' })
+  LOG_FORMAT: 'json' | 'text' = 'json';
+
+  @IsIn(['error', 'warn', 'log', 'debug', 'verbose'], { message: 'LOG_LEVEL must be error, warn, log, debug or verbose' })
+  LOG_LEVEL: 'error' | 'warn' | 'log' | 'debug' | 'verbose' = 'log';
+
+  @IntegerVariable('SSE_HEARTBEAT_MS must be a positive integer (milliseconds)', 1)
+  SSE_HEARTBEAT_MS = 15_000;
+
+  @IntegerVariable('SSE_MAX_BUFFERED_BYTES must be an integer >= 1024', 1024)
+  SSE_MAX_BUFFERED_BYTES = 1_048_576;
+
+  @IntegerVariable('SSE_SLOW_CLIENT_TIMEOUT_MS must be a positive integer (milliseconds)', 1)
+  SSE_SLOW_CLIENT_TIMEOUT_MS = 10_000;
+
+  /** Comma-separated URL prefixes webhooks may target, or `*`; parsed by WebhookTargets.parse. */
+  @IsOptional()
+  @IsString()
+  WEBHOOK_ALLOWED_URLS?: string;
+
+  @IntegerVariable('WEBHOOK_TIMEOUT_MS must be a positive integer (milliseconds)', 1)
+  WEBHOOK_TIMEOUT_MS = 10_000;
+
+  @IntegerVariable('WEBHOOK_SYNC_INTERVAL_MS must be a positive integer (milliseconds)', 100)
+  WEBHOOK_SYNC_INTERVAL_MS = 5_000;
 }

@@ -4,6 +4,8 @@ import { validateSync } from 'class-validator';
 import type { EventStoreModuleOptions } from '../../../../libs/event-store/src/index.js';
 import { AccessTokens, type Role } from '../auth/access-tokens.js';
 import type { HealthThresholds } from '../health/health-thresholds.js';
+import type { LiveLimits } from '../live/live-limits.js';
+import { WebhookTargets } from '../webhooks/webhook-targets.js';
 import { EnvironmentVariables } from './environment-variables.js';
 
 /** The service's validated configuration. */
@@ -13,6 +15,10 @@ export interface ServiceConfig {
   eventStore: EventStoreModuleOptions;
   health: HealthThresholds;
   auth: { tokens: Array<{ token: string; role: Role }>; publicHealthAndMetrics: boolean };
+  http: { bodyLimitBytes: number; shutdownGraceMs: number };
+  logging: { format: 'json' | 'text'; level: EnvironmentVariables['LOG_LEVEL'] };
+  live: LiveLimits;
+  webhooks: { targets: WebhookTargets; timeoutMs: number; syncIntervalMs: number };
 }
 
 /** A configuration value that stops the boot; its message is one line naming the variable. */
@@ -60,12 +66,29 @@ export function loadServiceConfig(environment: NodeJS.ProcessEnv): ServiceConfig
       maxFailedDeliveries: variables.HEALTH_MAX_FAILED_DELIVERIES,
       maxVisibilityLagSeconds: variables.HEALTH_MAX_VISIBILITY_LAG_SECONDS,
     },
+    http: { bodyLimitBytes: variables.HTTP_BODY_LIMIT_BYTES, shutdownGraceMs: variables.SHUTDOWN_GRACE_MS },
+    logging: { format: variables.LOG_FORMAT, level: variables.LOG_LEVEL },
+    live: {
+      heartbeatMs: variables.SSE_HEARTBEAT_MS,
+      maxBufferedBytes: variables.SSE_MAX_BUFFERED_BYTES,
+      slowClientTimeoutMs: variables.SSE_SLOW_CLIENT_TIMEOUT_MS,
+    },
+    webhooks: {
+      targets: parseOrFail(() => WebhookTargets.parse(variables.WEBHOOK_ALLOWED_URLS, production)),
+      timeoutMs: variables.WEBHOOK_TIMEOUT_MS,
+      syncIntervalMs: variables.WEBHOOK_SYNC_INTERVAL_MS,
+    },
   };
 }
 
 function parseTokens(text: string | undefined): Array<{ token: string; role: Role }> {
+  return parseOrFail(() => AccessTokens.parse(text));
+}
+
+/** A variable parsed by its own parser, whose error becomes the one configuration line. */
+function parseOrFail<T>(parse: () => T): T {
   try {
-    return AccessTokens.parse(text);
+    return parse();
   } catch (error) {
     throw new ConfigurationError(`Invalid configuration: ${(error as Error).message}`);
   }

@@ -2,6 +2,7 @@ import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, HttpSta
 import type { Response } from 'express';
 import { EventStoreError, EventStoreErrorCode } from '../../../../libs/event-store/src/index.js';
 import type { ErrorBody } from './error-body.js';
+import { ServiceError } from './service-error.js';
 
 /** HTTP status of each error code of the store. */
 const STATUS: Record<EventStoreErrorCode, number> = {
@@ -29,6 +30,9 @@ const STATUS: Record<EventStoreErrorCode, number> = {
 export class EventStoreExceptionFilter implements ExceptionFilter {
   private readonly logger = new Logger(EventStoreExceptionFilter.name);
 
+  /** @param bodyLimitBytes the JSON body limit, named in the error past it. */
+  constructor(private readonly bodyLimitBytes: number) {}
+
   catch(exception: unknown, host: ArgumentsHost): void {
     const response = host.switchToHttp().getResponse<Response>();
     const health = healthReport(exception);
@@ -47,16 +51,22 @@ export class EventStoreExceptionFilter implements ExceptionFilter {
     if (exception instanceof EventStoreError) {
       return { statusCode: STATUS[exception.code], code: exception.code, message: exception.message, details: exception.details };
     }
-    if (exception instanceof HttpException) {
-      const statusCode = exception.getStatus();
-      const code = statusCode === HttpStatus.NOT_FOUND ? 'ROUTE_NOT_FOUND' : statusCode === HttpStatus.BAD_REQUEST ? 'INVALID_ARGUMENT' : 'HTTP_ERROR';
-      return { statusCode, code, message: exception.message, details: {} };
+    if (exception instanceof ServiceError) {
+      return { statusCode: exception.statusCode, code: exception.code, message: exception.message, details: exception.details };
     }
-    // Body-parser errors (malformed JSON, too large) carry a status of their own.
-    const status = (exception as { status?: number; statusCode?: number } | undefined)?.status;
-    if (status === HttpStatus.BAD_REQUEST || status === HttpStatus.PAYLOAD_TOO_LARGE) {
-      const message = status === HttpStatus.BAD_REQUEST ? 'The request body is not valid JSON' : 'The request body is too large';
-      return { statusCode: status, code: 'INVALID_ARGUMENT', message, details: {} };
+    // A body over the limit is a malformed request, which the contract answers 400 INVALID_ARGUMENT
+    // (Express raises it as an HttpException or as a body-parser error, depending on the path).
+    const status = exception instanceof HttpException ? exception.getStatus() : (exception as { status?: number } | undefined)?.status;
+    if (status === HttpStatus.PAYLOAD_TOO_LARGE) {
+      const message = `The request body is larger than ${this.bodyLimitBytes} bytes (HTTP_BODY_LIMIT_BYTES): send fewer or smaller events per append`;
+      return { statusCode: HttpStatus.BAD_REQUEST, code: 'INVALID_ARGUMENT', message, details: { limitBytes: this.bodyLimitBytes } };
+    }
+    if (exception instanceof HttpException) {
+      const code = status === HttpStatus.NOT_FOUND ? 'ROUTE_NOT_FOUND' : status === HttpStatus.BAD_REQUEST ? 'INVALID_ARGUMENT' : 'HTTP_ERROR';
+      return { statusCode: status!, code, message: exception.message, details: {} };
+    }
+    if (status === HttpStatus.BAD_REQUEST) {
+      return { statusCode: status, code: 'INVALID_ARGUMENT', message: 'The request body is not valid JSON', details: {} };
     }
     this.logger.error(exception instanceof Error ? (exception.stack ?? exception.message) : String(exception));
     return { statusCode: HttpStatus.INTERNAL_SERVER_ERROR, code: 'INTERNAL', message: 'Internal error', details: {} };

@@ -38,6 +38,16 @@ export class MetricsService implements OnModuleInit {
     registers: [this.registry],
   });
 
+  /** Open Server-Sent Events connections. */
+  readonly sseConnections = new Gauge({ name: 'event_store_sse_connections', help: 'Open Server-Sent Events connections', registers: [this.registry] });
+  /** Ended Server-Sent Events connections, by reason (CLIENT_GONE, SLOW_CONSUMER, SHUTTING_DOWN, an error code). */
+  readonly sseDisconnects = new Counter({
+    name: 'event_store_sse_disconnects_total',
+    help: 'Ended Server-Sent Events connections, by reason',
+    labelNames: ['reason'],
+    registers: [this.registry],
+  });
+
   constructor(@Inject(EventStore) private readonly store: EventStore) {
     collectDefaultMetrics({ register: this.registry });
     this.stateGauges();

@@ -1,0 +1,75 @@
+import { Inject, Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
+import type { Request, Response } from 'express';
+import {
+  EventStore,
+  EventStoreError,
+  type AllFilter,
+  type RecordedEvent,
+  type StartFrom,
+} from '../../../../libs/event-store/src/index.js';
+import { eventView } from '../http/event.view.js';
+import { MetricsService } from '../metrics/metrics.service.js';
+import { LIVE_LIMITS, type LiveLimits } from './live-limits.js';
+import { SseConnection, type CloseReason } from './sse-connection.js';
+
+/** What an event stream delivers. */
+export interface LiveFeed {
+  /** `$all` or a stream id. */
+  streamId: string;
+  startFrom: StartFrom;
+  filter?: AllFilter;
+}
+
+/**
+ * Server-Sent Events: each connection is a transient subscription of the store (catch-up, then
+ * live, with no gap at the switch) whose handler writes to the response. The SSE `id` of an event
+ * is its global position on `$all` and its stream version on a stream, so that `Last-Event-ID` is
+ * exactly the subscription's `startFrom` when a client reconnects.
+ */
+@Injectable()
+export class LiveEvents implements OnModuleDestroy {
+  private readonly logger = new Logger(LiveEvents.name);
+  private readonly connections = new Set<SseConnection>();
+
+  constructor(
+    @Inject(EventStore) private readonly store: EventStore,
+    @Inject(LIVE_LIMITS) private readonly limits: LiveLimits,
+    @Inject(MetricsService) private readonly metrics: MetricsService,
+  ) {}
+
+  /** Streams `feed` to the response until the client goes, the store fails, or the service stops. */
+  open(request: Request, response: Response, feed: LiveFeed): void {
+    const connection = new SseConnection(request, response, this.limits, (reason) => this.metrics.sseDisconnects.inc({ reason }));
+    const idOf = feed.streamId === '$all' ? (event: RecordedEvent) => event.globalPosition : (event: RecordedEvent) => event.streamVersion;
+    const subscription = this.store.subscribe(feed.streamId, (event) => connection.send(idOf(event), eventView(event)), {
+      startFrom: feed.startFrom,
+      filter: feed.filter,
+    });
+    connection.start();
+    this.connections.add(connection);
+    this.metrics.sseConnections.inc();
+    subscription.stopped.catch((error: unknown) => connection.close(this.reasonOf(error)));
+    void connection.closed
+      .then(() => {
+        this.connections.delete(connection);
+        this.metrics.sseConnections.dec();
+        return subscription.unsubscribe();
+      })
+      .catch((error: unknown) => this.logger.warn(`Could not stop an event stream's subscription: ${String(error)}`));
+  }
+
+  /** Ends every stream with a reason, so that clients reconnect (to another instance) at once. */
+  onModuleDestroy(): void {
+    for (const connection of this.connections) {
+      connection.close({ code: 'SHUTTING_DOWN', message: 'The service is shutting down: reconnect with Last-Event-ID to resume' });
+    }
+  }
+
+  private reasonOf(error: unknown): CloseReason {
+    if (error instanceof EventStoreError) {
+      return { code: error.code, message: error.message, details: error.details };
+    }
+    this.logger.error(`An event stream failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+    return { code: 'INTERNAL', message: 'Internal error' };
+  }
+}

@@ -1,0 +1,52 @@
+import type { RecordedEvent } from '../../../../libs/event-store/src/index.js';
+import { eventView } from '../http/event.view.js';
+import type { WebhookDefinition } from './webhook-definition.js';
+import { SIGNATURE_HEADER, signWebhookBody } from './webhook-signature.js';
+
+/** A webhook answered with something other than 2xx, or not at all. */
+export class WebhookDeliveryError extends Error {
+  override readonly name = 'WebhookDeliveryError';
+}
+
+/**
+ * POSTs one event to a webhook: body `{ subscription, event }`, signed with the subscription's
+ * secret. Resolves on a 2xx answer; throws otherwise, so that the subscription retries it.
+ * Redirects are not followed: a redirect could lead outside the allowed targets.
+ */
+export async function deliverWebhook(webhook: WebhookDefinition, event: RecordedEvent, timeoutMs: number): Promise<void> {
+  const body = JSON.stringify({ subscription: webhook.name, event: eventView(event) });
+  let response: Response;
+  try {
+    response = await fetch(webhook.url, {
+      method: 'POST',
+      body,
+      redirect: 'manual',
+      signal: AbortSignal.timeout(timeoutMs),
+      headers: {
+        'Content-Type': 'application/json',
+        'User-Agent': 'game-bot-event-store-webhooks',
+        [SIGNATURE_HEADER]: signWebhookBody(body, webhook.secret),
+        'X-Event-Store-Subscription': webhook.name,
+        'X-Event-Store-Event-Id': event.eventId,
+      },
+    });
+  } catch (error) {
+    throw new WebhookDeliveryError(`POST ${displayUrl(webhook.url)} failed: ${describe(error)}`, { cause: error });
+  }
+  await response.body?.cancel();
+  if (response.status < 200 || response.status > 299) {
+    throw new WebhookDeliveryError(`POST ${displayUrl(webhook.url)} answered ${response.status}`);
+  }
+}
+
+function describe(error: unknown): string {
+  if (error instanceof Error && error.name === 'TimeoutError') return 'no answer in time';
+  const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+  return cause?.code ?? cause?.message ?? (error instanceof Error ? error.message : String(error));
+}
+
+/** The URL without credentials or query (either may hold a secret): fit for logs and errors. */
+export function displayUrl(url: string): string {
+  const parsed = new URL(url);
+  return `${parsed.origin}${parsed.pathname}`;
+}

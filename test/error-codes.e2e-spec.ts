@@ -1,0 +1,88 @@
+import { IsInt, Min } from 'class-validator';
+import pg from 'pg';
+import request from 'supertest';
+import { EventStoreModule, EventType } from '../libs/event-store/src/index.js';
+import { TcpProxy } from './helpers/tcp-proxy.js';
+import { testConnection } from './helpers/test-database.js';
+import { createTestApp, type TestApp } from './helpers/test-app.js';
+
+@EventType('PointsScored', { version: 2, upcasters: { 1: (data) => ({ ...data, bonus: 0 }) } })
+class PointsScored {
+  @IsInt() @Min(0) points!: number;
+  @IsInt() bonus = 0;
+}
+
+const expectError = (response: request.Response, statusCode: number, code: string): void => {
+  expect({ status: response.status, body: response.body }).toEqual({
+    status: statusCode,
+    body: { statusCode, code, message: expect.any(String), details: expect.any(Object) },
+  });
+};
+
+/** The error codes of the store that need a particular set-up: typed events, a tampered row, a failing database. */
+describe('error codes over HTTP', () => {
+  describe('with registered event types, unregistered ones refused', () => {
+    let t: TestApp;
+    beforeAll(async () => {
+      t = await createTestApp({}, 'codes', { imports: [EventStoreModule.forFeature([PointsScored])], eventStore: { unregisteredEventTypes: 'reject' } });
+    });
+    afterAll(async () => {
+      await t.close();
+    });
+    const append = (event: Record<string, unknown>) => request(t.http).post('/streams/codes-1/events').send({ expectedVersion: 'any', events: [event] });
+
+    it('UNKNOWN_EVENT_TYPE 400, EVENT_VALIDATION_FAILED 422 with the fields, UNSUPPORTED_SCHEMA_VERSION 422', async () => {
+      expect((await append({ eventType: 'PointsScored', data: { points: 3, bonus: 1 } })).status).toBe(201);
+      expectError(await append({ eventType: 'NobodyKnowsMe', data: {} }), 400, 'UNKNOWN_EVENT_TYPE');
+      const invalid = await append({ eventType: 'PointsScored', data: { points: -1, bonus: 0 } });
+      expectError(invalid, 422, 'EVENT_VALIDATION_FAILED');
+      expect(JSON.stringify(invalid.body.details)).toContain('points');
+      expectError(await append({ eventType: 'PointsScored', schemaVersion: 3, data: { points: 1, bonus: 0 } }), 422, 'UNSUPPORTED_SCHEMA_VERSION');
+    });
+
+    it('CORRUPTED_EVENT 500, naming the event, when a stored row was tampered with', async () => {
+      const appended = await append({ eventType: 'PointsScored', data: { points: 5, bonus: 0 } });
+      const sql = new pg.Pool({ ...testConnection(), max: 1 });
+      const client = await sql.connect();
+      try {
+        await client.query('BEGIN');
+        await client.query('SET LOCAL session_replication_role = replica'); // past the immutability trigger
+        await client.query(`UPDATE "${t.schema}".events SET data = '{"points": 500, "bonus": 0}' WHERE global_position = $1`, [appended.body.lastPosition]);
+        await client.query('COMMIT');
+      } finally {
+        client.release();
+        await sql.end();
+      }
+      const read = await request(t.http).get('/streams/codes-1/events?direction=forward');
+      expectError(read, 500, 'CORRUPTED_EVENT');
+      expect(read.body.details).toMatchObject({ streamId: 'codes-1', globalPosition: appended.body.lastPosition });
+    });
+  });
+
+  describe('with the database failing', () => {
+    const target = testConnection();
+    const proxy = new TcpProxy({ host: target.host!, port: target.port! });
+    let t: TestApp;
+    beforeAll(async () => {
+      await proxy.start();
+      t = await createTestApp(
+        { EVENT_STORE_HOST: '127.0.0.1', EVENT_STORE_PORT: String(proxy.port), EVENT_STORE_RETRY_ATTEMPTS: '2', EVENT_STORE_CONNECT_TIMEOUT_MS: '5000', EVENT_STORE_OPERATION_TIMEOUT_MS: '1500' },
+        'failing',
+      );
+    });
+    afterAll(async () => {
+      await proxy.restore();
+      await t.close();
+      await proxy.close();
+    });
+
+    it('STORE_UNAVAILABLE 503 when it cannot be reached, TIMEOUT 504 when it answers too late', async () => {
+      await proxy.cut();
+      expectError(await request(t.http).get('/streams/failing-1/events'), 503, 'STORE_UNAVAILABLE');
+      await proxy.restore();
+      proxy.delayReplies(2_500);
+      expectError(await request(t.http).get('/streams/failing-1/events'), 504, 'TIMEOUT');
+      await proxy.restore();
+    });
+  });
+});
