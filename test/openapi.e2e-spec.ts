@@ -34,6 +34,13 @@ const CONTRACT: Record<string, string[]> = {
   '/streams/{streamId}/metadata': ['get', 'put'],
   '/streams': ['get'],
   '/all/events': ['get'],
+  '/streams/{streamId}/subscribe': ['get'],
+  '/all/subscribe': ['get'],
+  '/subscriptions': ['post', 'get'],
+  '/subscriptions/{name}': ['get', 'delete'],
+  '/subscriptions/{name}/failed': ['get'],
+  '/subscriptions/{name}/failed/replay': ['post'],
+  '/subscriptions/{name}/reset': ['post'],
   '/health': ['get'],
   '/health/live': ['get'],
   '/health/ready': ['get'],
@@ -75,6 +82,21 @@ describe('the OpenAPI document', () => {
         expect(operation!.security).toContainEqual({ bearer: [] });
       }
     }
+  });
+
+  it('documents the event streams as text/event-stream and the webhook bodies and answers', () => {
+    for (const path of ['/streams/{streamId}/subscribe', '/all/subscribe']) {
+      expect(Object.keys(doc.paths[path]!.get!.responses['200']?.content ?? {})).toEqual(['text/event-stream']);
+    }
+    const create = doc.paths['/subscriptions']!.post!;
+    const body = resolve(create.requestBody?.content?.['application/json']?.schema);
+    expect(body.required).toEqual(expect.arrayContaining(['name', 'url']));
+    expect(jsonSchema(create, 201).properties).toHaveProperty('secret');
+    expect(jsonSchema(doc.paths['/subscriptions/{name}']!.get!, 200).properties).toEqual(
+      expect.objectContaining({ checkpoint: expect.anything(), lag: expect.anything(), failed: expect.anything(), dead: expect.anything() }),
+    );
+    expect(jsonSchema(doc.paths['/subscriptions/{name}']!.get!, 200).properties).not.toHaveProperty('secret');
+    expect(resolve(create.responses['409']?.content?.['application/json']?.schema).properties).toHaveProperty('code');
   });
 
   it('declares the bearer security scheme', () => {

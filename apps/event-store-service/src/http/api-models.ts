@@ -186,7 +186,7 @@ export class HealthReportModel {
 }
 
 /** Every `code` an error body can carry: the store's and the HTTP layer's own. */
-export type ErrorCode = EventStoreErrorCode | 'ROUTE_NOT_FOUND' | 'HTTP_ERROR' | 'INTERNAL';
+export type ErrorCode = EventStoreErrorCode | 'ROUTE_NOT_FOUND' | 'HTTP_ERROR' | 'INTERNAL' | 'SUBSCRIPTION_NOT_FOUND' | 'SUBSCRIPTION_EXISTS';
 
 /** A typical body of each code, shown as the example of the responses that carry it. */
 const EXAMPLES: Record<ErrorCode, Omit<ErrorBody, 'statusCode'>> = {
@@ -234,6 +234,12 @@ const EXAMPLES: Record<ErrorCode, Omit<ErrorBody, 'statusCode'>> = {
   ROUTE_NOT_FOUND: { code: 'ROUTE_NOT_FOUND', message: 'Cannot GET /no/such/route', details: {} },
   HTTP_ERROR: { code: 'HTTP_ERROR', message: 'Method Not Allowed', details: {} },
   INTERNAL: { code: 'INTERNAL', message: 'Internal error', details: {} },
+  SUBSCRIPTION_NOT_FOUND: { code: 'SUBSCRIPTION_NOT_FOUND', message: "No webhook subscription named 'scores'", details: { name: 'scores' } },
+  SUBSCRIPTION_EXISTS: {
+    code: 'SUBSCRIPTION_EXISTS',
+    message: "Subscription 'scores' exists: delete it first, or choose another name",
+    details: { name: 'scores' },
+  },
 };
 
 /**

@@ -1,18 +1,38 @@
 import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Post, Query } from '@nestjs/common';
+import { ApiBearerAuth, ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { RequiresRole } from '../auth/requires-role.decorator.js';
+import { ApiErrorResponse, ApiStoreErrorResponses } from '../http/api-models.js';
+import {
+  CreatedWebhookModel,
+  FailedDeliveriesModel,
+  ReplayResultModel,
+  WebhookListModel,
+  WebhookStatusModel,
+} from './webhook-api-models.js';
 import type { WebhookDefinition, WebhookState } from './webhook-definition.js';
 import { CreateWebhookDto, FailedDeliveriesQuery, ResetWebhookDto } from './webhook.dto.js';
 import { Webhooks } from './webhooks.service.js';
+
+const DELIVERY =
+  'A persistent subscription of `$all` (optionally filtered) or of one stream whose events are POSTed to `url`, one at a time, in order, at least once, by one instance of the service at a time. Body: `{ "subscription", "event" }` (the event as the reads return it); headers `X-Event-Store-Signature: sha256=<hex HMAC-SHA256 of the raw body with the secret>`, `X-Event-Store-Subscription`, `X-Event-Store-Event-Id` (deduplicate on it). A 2xx answer delivers it; anything else (or no answer within WEBHOOK_TIMEOUT_MS) is retried with backoff, then recorded as a failed delivery, retried by the scheduled worker, then dead-lettered.';
 
 /**
  * Webhook subscriptions over HTTP. Creating, deleting, replaying and resetting need `admin`;
  * looking needs `read`. The secret is returned once, by the creation.
  */
+@ApiTags('subscriptions')
+@ApiBearerAuth()
+@ApiStoreErrorResponses()
 @Controller('subscriptions')
 export class SubscriptionsController {
   constructor(@Inject(Webhooks) private readonly webhooks: Webhooks) {}
 
   /** Creates a webhook subscription: 201 with its definition and `secret`. */
+  @ApiOperation({ summary: 'Create a webhook subscription', description: `${DELIVERY} Needs the \`admin\` role.` })
+  @ApiCreatedResponse({ type: CreatedWebhookModel })
+  @ApiErrorResponse(400, 'Bad definition, or a URL outside WEBHOOK_ALLOWED_URLS.', 'INVALID_ARGUMENT')
+  @ApiErrorResponse(403, 'Needs `admin`.', 'FORBIDDEN')
+  @ApiErrorResponse(409, 'A subscription of that name exists.', 'SUBSCRIPTION_EXISTS')
   @RequiresRole('admin')
   @Post()
   async create(@Body() body: CreateWebhookDto): Promise<object> {
@@ -31,6 +51,8 @@ export class SubscriptionsController {
   }
 
   /** Every webhook subscription with its checkpoint, lag and failures. */
+  @ApiOperation({ summary: 'List webhook subscriptions', description: 'With checkpoint, owner, lag and failures. Needs `read`.' })
+  @ApiOkResponse({ type: WebhookListModel })
   @RequiresRole('read')
   @Get()
   async list(): Promise<object> {
@@ -39,6 +61,9 @@ export class SubscriptionsController {
   }
 
   /** One webhook subscription with its checkpoint, lease, lag and failures. */
+  @ApiOperation({ summary: 'Inspect a webhook subscription', description: 'Its definition (not its secret), checkpoint, owner, lag and failures. Needs `read`.' })
+  @ApiOkResponse({ type: WebhookStatusModel })
+  @ApiErrorResponse(404, 'No such subscription.', 'SUBSCRIPTION_NOT_FOUND')
   @RequiresRole('read')
   @Get(':name')
   async get(@Param('name') name: string): Promise<object> {
@@ -47,6 +72,10 @@ export class SubscriptionsController {
   }
 
   /** Deletes it, its checkpoint and its failed deliveries: 204. */
+  @ApiOperation({ summary: 'Delete a webhook subscription', description: 'With its checkpoint and failed deliveries. Needs `admin`.' })
+  @ApiNoContentResponse({ description: 'Deleted.' })
+  @ApiErrorResponse(403, 'Needs `admin`.', 'FORBIDDEN')
+  @ApiErrorResponse(404, 'No such subscription.', 'SUBSCRIPTION_NOT_FOUND')
   @RequiresRole('admin')
   @Delete(':name')
   @HttpCode(204)
@@ -55,6 +84,9 @@ export class SubscriptionsController {
   }
 
   /** Its failed deliveries: `{ deliveries }`, filtered by `status=failed|dead`. */
+  @ApiOperation({ summary: 'List failed deliveries', description: '`failed` ones wait for a scheduled retry; `dead` ones wait for a replay. Needs `read`.' })
+  @ApiOkResponse({ type: FailedDeliveriesModel })
+  @ApiErrorResponse(404, 'No such subscription.', 'SUBSCRIPTION_NOT_FOUND')
   @RequiresRole('read')
   @Get(':name/failed')
   async failed(@Param('name') name: string, @Query() query: FailedDeliveriesQuery): Promise<object> {
@@ -62,6 +94,10 @@ export class SubscriptionsController {
   }
 
   /** Makes its failed deliveries (`status=failed|dead`, default both) due now: `{ replayed }`. */
+  @ApiOperation({ summary: 'Replay failed deliveries', description: 'Makes them due now: the scheduled worker delivers them within a second. Needs `admin`.' })
+  @ApiOkResponse({ type: ReplayResultModel })
+  @ApiErrorResponse(403, 'Needs `admin`.', 'FORBIDDEN')
+  @ApiErrorResponse(404, 'No such subscription.', 'SUBSCRIPTION_NOT_FOUND')
   @RequiresRole('admin')
   @Post(':name/failed/replay')
   @HttpCode(200)
@@ -70,6 +106,14 @@ export class SubscriptionsController {
   }
 
   /** Moves its checkpoint: delivery resumes after `position` (0: from the start). 204. */
+  @ApiOperation({
+    summary: 'Move the checkpoint',
+    description: 'Delivery resumes after `position` (0: everything again). The subscription is stopped on this instance, reset and started again; with several instances, one that holds its lease makes this fail with INVALID_ARGUMENT: retry. Needs `admin`.',
+  })
+  @ApiNoContentResponse({ description: 'Reset.' })
+  @ApiErrorResponse(400, 'Bad position, or another instance delivers it right now.', 'INVALID_ARGUMENT')
+  @ApiErrorResponse(403, 'Needs `admin`.', 'FORBIDDEN')
+  @ApiErrorResponse(404, 'No such subscription.', 'SUBSCRIPTION_NOT_FOUND')
   @RequiresRole('admin')
   @Post(':name/reset')
   @HttpCode(204)
