@@ -15,6 +15,11 @@ export function currentRequestId(): string | undefined {
   return storage.getStore()?.requestId;
 }
 
+/** Runs `work` outside any request: what it starts (a webhook's subscription) outlives the request. */
+export function outsideRequest<T>(work: () => T): T {
+  return storage.exit(work);
+}
+
 /** A caller's own `X-Request-Id` is kept when it is a plain token, so that ids join up across services. */
 const CALLER_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 

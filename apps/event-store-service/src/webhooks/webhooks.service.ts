@@ -7,6 +7,7 @@ import {
   type SubscriptionOptions,
 } from '../../../../libs/event-store/src/index.js';
 import { ServiceError } from '../http/service-error.js';
+import { outsideRequest } from '../logging/request-context.js';
 import { deliverWebhook, displayUrl } from './webhook-delivery.js';
 import type { WebhookDefinition, WebhookState } from './webhook-definition.js';
 import { WebhookTargets } from './webhook-targets.js';
@@ -71,7 +72,7 @@ export class Webhooks implements OnApplicationBootstrap, OnModuleDestroy {
       });
     }
     try {
-      this.start(definition);
+      outsideRequest(() => this.start(definition));
     } catch (error) {
       await this.repository.delete(definition.name); // refused by the store (e.g. a bad filter): leave nothing behind
       throw error;
@@ -123,7 +124,7 @@ export class Webhooks implements OnApplicationBootstrap, OnModuleDestroy {
     try {
       await this.store.resetSubscription(name, checkpoint);
     } finally {
-      this.start(webhook);
+      outsideRequest(() => this.start(webhook));
     }
   }
 
