@@ -58,12 +58,11 @@ describe('Server-Sent Events', () => {
   it('starts a stream at fromVersion, or at its end for new events only', async () => {
     await store.appendToStream('duel-2', 'no_stream', [guess(1), guess(2), guess(3)]);
     const fromTwo = await open('/streams/duel-2/subscribe?fromVersion=2');
-    const fromEnd = await open('/streams/duel-2/subscribe?fromVersion=end');
-    expect(versions(await fromTwo.take(2))).toEqual([2, 3]);
-    await sleep(200); // the end is taken when the subscription starts
+    const fromEnd = await open('/streams/duel-2/subscribe?fromVersion=end'); // the end is read before the answer
     await store.appendToStream('duel-2', 3, [guess(4)]);
-    expect(versions(await fromEnd.take(1))).toEqual([4]);
     expect(versions(await fromTwo.take(3))).toEqual([2, 3, 4]);
+    expect(versions(await fromEnd.take(1))).toEqual([4]);
+    await sleep(200);
     expect(fromEnd.messages).toHaveLength(1);
   });
 
@@ -98,8 +97,10 @@ describe('Server-Sent Events', () => {
     expect(badId.status).toBe(400);
     expect(badId.body).toMatchObject({ statusCode: 400, code: 'INVALID_ARGUMENT' });
     const badVersion = await request(t.http).get('/streams/duel-1/subscribe?fromVersion=0');
+    expect(badVersion.status).toBe(400);
     expect(badVersion.body).toMatchObject({ statusCode: 400, code: 'INVALID_ARGUMENT' });
     const badPosition = await request(t.http).get('/all/subscribe?fromPosition=-1');
+    expect(badPosition.status).toBe(400);
     expect(badPosition.body).toMatchObject({ statusCode: 400, code: 'INVALID_ARGUMENT' });
     await store.appendToStream('deleted-duel', 'no_stream', [guess(1)]);
     await store.deleteStream('deleted-duel', 1);
@@ -108,14 +109,39 @@ describe('Server-Sent Events', () => {
     expect(deleted.body).toMatchObject({ statusCode: 410, code: 'STREAM_DELETED' });
   });
 
+  it('stops the subscription of a client that leaves, and counts open streams', async () => {
+    const open = () => gauge(t, 'event_store_sse_connections');
+    const before = await open();
+    const leaving = await openEventStream(`${base}/streams/duel-1/subscribe`);
+    await leaving.take(1);
+    expect(await open()).toBe(before + 1);
+    leaving.close();
+    await eventually(async () => (await open()) === before, 5_000);
+  });
+
   it('ends the event stream with the reason when its stream is deleted meanwhile', async () => {
     await store.appendToStream('doomed-duel', 'no_stream', [guess(1)]);
     const client = await open('/streams/doomed-duel/subscribe');
     await client.take(1);
     await store.deleteStream('doomed-duel', 1);
     await eventually(() => client.ended, 10_000);
-    expect(client.messages.at(-1)).toMatchObject({ event: 'error' });
+    expect(client.messages.at(-1)).toMatchObject({ event: 'close' });
     expect(JSON.parse(client.messages.at(-1)!.data)).toMatchObject({ code: 'STREAM_DELETED' });
+  });
+});
+
+describe('event streams and the service stopping', () => {
+  it('ends every event stream with SHUTTING_DOWN when the service stops', async () => {
+    const t = await createTestApp({}, 'livestop');
+    const base = await listeningUrl(t.http);
+    await t.app.get(EventStore).appendToStream('stopping-1', 'no_stream', [guess(1)]);
+    const client = await openEventStream(`${base}/streams/stopping-1/subscribe`);
+    await client.take(1);
+    const closing = t.close();
+    await eventually(() => client.ended, 10_000);
+    expect(client.messages.at(-1)!.event).toBe('close');
+    expect(JSON.parse(client.messages.at(-1)!.data)).toMatchObject({ code: 'SHUTTING_DOWN' });
+    await closing;
   });
 });
 
@@ -140,8 +166,7 @@ describe('a client that stops reading', () => {
       const events = Array.from({ length: 100 }, (_, i) => ({ eventType: 'Flooded', data: { n: batch * 100 + i + 1, payload } }));
       await store.appendToStream('flood', 'any', events);
     }
-    const slowDisconnects = async (): Promise<number> =>
-      (await t.app.get(MetricsService).sseDisconnects.get()).values.find((value) => value.labels.reason === 'SLOW_CONSUMER')?.value ?? 0;
+    const slowDisconnects = () => counter(t, 'event_store_sse_disconnects_total', 'SLOW_CONSUMER');
 
     const client = await openEventStream(`${base}/streams/flood/subscribe`);
     client.pause(); // kernel buffers fill, then the server's, then the server gives up on it
@@ -150,7 +175,7 @@ describe('a client that stops reading', () => {
     await eventually(() => client.ended, 10_000);
 
     const last = client.messages.at(-1)!;
-    expect(last.event).toBe('error');
+    expect(last.event).toBe('close');
     const reason = JSON.parse(last.data) as { code: string; details: { bufferedBytes: number } };
     expect(reason.code).toBe('SLOW_CONSUMER');
     // What waited for the client never exceeded the budget by more than the one event that crossed it.
@@ -161,3 +186,54 @@ describe('a client that stops reading', () => {
     expect(received).toEqual(Array.from({ length: received.length }, (_, i) => i + 1));
   });
 });
+
+describe('small buffers and clients that never read again', () => {
+  let t: TestApp;
+  let base: string;
+  let store: EventStore;
+
+  beforeAll(async () => {
+    t = await createTestApp({ SSE_MAX_BUFFERED_BYTES: '4096', SSE_SLOW_CLIENT_TIMEOUT_MS: '1000' }, 'tiny');
+    base = await listeningUrl(t.http);
+    store = t.app.get(EventStore);
+    const payload = 'y'.repeat(8_000);
+    for (let batch = 0; batch < 8; batch += 1) {
+      await store.appendToStream('wide', 'any', Array.from({ length: 100 }, (_, i) => ({ eventType: 'Wide', data: { n: batch * 100 + i + 1, payload } })));
+    }
+  });
+  afterAll(async () => {
+    await t.close();
+  });
+
+  it('streams everything to a client that reads, with a budget below the socket buffer', async () => {
+    const client = await openEventStream(`${base}/streams/wide/subscribe`);
+    await client.take(800, 20_000);
+    expect(client.messages.map((message) => Number(message.id))).toEqual(Array.from({ length: 800 }, (_, i) => i + 1));
+    expect(client.ended).toBe(false);
+    client.close();
+  });
+
+  it('destroys the connection of a client that never reads its reason', async () => {
+    const open = () => gauge(t, 'event_store_sse_connections');
+    const before = await open();
+    const client = await openEventStream(`${base}/streams/wide/subscribe`);
+    client.pause();
+    await eventually(async () => (await counter(t, 'event_store_sse_disconnects_total', 'SLOW_CONSUMER')) === 1, 30_000);
+    await eventually(async () => (await open()) === before, 10_000); // gone server-side, though the client never read again
+    client.close();
+  });
+});
+
+/** A gauge of the service's metrics, now. */
+async function gauge(t: TestApp, name: string): Promise<number> {
+  const metric = await t.app.get(MetricsService).sseConnections.get();
+  expect(metric.name).toBe(name);
+  return metric.values[0]?.value ?? 0;
+}
+
+/** One label's value of a counter of the service's metrics, now. */
+async function counter(t: TestApp, name: string, reason: string): Promise<number> {
+  const metric = await t.app.get(MetricsService).sseDisconnects.get();
+  expect(metric.name).toBe(name);
+  return metric.values.find((value) => value.labels.reason === reason)?.value ?? 0;
+}

@@ -33,7 +33,7 @@ describe('webhook subscriptions across instances', () => {
     app.app
       .get(EventStore)
       .appendToStream(stream, 'any', Array.from({ length: count }, (_, n) => ({ eventId: randomUUID(), eventType: 'Scored', data: { n } })));
-  const inspect = async (app: TestApp) => (await request(app.http).get('/subscriptions/shared')).body as { owner: string | null; checkpoint: number };
+  const inspect = async (app: TestApp, name = 'shared') => (await request(app.http).get(`/subscriptions/${name}`)).body as { owner: string | null; checkpoint: number };
 
   it('delivers each event once, from one instance; another takes over when it stops, losing nothing', async () => {
     await request(first!.http).post('/subscriptions').send({ name: 'shared', url: `${receiver.url}/hooks/shared` }).expect(201);
@@ -64,18 +64,27 @@ describe('webhook subscriptions across instances', () => {
     }
   });
 
-  it('a webhook created through one instance is delivered by either; a deletion through one stops both', async () => {
+  it('resets and deletes through the instance that does not deliver: no events again after the deletion, nothing left behind', async () => {
     first = await createTestApp(env, 'instances');
-    await request(second!.http).post('/subscriptions').send({ name: 'elsewhere', url: `${receiver.url}/hooks/elsewhere`, startFrom: 'end' }).expect(201);
-    await sleep(500); // the other instance has picked it up
     await append(first, 'match-3', 3);
-    const elsewhere = () => receiver.received.filter((hit) => hit.path === '/hooks/elsewhere' && hit.status === 200);
-    await eventually(() => elsewhere().length === 3);
+    await request(second!.http).post('/subscriptions').send({ name: 'elsewhere', url: `${receiver.url}/hooks/elsewhere`, streamId: 'match-3' }).expect(201);
+    const versions = () =>
+      receiver.received.filter((hit) => hit.path === '/hooks/elsewhere' && hit.status === 200).map((hit) => (JSON.parse(hit.body) as Delivery).event.streamVersion);
+    await eventually(() => versions().length === 3);
+    const owner = (await inspect(second!, 'elsewhere')).owner;
+    await sleep(500); // the other instance has picked it up and stands by
+    expect((await inspect(first, 'elsewhere')).owner).toBe(owner);
+
+    await request(first.http).post('/subscriptions/elsewhere/reset').send({ position: 1 }).expect(204);
+    await eventually(() => versions().length === 5, 10_000);
+    expect(versions()).toEqual([1, 2, 3, 2, 3]);
 
     await request(first.http).delete('/subscriptions/elsewhere').expect(204);
-    await sleep(500);
+    await sleep(1_500); // the deliverer's next lease renewal finds the subscription gone
     await append(second!, 'match-3', 2);
     await sleep(1_000);
-    expect(elsewhere()).toHaveLength(3);
+    expect(versions()).toEqual([1, 2, 3, 2, 3]);
+    const leftovers = await first.app.get(EventStore).health().subscriptions();
+    expect(leftovers.map((entry) => entry.name)).not.toContain('webhook:elsewhere');
   });
 });

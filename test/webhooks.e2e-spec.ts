@@ -81,6 +81,17 @@ describe('webhook subscriptions', () => {
     expect(hit.headers['x-event-store-signature']).toBe(`sha256=${createHmac('sha256', 'a-secret-of-our-own-choosing').update(hit.body).digest('hex')}`);
   });
 
+  it('with onFailure halt, holds a stream back at a failing event until it is delivered, keeping the order', async () => {
+    await create({ name: 'strict', url: `${receiver.url}/hooks/strict`, streamId: 'strict-1', onFailure: 'halt', retry: { maxAttempts: 2, initialDelayMs: 10 } }).expect(201);
+    let failuresLeft = 4; // two runs of two attempts each, then it goes through
+    receiver.answer = (hit) => (hit.path === '/hooks/strict' && (JSON.parse(hit.body) as Delivery).event.streamVersion === 3 && failuresLeft-- > 0 ? 500 : 200);
+    for (let n = 1; n <= 6; n += 1) await store.appendToStream('strict-1', 'any', [scored(n)]);
+    const strict = () => receiver.received.filter((hit) => hit.path === '/hooks/strict');
+    await eventually(() => strict().filter((hit) => hit.status === 200).length === 6, 15_000);
+    const versions = strict().map((hit) => [(JSON.parse(hit.body) as Delivery).event.streamVersion, hit.status]);
+    expect(versions).toEqual([[1, 200], [2, 200], [3, 500], [3, 500], [3, 500], [3, 500], [3, 200], [4, 200], [5, 200], [6, 200]]);
+  });
+
   it('dead-letters a delivery that keeps failing, shows it, and replays it', async () => {
     receiver.answer = (hit) => (hit.path === '/hooks/dead' ? 500 : 200);
     await create({
@@ -140,6 +151,9 @@ describe('webhook subscriptions', () => {
       { name: 'bad-7', url: `${receiver.url}/hooks/x`, secret: 'short' },
       { name: '', url: `${receiver.url}/hooks/x` },
       { url: `${receiver.url}/hooks/x` },
+      { name: 'with:colon', url: `${receiver.url}/hooks/x` },
+      { name: 'bad-8', url: `${receiver.url.replace('http://', 'http://user:secret@')}/hooks/x` },
+      { name: 'bad-9', url: `${receiver.url}/hooks-elsewhere` },
     ];
     for (const body of cases) {
       const response = await create(body);

@@ -252,11 +252,14 @@ export class EventStore implements OnModuleDestroy {
   }
 
   /**
-   * Moves a persistent subscription's checkpoint (e.g. 0 to replay history), while no process
-   * runs it; it resumes after that position (or version) when next subscribed.
+   * Moves a persistent subscription's checkpoint (e.g. 0 to replay history): it resumes after that
+   * position (or version). By default only while no process runs it. With `whileRunning`, the
+   * process that runs it (if any) loses its lease at its next renewal (within a second) and it
+   * resumes from the new checkpoint there or elsewhere; an event being handled at that moment may
+   * still complete.
    */
-  async resetSubscription(name: string, checkpoint: number): Promise<void> {
-    await this.subscriptions.resetSubscription(name, checkpoint);
+  async resetSubscription(name: string, checkpoint: number, options: { whileRunning?: boolean } = {}): Promise<void> {
+    await this.subscriptions.resetSubscription(name, checkpoint, options.whileRunning ?? false);
   }
 
   /** Reports appends, reads and deliveries to `observer` from now on (metrics). */

@@ -72,4 +72,44 @@ describe('subscriptions through outages, shutdowns and quick unsubscribes', () =
     await sleep(1_500);
     expect(await heldLeases('closing:%')).toBe(0);
   });
+
+  it('a subscription deleted by another process stops there too, neither delivering again nor re-creating its row', async () => {
+    const other = await createTestStore({ schema });
+    try {
+      await t.store.appendToStream('deleted-elsewhere', 'no_stream', someEvents(3, 'D'));
+      const seen: number[] = [];
+      const holder = other.store.subscribeToStream('deleted-elsewhere', 'doomed', (e) => void seen.push(e.streamVersion));
+      await holder.waitUntilCaughtUp();
+      const standby = t.store.subscribeToStream('deleted-elsewhere', 'doomed', (e) => void seen.push(e.streamVersion));
+      await sleep(200);
+      await t.store.deleteSubscription('doomed'); // stops the standby here, deletes the row under the holder
+      await holder.stopped; // its next renewal fails, the row is gone: it ends
+      await standby.stopped;
+      await t.store.appendToStream('deleted-elsewhere', 3, someEvents(1, 'D', 3));
+      await sleep(500);
+      expect(seen).toEqual([1, 2, 3]);
+      const { rows } = await t.sql.query(`SELECT name FROM "${schema}".subscriptions WHERE name = 'doomed'`);
+      expect(rows).toEqual([]);
+    } finally {
+      await other.app.close().then(() => other.sql.end());
+    }
+  });
+
+  it('resets the checkpoint of a subscription another process runs: it resumes from there within a renewal', async () => {
+    const other = await createTestStore({ schema });
+    try {
+      await t.store.appendToStream('reset-running', 'no_stream', someEvents(4, 'R'));
+      const seen: number[] = [];
+      const running = other.store.subscribeToStream('reset-running', 'rewound', (e) => void seen.push(e.streamVersion));
+      await eventually(() => seen.length === 4);
+      await expect(t.store.resetSubscription('rewound', 1)).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+      await t.store.resetSubscription('rewound', 1, { whileRunning: true });
+      await eventually(() => seen.length === 7, 10_000);
+      expect(seen).toEqual([1, 2, 3, 4, 2, 3, 4]);
+      await expect(t.store.resetSubscription('no-such-subscription', 0, { whileRunning: true })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+      await running.unsubscribe();
+    } finally {
+      await other.app.close().then(() => other.sql.end());
+    }
+  });
 });

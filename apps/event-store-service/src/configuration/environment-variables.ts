@@ -130,6 +130,9 @@ export class EnvironmentVariables {
   @IntegerVariable('SSE_SLOW_CLIENT_TIMEOUT_MS must be a positive integer (milliseconds)', 1)
   SSE_SLOW_CLIENT_TIMEOUT_MS = 10_000;
 
+  @IntegerVariable('SSE_MAX_CONNECTIONS must be a positive integer', 1)
+  SSE_MAX_CONNECTIONS = 1_000;
+
   /** Comma-separated URL prefixes webhooks may target, or `*`; parsed by WebhookTargets.parse. */
   @IsOptional()
   @IsString()

@@ -72,6 +72,7 @@ export function loadServiceConfig(environment: NodeJS.ProcessEnv): ServiceConfig
       heartbeatMs: variables.SSE_HEARTBEAT_MS,
       maxBufferedBytes: variables.SSE_MAX_BUFFERED_BYTES,
       slowClientTimeoutMs: variables.SSE_SLOW_CLIENT_TIMEOUT_MS,
+      maxConnections: variables.SSE_MAX_CONNECTIONS,
     },
     webhooks: {
       targets: parseOrFail(() => WebhookTargets.parse(variables.WEBHOOK_ALLOWED_URLS, production)),

@@ -142,7 +142,7 @@ export class ErrorBodyModel implements ErrorBody {
 
   @ApiProperty({
     description:
-      "Stable, machine-readable code: switch on it rather than on the message. The store's codes and their statuses: `INVALID_ARGUMENT` and `UNKNOWN_EVENT_TYPE` 400, `UNAUTHORIZED` 401, `FORBIDDEN` 403, `STREAM_NOT_FOUND` 404, `WRONG_EXPECTED_VERSION` and `DUPLICATE_EVENT` 409, `STREAM_DELETED` 410, `EVENT_VALIDATION_FAILED` and `UNSUPPORTED_SCHEMA_VERSION` 422, `CORRUPTED_EVENT` 500, `STORE_UNAVAILABLE` 503, `TIMEOUT` 504; the HTTP layer's own: `ROUTE_NOT_FOUND` 404, `INVALID_ARGUMENT` 400 (malformed body, or larger than HTTP_BODY_LIMIT_BYTES), `HTTP_ERROR` (any other status), `INTERNAL` 500; of webhook subscriptions: `SUBSCRIPTION_NOT_FOUND` 404, `SUBSCRIPTION_EXISTS` 409; ending an event stream (SSE `error` event): `SLOW_CONSUMER`, `SHUTTING_DOWN`.",
+      "Stable, machine-readable code: switch on it rather than on the message. The store's codes and their statuses: `INVALID_ARGUMENT` and `UNKNOWN_EVENT_TYPE` 400, `UNAUTHORIZED` 401, `FORBIDDEN` 403, `STREAM_NOT_FOUND` 404, `WRONG_EXPECTED_VERSION` and `DUPLICATE_EVENT` 409, `STREAM_DELETED` 410, `EVENT_VALIDATION_FAILED` and `UNSUPPORTED_SCHEMA_VERSION` 422, `CORRUPTED_EVENT` 500, `STORE_UNAVAILABLE` 503, `TIMEOUT` 504; the HTTP layer's own: `ROUTE_NOT_FOUND` 404, `INVALID_ARGUMENT` 400 (malformed body, or larger than HTTP_BODY_LIMIT_BYTES), `HTTP_ERROR` (any other status), `INTERNAL` 500; of webhook subscriptions: `SUBSCRIPTION_NOT_FOUND` 404, `SUBSCRIPTION_EXISTS` and `SUBSCRIPTION_NOT_STARTED` 409; `SHUTTING_DOWN` and `TOO_MANY_STREAMS` 503; ending an event stream (SSE `close` event): `SLOW_CONSUMER`, `SHUTTING_DOWN`.",
     example: 'WRONG_EXPECTED_VERSION',
   })
   code!: string;
@@ -186,7 +186,16 @@ export class HealthReportModel {
 }
 
 /** Every `code` an error body can carry: the store's and the HTTP layer's own. */
-export type ErrorCode = EventStoreErrorCode | 'ROUTE_NOT_FOUND' | 'HTTP_ERROR' | 'INTERNAL' | 'SUBSCRIPTION_NOT_FOUND' | 'SUBSCRIPTION_EXISTS';
+export type ErrorCode =
+  | EventStoreErrorCode
+  | 'ROUTE_NOT_FOUND'
+  | 'HTTP_ERROR'
+  | 'INTERNAL'
+  | 'SUBSCRIPTION_NOT_FOUND'
+  | 'SUBSCRIPTION_EXISTS'
+  | 'SUBSCRIPTION_NOT_STARTED'
+  | 'SHUTTING_DOWN'
+  | 'TOO_MANY_STREAMS';
 
 /** A typical body of each code, shown as the example of the responses that carry it. */
 const EXAMPLES: Record<ErrorCode, Omit<ErrorBody, 'statusCode'>> = {
@@ -235,6 +244,13 @@ const EXAMPLES: Record<ErrorCode, Omit<ErrorBody, 'statusCode'>> = {
   HTTP_ERROR: { code: 'HTTP_ERROR', message: 'Method Not Allowed', details: {} },
   INTERNAL: { code: 'INTERNAL', message: 'Internal error', details: {} },
   SUBSCRIPTION_NOT_FOUND: { code: 'SUBSCRIPTION_NOT_FOUND', message: "No webhook subscription named 'scores'", details: { name: 'scores' } },
+  SUBSCRIPTION_NOT_STARTED: { code: 'SUBSCRIPTION_NOT_STARTED', message: "Webhook 'scores' has not started yet: retry in a moment", details: { name: 'scores' } },
+  SHUTTING_DOWN: { code: 'SHUTTING_DOWN', message: 'The service is shutting down: reconnect to another instance', details: {} },
+  TOO_MANY_STREAMS: {
+    code: 'TOO_MANY_STREAMS',
+    message: 'This instance serves 1000 event streams already (SSE_MAX_CONNECTIONS): retry later or elsewhere',
+    details: { maxConnections: 1000 },
+  },
   SUBSCRIPTION_EXISTS: {
     code: 'SUBSCRIPTION_EXISTS',
     message: "Subscription 'scores' exists: delete it first, or choose another name",

@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
+import { HttpStatus, Inject, Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import {
   EventStore,
@@ -8,6 +8,7 @@ import {
   type StartFrom,
 } from '../../../../libs/event-store/src/index.js';
 import { eventView } from '../http/event.view.js';
+import { ServiceError } from '../http/service-error.js';
 import { MetricsService } from '../metrics/metrics.service.js';
 import { LIVE_LIMITS, type LiveLimits } from './live-limits.js';
 import { SseConnection, type CloseReason } from './sse-connection.js';
@@ -30,6 +31,7 @@ export interface LiveFeed {
 export class LiveEvents implements OnModuleDestroy {
   private readonly logger = new Logger(LiveEvents.name);
   private readonly connections = new Set<SseConnection>();
+  private closing = false;
 
   constructor(
     @Inject(EventStore) private readonly store: EventStore,
@@ -37,9 +39,14 @@ export class LiveEvents implements OnModuleDestroy {
     @Inject(MetricsService) private readonly metrics: MetricsService,
   ) {}
 
-  /** Streams `feed` to the response until the client goes, the store fails, or the service stops. */
+  /**
+   * Streams `feed` to the response until the client goes, the store fails, or the service stops.
+   * Refuses (503, before any event) while shutting down or when `maxConnections` are open.
+   */
   open(request: Request, response: Response, feed: LiveFeed): void {
+    this.assertAccepting();
     const connection = new SseConnection(request, response, this.limits, (reason) => this.metrics.sseDisconnects.inc({ reason }));
+    if (connection.abandoned) return; // the client left while the request was checked: nothing to stream
     const idOf = feed.streamId === '$all' ? (event: RecordedEvent) => event.globalPosition : (event: RecordedEvent) => event.streamVersion;
     const subscription = this.store.subscribe(feed.streamId, (event) => connection.send(idOf(event), eventView(event)), {
       startFrom: feed.startFrom,
@@ -60,8 +67,20 @@ export class LiveEvents implements OnModuleDestroy {
 
   /** Ends every stream with a reason, so that clients reconnect (to another instance) at once. */
   onModuleDestroy(): void {
+    this.closing = true;
     for (const connection of this.connections) {
       connection.close({ code: 'SHUTTING_DOWN', message: 'The service is shutting down: reconnect with Last-Event-ID to resume' });
+    }
+  }
+
+  private assertAccepting(): void {
+    if (this.closing) {
+      throw new ServiceError(HttpStatus.SERVICE_UNAVAILABLE, 'SHUTTING_DOWN', 'The service is shutting down: reconnect to another instance');
+    }
+    if (this.connections.size >= this.limits.maxConnections) {
+      throw new ServiceError(HttpStatus.SERVICE_UNAVAILABLE, 'TOO_MANY_STREAMS', `This instance serves ${this.limits.maxConnections} event streams already (SSE_MAX_CONNECTIONS): retry later or elsewhere`, {
+        maxConnections: this.limits.maxConnections,
+      });
     }
   }
 

@@ -6,6 +6,8 @@ export interface LiveLimits {
   maxBufferedBytes: number;
   /** How long a connection with a full buffer may go without reading before it is closed. */
   slowClientTimeoutMs: number;
+  /** Open event streams this instance accepts (each is a subscription reading the store). */
+  maxConnections: number;
 }
 
 /** Injection token of the {@link LiveLimits}. */

@@ -11,10 +11,11 @@ import {
 import { RequiresRole } from '../auth/requires-role.decorator.js';
 import { ApiErrorResponse, ApiStoreErrorResponses } from '../http/api-models.js';
 import { LiveEvents } from './live-events.service.js';
+import { currentEnd } from './stream-end.js';
 import { SubscribeAllQuery, SubscribeStreamQuery } from './subscribe-queries.js';
 
 const SSE_FORMAT =
-  'Catch-up, then live, with no gap and no duplicate at the switch. Each event is one SSE message: `id` (see below) and `data` (the event, as the reads return it). A comment line (`: heartbeat`) comes every SSE_HEARTBEAT_MS. Reconnect with `Last-Event-ID` to resume right after the last event received. The server ends a stream with an `error` event `{ code, message, details }`: `SLOW_CONSUMER` (the client read nothing for SSE_SLOW_CLIENT_TIMEOUT_MS with SSE_MAX_BUFFERED_BYTES waiting), `SHUTTING_DOWN`, or a store error code. Needs the `read` role.';
+  'Catch-up, then live, with no gap and no duplicate at the switch. Each event is one SSE message: `id` (see below) and `data` (the event, as the reads return it). A comment line (`: heartbeat`) comes every SSE_HEARTBEAT_MS. Reconnect with `Last-Event-ID` to resume right after the last event received. The server ends a stream with a `close` event `{ code, message, details }`: `SLOW_CONSUMER` (the client read nothing for SSE_SLOW_CLIENT_TIMEOUT_MS with SSE_MAX_BUFFERED_BYTES waiting), `SHUTTING_DOWN`, or a store error code. Needs the `read` role.';
 
 function LastEventIdHeader(): MethodDecorator {
   return ApiHeader({ name: 'Last-Event-ID', required: false, description: 'The `id` of the last event received: the stream resumes right after it.' });
@@ -51,6 +52,7 @@ export class LiveController {
   @LastEventIdHeader()
   @EventStreamResponse()
   @ApiErrorResponse(400, 'Bad stream id, `fromVersion` or `Last-Event-ID`.', 'INVALID_ARGUMENT')
+  @ApiErrorResponse(503, 'Shutting down, or SSE_MAX_CONNECTIONS streams are open; or the database is unavailable.', 'SHUTTING_DOWN', 'TOO_MANY_STREAMS', 'STORE_UNAVAILABLE')
   @ApiErrorResponse(410, 'The stream is soft-deleted.', 'STREAM_DELETED')
   @RequiresRole('read')
   @Get('streams/:streamId/subscribe')
@@ -63,7 +65,7 @@ export class LiveController {
   ): Promise<void> {
     await this.assertNotDeleted(streamId);
     const fromVersion = query.fromVersion ?? 1;
-    const startFrom = resumeAfter(lastEventId) ?? (fromVersion === 'end' ? 'end' : fromVersion - 1);
+    const startFrom = resumeAfter(lastEventId) ?? (fromVersion === 'end' ? await currentEnd(this.store, streamId) : fromVersion - 1);
     this.live.open(request, response, { streamId, startFrom });
   }
 
@@ -72,16 +74,18 @@ export class LiveController {
   @LastEventIdHeader()
   @EventStreamResponse()
   @ApiErrorResponse(400, 'Bad `fromPosition`, filter or `Last-Event-ID`.', 'INVALID_ARGUMENT')
+  @ApiErrorResponse(503, 'Shutting down, or SSE_MAX_CONNECTIONS streams are open; or the database is unavailable.', 'SHUTTING_DOWN', 'TOO_MANY_STREAMS', 'STORE_UNAVAILABLE')
   @RequiresRole('read')
   @Get('all/subscribe')
-  all(
+  async all(
     @Query() query: SubscribeAllQuery,
     @Headers('last-event-id') lastEventId: string | undefined,
     @Req() request: Request,
     @Res() response: Response,
-  ): void {
+  ): Promise<void> {
     const filter = query.eventTypes || query.streamPrefix !== undefined ? { eventTypes: query.eventTypes, streamPrefix: query.streamPrefix } : undefined;
-    const startFrom = resumeAfter(lastEventId) ?? query.fromPosition ?? 0;
+    const fromPosition = query.fromPosition ?? 0;
+    const startFrom = resumeAfter(lastEventId) ?? (fromPosition === 'end' ? await currentEnd(this.store, '$all') : fromPosition);
     this.live.open(request, response, { streamId: '$all', startFrom, filter });
   }
 

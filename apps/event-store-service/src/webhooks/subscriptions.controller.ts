@@ -10,6 +10,7 @@ import {
   WebhookStatusModel,
 } from './webhook-api-models.js';
 import type { WebhookDefinition, WebhookState } from './webhook-definition.js';
+import { displayUrl } from './webhook-delivery.js';
 import { CreateWebhookDto, FailedDeliveriesQuery, ResetWebhookDto } from './webhook.dto.js';
 import { Webhooks } from './webhooks.service.js';
 
@@ -47,7 +48,7 @@ export class SubscriptionsController {
       retry: { ...body.retry },
       failedRetry: { ...body.failedRetry },
     });
-    return { ...webhookView(webhook), secret: webhook.secret };
+    return { ...webhookView(webhook, true), secret: webhook.secret };
   }
 
   /** Every webhook subscription with its checkpoint, lag and failures. */
@@ -108,10 +109,11 @@ export class SubscriptionsController {
   /** Moves its checkpoint: delivery resumes after `position` (0: from the start). 204. */
   @ApiOperation({
     summary: 'Move the checkpoint',
-    description: 'Delivery resumes after `position` (0: everything again). The subscription is stopped on this instance, reset and started again; with several instances, one that holds its lease makes this fail with INVALID_ARGUMENT: retry. Needs `admin`.',
+    description: 'Delivery resumes after `position` (0: everything again), wherever it runs: the instance delivering it loses its lease at its next renewal (within a second) and resumes from the new checkpoint; an event being delivered at that moment may still complete. Needs `admin`.',
   })
   @ApiNoContentResponse({ description: 'Reset.' })
-  @ApiErrorResponse(400, 'Bad position, or another instance delivers it right now.', 'INVALID_ARGUMENT')
+  @ApiErrorResponse(400, 'Bad position.', 'INVALID_ARGUMENT')
+  @ApiErrorResponse(409, 'Created a moment ago, it has not started anywhere yet: retry.', 'SUBSCRIPTION_NOT_STARTED')
   @ApiErrorResponse(403, 'Needs `admin`.', 'FORBIDDEN')
   @ApiErrorResponse(404, 'No such subscription.', 'SUBSCRIPTION_NOT_FOUND')
   @RequiresRole('admin')
@@ -122,10 +124,11 @@ export class SubscriptionsController {
   }
 }
 
-/** A webhook as the API shows it: never its secret. */
-function webhookView(webhook: WebhookDefinition): Record<string, unknown> {
-  const { secret: _secret, createdAt, ...rest } = webhook;
-  return { ...rest, createdAt: createdAt.toISOString() };
+/** A webhook as the API shows it: never its secret; its URL's query (which may hold a token) only to its creator. */
+function webhookView(webhook: WebhookDefinition, fullUrl = false): Record<string, unknown> {
+  const { secret: _secret, createdAt, url, ...rest } = webhook;
+  const shown = fullUrl || new URL(url).search === '' ? url : `${displayUrl(url)}?…`;
+  return { ...rest, url: shown, createdAt: createdAt.toISOString() };
 }
 
 function stateView(state: WebhookState): Record<string, unknown> {

@@ -13,7 +13,7 @@ export class WebhookDeliveryError extends Error {
  * secret. Resolves on a 2xx answer; throws otherwise, so that the subscription retries it.
  * Redirects are not followed: a redirect could lead outside the allowed targets.
  */
-export async function deliverWebhook(webhook: WebhookDefinition, event: RecordedEvent, timeoutMs: number): Promise<void> {
+export async function deliverWebhook(webhook: WebhookDefinition, event: RecordedEvent, timeoutMs: number, shutdown: AbortSignal): Promise<void> {
   const body = JSON.stringify({ subscription: webhook.name, event: eventView(event) });
   let response: Response;
   try {
@@ -21,7 +21,7 @@ export async function deliverWebhook(webhook: WebhookDefinition, event: Recorded
       method: 'POST',
       body,
       redirect: 'manual',
-      signal: AbortSignal.timeout(timeoutMs),
+      signal: AbortSignal.any([AbortSignal.timeout(timeoutMs), shutdown]),
       headers: {
         'Content-Type': 'application/json',
         'User-Agent': 'game-bot-event-store-webhooks',
@@ -39,10 +39,12 @@ export async function deliverWebhook(webhook: WebhookDefinition, event: Recorded
   }
 }
 
+/** Why a POST failed, in words that never repeat the URL (its query may hold a secret). */
 function describe(error: unknown): string {
   if (error instanceof Error && error.name === 'TimeoutError') return 'no answer in time';
-  const cause = (error as { cause?: { code?: string; message?: string } }).cause;
-  return cause?.code ?? cause?.message ?? (error instanceof Error ? error.message : String(error));
+  if (error instanceof Error && error.name === 'AbortError') return 'the service is shutting down';
+  const code = (error as { cause?: { code?: unknown } }).cause?.code;
+  return typeof code === 'string' ? code : 'the request could not be sent';
 }
 
 /** The URL without credentials or query (either may hold a secret): fit for logs and errors. */

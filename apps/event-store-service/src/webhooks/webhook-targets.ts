@@ -38,8 +38,11 @@ function parsePrefix(entry: string): URL {
   }
 }
 
+/** Same origin, and the prefix's path is the target's or a whole-segment ancestor of it (`/hooks` admits `/hooks/x`, not `/hooks-evil`). */
 function admits(prefix: URL, target: URL): boolean {
-  return prefix.origin === target.origin && target.pathname.startsWith(prefix.pathname);
+  if (prefix.origin !== target.origin) return false;
+  const base = prefix.pathname.endsWith('/') ? prefix.pathname : `${prefix.pathname}/`;
+  return target.pathname === prefix.pathname || target.pathname.startsWith(base);
 }
 
 function parseHttpUrl(text: string, name: string): URL {
@@ -47,10 +50,13 @@ function parseHttpUrl(text: string, name: string): URL {
   try {
     url = new URL(text);
   } catch {
-    throw new InvalidArgumentError(`${name} must be an absolute http(s) URL, got '${text}'`);
+    throw new InvalidArgumentError(`${name} must be an absolute http(s) URL`);
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
     throw new InvalidArgumentError(`${name} must be an http or https URL, got '${url.protocol}'`);
+  }
+  if (url.username !== '' || url.password !== '') {
+    throw new InvalidArgumentError(`${name} must not carry credentials (user:password@): put a token in the query, or rely on the signature`);
   }
   return url;
 }

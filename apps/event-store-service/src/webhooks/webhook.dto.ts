@@ -1,6 +1,6 @@
 import { ApiProperty, ApiPropertyOptional, ApiSchema } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { IsIn, IsInt, IsObject, IsOptional, IsString, Max, MaxLength, Min, MinLength, ValidateBy, ValidateNested } from 'class-validator';
+import { IsIn, IsInt, IsObject, IsOptional, IsString, Matches, Max, Min, MinLength, ValidateBy, ValidateNested } from 'class-validator';
 
 /** Retries of a webhook delivery. */
 @ApiSchema({ name: 'WebhookRetry' })
@@ -34,8 +34,8 @@ export class WebhookFilterDto {
 @ApiSchema({ name: 'CreateWebhook' })
 export class CreateWebhookDto {
   /** The subscription's name, unique in the store. */
-  @ApiProperty({ minLength: 1, maxLength: 200, description: "The subscription's name, unique in the store.", example: 'scores-to-leaderboard' })
-  @IsString() @MinLength(1) @MaxLength(200)
+  @ApiProperty({ pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$', description: "The subscription's name, unique in the store.", example: 'scores-to-leaderboard' })
+  @Matches(/^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/, { message: 'name must be 1 to 100 letters, digits, dots, dashes or underscores, starting with a letter or digit' })
   name!: string;
 
   /** Where each event is POSTed (http or https; see WEBHOOK_ALLOWED_URLS). */

@@ -33,18 +33,18 @@ export class WebhooksRepository {
     this.s = database.schema;
   }
 
-  /** Stores a new webhook; `false` when one of that name exists. */
-  async insert(webhook: WebhookDefinition): Promise<boolean> {
+  /** Stores a new webhook and returns it as stored; `undefined` when one of that name exists. */
+  async insert(webhook: WebhookDefinition): Promise<WebhookDefinition | undefined> {
     const { name, url, secret, streamId, filter, startFrom, onFailure, retry, failedRetry } = webhook;
-    const rows = await this.database.executor.query(
+    const rows = await this.database.executor.query<WebhookRow>(
       {
         text: `INSERT INTO ${this.s}.webhooks (name, url, secret, stream_id, filter, start_from, options)
-               VALUES ($1, $2, $3, $4, $5::jsonb, $6, $7::jsonb) ON CONFLICT (name) DO NOTHING RETURNING name`,
+               VALUES ($1, $2, $3, $4, $5::jsonb, $6, $7::jsonb) ON CONFLICT (name) DO NOTHING RETURNING ${COLUMNS}`,
         values: [name, url, secret, streamId === '$all' ? null : streamId, filter, String(startFrom), { onFailure, retry, failedRetry }],
       },
       { idempotent: false },
     );
-    return rows.length === 1;
+    return rows.map(toDefinition)[0];
   }
 
   /** Every webhook, by name. */

@@ -6,6 +6,7 @@ import {
   recordFailureSql,
   replayFailuresSql,
   resetCheckpointSql,
+  resetRunningCheckpointSql,
   type FailureRow,
 } from '../storage/sql/subscription-failures.sql.js';
 import type { RecordedEvent } from '../types/event-data.js';
@@ -74,9 +75,13 @@ export class FailedDeliveries {
     );
   }
 
-  /** Moves the checkpoint of a subscription that no process runs; `false` if one does (or none exists). */
-  async reset(subscription: string, checkpoint: number): Promise<boolean> {
-    return (await this.query(resetCheckpointSql(this.s), [subscription, checkpoint])).length > 0;
+  /**
+   * Moves the checkpoint of a subscription that no process runs (or, `whileRunning`, of one that a
+   * process may run: it loses its lease and resumes from there); `false` if refused or none exists.
+   */
+  async reset(subscription: string, checkpoint: number, whileRunning = false): Promise<boolean> {
+    const sql = whileRunning ? resetRunningCheckpointSql(this.s) : resetCheckpointSql(this.s);
+    return (await this.query(sql, [subscription, checkpoint])).length > 0;
   }
 
   private query<R extends object>(text: string, values: unknown[]): Promise<R[]> {

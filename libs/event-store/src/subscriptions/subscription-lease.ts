@@ -5,7 +5,16 @@ import type { SubscriptionDefinition, SubscriptionStore } from './subscription-s
 
 /** The lease of a persistent subscription was taken by another process. */
 export class LeaseLostError extends Error {
-  override readonly name = 'LeaseLostError';
+  override readonly name: string = 'LeaseLostError';
+}
+
+/** The subscription's row was deleted (by another process): it ends here too. */
+export class SubscriptionDeletedError extends LeaseLostError {
+  override readonly name = 'SubscriptionDeletedError';
+
+  constructor(subscription: string) {
+    super(`Subscription ${subscription} was deleted`);
+  }
 }
 
 /** Lease timing: a dead process's subscription is taken over within `leaseMs + standbyPollMs`. */
@@ -44,6 +53,7 @@ export class SubscriptionLease {
   private pending: number | null = null;
   private sinceWrite = 0;
   private lost = false;
+  private created = false;
   private renewals = 0;
   private renewTimer?: NodeJS.Timeout;
   private flushTimer?: NodeJS.Timeout;
@@ -76,7 +86,11 @@ export class SubscriptionLease {
 
   /** Waits until this process holds the lease; returns the checkpoint to resume from. */
   async acquire(signal: AbortSignal, startCursor: () => Promise<number>): Promise<number> {
-    const row = await this.store.ensure(this.name, this.definition, startCursor);
+    // Created once, by the first acquisition. A row gone later was deleted (deleteSubscription
+    // in another process): creating it again would deliver everything again from `startFrom`.
+    const row = this.created ? await this.store.find(this.name) : await this.store.ensure(this.name, this.definition, startCursor);
+    if (row === undefined) throw new SubscriptionDeletedError(this.name);
+    this.created = true;
     this.refuseOtherDefinition(row.stream_id, row.filter);
     let announced = false;
     while (!signal.aborted) {
@@ -87,6 +101,9 @@ export class SubscriptionLease {
       }
       if (!this.timing.standBy) {
         throw new LeaseLostError(`Subscription ${this.name} is held by another process`);
+      }
+      if ((await this.store.find(this.name)) === undefined) {
+        throw new SubscriptionDeletedError(this.name);
       }
       if (!announced) {
         this.logger.log('Another process runs it; standing by to take over');

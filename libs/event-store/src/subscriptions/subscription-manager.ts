@@ -134,18 +134,17 @@ export class SubscriptionManager {
     return this.failures.replay(name, status);
   }
 
-  /** Moves the checkpoint of a persistent subscription that no process runs. */
-  async resetSubscription(name: string, checkpoint: number): Promise<void> {
+  /** Moves the checkpoint of a persistent subscription (see {@link EventStore.resetSubscription}). */
+  async resetSubscription(name: string, checkpoint: number, whileRunning: boolean): Promise<void> {
     assertName(name, 'name');
     if (!Number.isSafeInteger(checkpoint) || checkpoint < 0) {
       throw new InvalidArgumentError(`checkpoint must be an integer >= 0, got ${String(checkpoint)}`);
     }
-    if (!(await this.failures.reset(name, checkpoint))) {
-      throw new InvalidArgumentError(
-        `Subscription '${name}' does not exist, or a process runs it: unsubscribe it everywhere, then reset`,
-        { name },
-      );
+    if (await this.failures.reset(name, checkpoint, whileRunning)) {
+      return;
     }
+    const why = whileRunning ? 'does not exist' : 'does not exist, or a process runs it: unsubscribe it everywhere, or pass { whileRunning: true }';
+    throw new InvalidArgumentError(`Subscription '${name}' ${why}`, { name });
   }
 
   /** Stops a subscription of this process. */

@@ -4,7 +4,7 @@ import type { RecordedEvent } from '../types/event-data.js';
 import type { EventNotifier } from './event-notifier.js';
 import type { FailedDeliveries } from './failed-deliveries.js';
 import type { EventSource } from './event-source.js';
-import { LeaseLostError, type SubscriptionLease } from './subscription-lease.js';
+import { LeaseLostError, SubscriptionDeletedError, type SubscriptionLease } from './subscription-lease.js';
 import type { EventHandler, StartFrom, Subscription, SubscriptionOptions } from './subscription-options.js';
 
 /** Options with their defaults applied. */
@@ -99,6 +99,10 @@ export class SubscriptionRunner implements Subscription {
     }
     while (!signal.aborted) {
       const acquired = await this.outlasting(() => this.lease!.acquire(signal, () => this.start()), signal).catch((error: unknown) => {
+        if (error instanceof SubscriptionDeletedError) {
+          this.logger.log('Deleted by another process; stopping');
+          return undefined;
+        }
         if (error instanceof LeaseLostError) return undefined; // a partition someone else took: stop
         throw error;
       });
@@ -169,6 +173,9 @@ export class SubscriptionRunner implements Subscription {
       );
       for (const event of events) {
         if (signal.aborted) return;
+        if (this.lease?.isLost) {
+          throw new LeaseLostError(`Subscription ${this.name} lost its lease`); // not one event more without it
+        }
         await this.deliver(event, signal);
         this.cursor = this.source.cursorOf(event);
         await this.lease?.handled(this.cursor);

@@ -55,3 +55,13 @@ export const resetCheckpointSql = (s: string): string => `
   UPDATE ${s}.subscriptions SET checkpoint = $2, updated_at = now()
    WHERE name = $1 AND (owner IS NULL OR lease_until < now())
   RETURNING name`;
+
+/**
+ * $1 name, $2 checkpoint: moves the checkpoint and takes the lease away from whoever holds it. The
+ * holder's next renewal fails (it no longer owns the row), so it stops delivering and takes the
+ * lease again, at the new checkpoint, like any other process.
+ */
+export const resetRunningCheckpointSql = (s: string): string => `
+  UPDATE ${s}.subscriptions SET checkpoint = $2, owner = NULL, lease_until = NULL, updated_at = now()
+   WHERE name = $1
+  RETURNING name`;
