@@ -3,15 +3,31 @@
  * the same shape, on the same server in the same run, and prints a Markdown report on stdout
  * (progress goes to stderr). Targets that are missed are reported; the exit code stays 0.
  *
+ * The last section starts the service (dist/apps/event-store-service) as a child process and
+ * measures it over HTTP with autocannon, beside the library in this process.
+ *
  * EVENT_STORE_HOST (with EVENT_STORE_PORT/USER/PASS) selects a server, otherwise an embedded one is
  * started in data/bench-postgres. BENCH_SECONDS sets the length of each measurement (default 3).
+ * BENCH_SERVICE_MAIN runs another build of the service (default dist/apps/event-store-service/src/main.js).
  */
 import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
 import { availableParallelism, cpus } from 'node:os';
+import { relative } from 'node:path';
 import { openEnvironment, POOL_SIZE, type BenchEnvironment } from './environment.js';
 import { describeError, opsPerSecond } from './harness.js';
-import { renderReport, renderSubscriptionReport, type RunInfo, type ScenarioResult, type ScalingResult } from './report.js';
+import { percentiles, type LoadMeasurement } from './http-load.js';
+import { compareAppends, compareReads, HTTP_READERS, HTTP_WRITERS, type HttpComparison, type HttpTargets } from './http-scenarios.js';
+import {
+  renderHttpReport,
+  renderReport,
+  renderSubscriptionReport,
+  type HttpScenarioResult,
+  type RunInfo,
+  type ScenarioResult,
+  type ScalingResult,
+} from './report.js';
+import { SERVICE_MAIN, startService } from './service-process.js';
 import { measureCatchUp, measureLatency, measureMemory, seedBacklog } from './subscription-scenarios.js';
 import {
   appendEvents,
@@ -25,7 +41,7 @@ import {
 } from './scenarios.js';
 import { RawTarget, StoreTarget, TypedStoreTarget } from './targets.js';
 
-const STEPS = 13;
+const STEPS = 17;
 /** The seeded stream of typed events. */
 const TYPED_READ_STREAM = 'bench-read-typed';
 
@@ -46,6 +62,7 @@ async function main(): Promise<void> {
     const info: RunInfo = { server: environment.server, ...machine(), seconds, warmupSeconds, poolSize: POOL_SIZE, allSizes };
     process.stdout.write(renderReport(info, scenarios, scaling));
     process.stdout.write(await runSubscriptionScenarios(environment, seconds));
+    process.stdout.write(await runHttpScenarios(environment, seconds, warmupSeconds));
   } finally {
     progress(`[${STEPS}/${STEPS}] cleaning up...`);
     await environment.close();
@@ -103,6 +120,48 @@ async function runSubscriptionScenarios(environment: BenchEnvironment, seconds: 
   await seedBacklog(store, 'small', 10_000);
   const memory = await measureMemory(store, [{ prefix: 'small', events: 10_000 }, { prefix: 'backlog', events: 100_000 }], Math.max(2, seconds));
   return renderSubscriptionReport(latency, catchUp, memory);
+}
+
+/**
+ * The service in a child process against the library in this one, on a schema of
+ * their own that both write to, so that table sizes weigh on both alike.
+ */
+async function runHttpScenarios(environment: BenchEnvironment, seconds: number, warmupSeconds: number): Promise<string> {
+  const schema = `${environment.storeSchema}_http`;
+  progress(`[13/${STEPS}] starting the service (node ${relative(process.cwd(), SERVICE_MAIN)}) on schema ${schema}...`);
+  // The library store first: it creates the schema, which the environment then drops at close.
+  const library = await environment.openStoreIn(schema);
+  const service = await startService({ connection: environment.connection, schema, poolSize: POOL_SIZE });
+  progress(`      listening on ${service.baseUrl} (pid ${service.pid})`);
+  try {
+    const targets: HttpTargets = { service, library, seconds, warmupSeconds };
+    const appends = await timedHttp(14, `1-event appends, ${HTTP_WRITERS} writers`, () => compareAppends(targets));
+    progress(`[15/${STEPS}] seeding a 10,000-event stream on ${schema}...`);
+    await seedReadStream(new StoreTarget(library));
+    await environment.raw.query(`ANALYZE "${schema}".events, "${schema}".streams`);
+    const reads = await timedHttp(16, `reading one stream, 1000-event pages, ${HTTP_READERS} readers`, () => compareReads(targets));
+    const scenarios: HttpScenarioResult[] = [
+      { id: 'i', label: `HTTP ÷ library: 1-event append, ${HTTP_WRITERS} writers`, comparison: appends, target: 0.4 },
+      { id: 'j', label: `HTTP ÷ library: read one stream, 1000/page, ${HTTP_READERS} readers`, comparison: reads },
+    ];
+    return renderHttpReport(scenarios, { main: relative(process.cwd(), SERVICE_MAIN), schema, poolSize: POOL_SIZE });
+  } catch (error) {
+    progress(`the service's last lines:\n${(await service.output()).join('\n')}`);
+    throw error;
+  } finally {
+    await service.stop();
+  }
+}
+
+/** An HTTP scenario between progress lines on stderr. */
+async function timedHttp(step: number, label: string, run: () => Promise<HttpComparison>): Promise<HttpComparison> {
+  progress(`[${step}/${STEPS}] ${label} (library, then HTTP)...`);
+  const result = await run();
+  const side = (name: string, m: LoadMeasurement): string =>
+    `${name} ${Math.round(opsPerSecond(m))} ops/s, p99 ${percentiles(m.latenciesMs).p99.toFixed(1)} ms` +
+    (m.errors + m.non2xx > 0 ? ` (${m.errors} error(s), ${m.non2xx} non-2xx)` : '');
+  progress(`      ${side('library', result.library)}; ${side('HTTP', result.http)}`);
+  return result;
 }
 
 /** Runs one scenario between progress lines on stderr; `sides` names what is compared. */

@@ -29,6 +29,9 @@ export interface ServerInfo {
   settings: string;
 }
 
+/** Host, port, credentials and database of the server the benchmark runs on. */
+export type BenchConnection = Required<Omit<PostgresConnectionOptions, 'ssl'>>;
+
 /** The store (in a fresh schema) and a raw pool (with its own fresh schema) on one server. */
 export interface BenchEnvironment {
   store: EventStore;
@@ -36,11 +39,18 @@ export interface BenchEnvironment {
   storeSchema: string;
   rawSchema: string;
   server: ServerInfo;
+  /** How to reach the server and the benchmark's database, e.g. for a service started beside the bench. */
+  connection: BenchConnection;
   /**
    * A second store on the same schema, booted like another process of the service would be (its
    * own pool and notification listener): subscribers there hear of appends only through PostgreSQL.
    */
   openPeer(): Promise<EventStore>;
+  /**
+   * A store on `schema` (pool of {@link POOL_SIZE}), closed and its schema dropped by `close()`;
+   * the caller must have stopped anything else connected to that schema by then.
+   */
+  openStoreIn(schema: string): Promise<EventStore>;
   /** Closes the stores, drops both schemas, ends the raw pool and stops the embedded server. */
   close(): Promise<void>;
 }
@@ -75,7 +85,14 @@ export async function openEnvironment(log: (line: string) => void): Promise<Benc
       parts.peers.push(peer);
       return peer.get(EventStore);
     };
-    return { store, raw: parts.raw, storeSchema, rawSchema, server, openPeer, close: () => closeParts(parts, log) };
+    const openStoreIn = async (schema: string): Promise<EventStore> => {
+      parts.schemas.push(schema);
+      const other = await bootStore(connection, schema);
+      parts.peers.push(other);
+      return other.get(EventStore);
+    };
+    const close = () => closeParts(parts, log);
+    return { store, raw: parts.raw, storeSchema, rawSchema, server, connection, openPeer, openStoreIn, close };
   } catch (error) {
     await closeParts(parts, log);
     throw error;
@@ -86,7 +103,7 @@ export async function openEnvironment(log: (line: string) => void): Promise<Benc
 async function reachServer(
   parts: Parts,
   log: (line: string) => void,
-): Promise<{ connection: Required<Omit<PostgresConnectionOptions, 'ssl'>>; kind: ServerInfo['kind'] }> {
+): Promise<{ connection: BenchConnection; kind: ServerInfo['kind'] }> {
   const host = process.env.EVENT_STORE_HOST;
   if (host) {
     const connection = {

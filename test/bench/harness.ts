@@ -70,7 +70,7 @@ function combine(warmup: Measurement, slices: Measurement[]): Measurement {
 }
 
 /** Operations per second of a measurement. */
-export function opsPerSecond(measurement: Measurement): number {
+export function opsPerSecond(measurement: Pick<Measurement, 'ops' | 'seconds'>): number {
   return measurement.ops / measurement.seconds;
 }
 

@@ -1,5 +1,7 @@
 import type { ServerInfo } from './environment.js';
 import { eventsPerSecond, meanLatencyMs, opsPerSecond, type Measurement } from './harness.js';
+import { percentiles, type LoadMeasurement } from './http-load.js';
+import type { HttpComparison } from './http-scenarios.js';
 import type { Comparison } from './scenarios.js';
 import type { CatchUpResult, LatencyResult, MemoryResult } from './subscription-scenarios.js';
 
@@ -182,4 +184,85 @@ export function renderSubscriptionReport(latency: LatencyResult, catchUp: CatchU
     ],
   ];
   return ['', '## Subscriptions', '', ...table(['measurement', 'result', 'target', 'pass/fail'], rows), ''].join('\n');
+}
+
+/** One HTTP scenario, and the least HTTP ÷ library ratio it must reach (none: report only). */
+export interface HttpScenarioResult {
+  id: string;
+  label: string;
+  comparison: HttpComparison;
+  target?: number;
+}
+
+/** The service over HTTP beside the library in-process, as Markdown. */
+export function renderHttpReport(scenarios: HttpScenarioResult[], info: { main: string; schema: string; poolSize: number }): string {
+  const failed = failedHttpChecks(scenarios);
+  return [
+    '',
+    '## HTTP service',
+    '',
+    `- Service: \`node ${info.main}\` as a child process, NODE_ENV=development (no tokens), pool ${info.poolSize}, schema ${info.schema}`,
+    `- Library: a store in this process on the same schema, pool ${info.poolSize}; load: autocannon in this process, one request in flight per connection`,
+    '',
+    ...table(
+      ['scenario', 'library ops/s', 'HTTP req/s', 'ratio', 'target', 'pass/fail'],
+      scenarios.map(({ id, label, comparison: { library, http }, target }) => [
+        `${id}. ${label}`,
+        format(opsPerSecond(library)),
+        format(opsPerSecond(http)),
+        ...check(opsPerSecond(http) / opsPerSecond(library), target),
+      ]),
+    ),
+    '',
+    'ratio = HTTP req/s ÷ library ops/s (2xx answers only); latency = as the client saw it (autocannon, or around the library call).',
+    'CPU = CPU time ÷ wall time, 100% = one core: client = this process (the library, or autocannon), service = the child process,',
+    'machine = all busy cores (PostgreSQL included).',
+    '',
+    ...table(
+      ['scenario', 'side', 'loops', 'ops/s', 'p50 ms', 'p99 ms', 'max ms', 'errors', 'non-2xx', 'client CPU', 'service CPU', 'machine CPU'],
+      scenarios.flatMap(({ id, comparison }) => [httpDetailRow(id, 'library', comparison.library), httpDetailRow(id, 'HTTP', comparison.http)]),
+    ),
+    ...httpErrorLines(scenarios),
+    '',
+    failed.length === 0 ? '**All HTTP targets met.**' : `**HTTP targets failed: ${failed.join('; ')}.**`,
+    '',
+  ].join('\n');
+}
+
+function httpDetailRow(id: string, side: string, measurement: LoadMeasurement): string[] {
+  const { p50, p99, max } = percentiles(measurement.latenciesMs);
+  return [
+    id,
+    side,
+    String(measurement.concurrency),
+    format(opsPerSecond(measurement)),
+    p50.toFixed(2),
+    p99.toFixed(2),
+    max.toFixed(1),
+    String(measurement.errors),
+    side === 'HTTP' ? String(measurement.non2xx) : '—',
+    percent(measurement.clientCpu),
+    Number.isFinite(measurement.serviceCpu) ? percent(measurement.serviceCpu) : '—',
+    Number.isFinite(measurement.machineCpu) ? percent(measurement.machineCpu) : 'n/a',
+  ];
+}
+
+function httpErrorLines(scenarios: HttpScenarioResult[]): string[] {
+  const lines = scenarios.flatMap(({ id, comparison }) =>
+    (['library', 'http'] as const)
+      .filter((side) => comparison[side].errors + comparison[side].non2xx > 0)
+      .map((side) => {
+        const { errors, non2xx, firstError } = comparison[side];
+        return `- ${id}. ${side}: ${errors} error(s), ${non2xx} non-2xx answer(s); first: \`${firstError}\``;
+      }),
+  );
+  return lines.length === 0 ? [] : ['', 'Errors under load:', ...lines];
+}
+
+/** A missed ratio, and any request of the HTTP side that failed or was answered outside 2xx. */
+function failedHttpChecks(scenarios: HttpScenarioResult[]): string[] {
+  return scenarios.flatMap(({ id, label, target, comparison: { library, http } }) => [
+    ...(passes(opsPerSecond(http) / opsPerSecond(library), target) ? [] : [`${id}. ${label} (ratio < ${target})`]),
+    ...(http.errors + http.non2xx === 0 ? [] : [`${id}. ${http.errors} failed request(s) and ${http.non2xx} non-2xx answer(s) over HTTP`]),
+  ]);
 }
