@@ -66,7 +66,7 @@ describe('the service process', () => {
       // Structured logs: one JSON object a line, each request's line carrying its id.
       const lines = service.output().trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
       expect(lines.filter((line) => line.level === 'error')).toEqual([]);
-      expect(lines).toContainEqual(expect.objectContaining({ level: 'log', message: 'request', requestId: 'boot-check-1', method: 'GET', path: '/no-such-route', status: 404 }));
+      expect(lines).toContainEqual(expect.objectContaining({ level: 'info', message: 'request', requestId: 'boot-check-1', method: 'GET', path: '/no-such-route', status: 404 }));
       expect(lines).toContainEqual(expect.objectContaining({ message: 'request', requestId: generated, path: '/health/live', status: 200 }));
       expect(existsSync(`${dataDir}/PG_VERSION`)).toBe(true);
       expect(existsSync(`${dataDir}/postmaster.pid`)).toBe(false);

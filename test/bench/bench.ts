@@ -9,6 +9,7 @@
  * EVENT_STORE_HOST (with EVENT_STORE_PORT/USER/PASS) selects a server, otherwise an embedded one is
  * started in data/bench-postgres. BENCH_SECONDS sets the length of each measurement (default 3).
  * BENCH_SERVICE_MAIN runs another build of the service (default dist/apps/event-store-service/src/main.js).
+ * BENCH_ONLY=http runs only the HTTP section.
  */
 import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
@@ -58,10 +59,13 @@ async function main(): Promise<void> {
       seconds,
       warmupSeconds,
     };
-    const { scenarios, scaling, allSizes } = await runScenarios(environment, context);
-    const info: RunInfo = { server: environment.server, ...machine(), seconds, warmupSeconds, poolSize: POOL_SIZE, allSizes };
-    process.stdout.write(renderReport(info, scenarios, scaling));
-    process.stdout.write(await runSubscriptionScenarios(environment, seconds));
+    const only = benchOnly();
+    if (only === undefined) {
+      const { scenarios, scaling, allSizes } = await runScenarios(environment, context);
+      const info: RunInfo = { server: environment.server, ...machine(), seconds, warmupSeconds, poolSize: POOL_SIZE, allSizes };
+      process.stdout.write(renderReport(info, scenarios, scaling));
+      process.stdout.write(await runSubscriptionScenarios(environment, seconds));
+    }
     process.stdout.write(await runHttpScenarios(environment, seconds, warmupSeconds));
   } finally {
     progress(`[${STEPS}/${STEPS}] cleaning up...`);
@@ -193,6 +197,14 @@ async function allSize(environment: BenchEnvironment): Promise<{ store: number; 
     `SELECT (SELECT count(*) FROM "${storeSchema}".events) AS store, (SELECT count(*) FROM "${rawSchema}".raw_events) AS raw`,
   );
   return { store: Number(rows[0]!.store), raw: Number(rows[0]!.raw) };
+}
+
+/** `BENCH_ONLY=http` runs the HTTP section alone (a quicker loop while working on the service). */
+function benchOnly(): 'http' | undefined {
+  const only = process.env.BENCH_ONLY;
+  if (only === undefined || only === '') return undefined;
+  if (only !== 'http') throw new Error(`BENCH_ONLY must be http (or unset for everything), got ${only}`);
+  return only;
 }
 
 function benchSeconds(): number {

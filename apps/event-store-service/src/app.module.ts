@@ -7,10 +7,9 @@ import { EventStoreHealthIndicator } from './health/event-store.health.js';
 import { HealthController } from './health/health.controller.js';
 import { HEALTH_THRESHOLDS } from './health/health.tokens.js';
 import { AllController } from './http/all.controller.js';
-import { HttpMetricsInterceptor } from './metrics/http-metrics.interceptor.js';
 import { MetricsController } from './metrics/metrics.controller.js';
 import { MetricsService } from './metrics/metrics.service.js';
-import { APP_GUARD, APP_INTERCEPTOR } from '@nestjs/core';
+import { APP_GUARD } from '@nestjs/core';
 import { AccessTokens } from './auth/access-tokens.js';
 import { BearerTokenGuard, PUBLIC_OBSERVABILITY } from './auth/bearer-token.guard.js';
 import { StreamsController } from './http/streams.controller.js';
@@ -35,7 +34,6 @@ export class AppModule {
         EventStoreHealthIndicator,
         { provide: HEALTH_THRESHOLDS, useValue: config.health },
         MetricsService,
-        { provide: APP_INTERCEPTOR, useClass: HttpMetricsInterceptor },
         { provide: AccessTokens, useValue: new AccessTokens(config.auth.tokens) },
         { provide: PUBLIC_OBSERVABILITY, useValue: config.auth.publicHealthAndMetrics },
         { provide: APP_GUARD, useClass: BearerTokenGuard },

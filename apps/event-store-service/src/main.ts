@@ -4,7 +4,7 @@ import { NestFactory } from '@nestjs/core';
 import { AppModule } from './app.module.js';
 import { loadServiceConfig, processEnvironment } from './configuration/service-config.js';
 import { configureHttp } from './http/configure-http.js';
-import { ServiceLogger } from './logging/service-logger.js';
+import { createServiceLogger } from './logging/service-logger.js';
 
 async function bootstrap(): Promise<void> {
   const logger = new Logger('EventStoreService');
@@ -13,7 +13,7 @@ async function bootstrap(): Promise<void> {
     abortOnError: false,
     bodyParser: false,
     return503OnClosing: true,
-    logger: new ServiceLogger(config.logging.format, config.logging.level),
+    logger: createServiceLogger(config.logging.format, config.logging.level),
   });
   app.enableShutdownHooks();
   configureHttp(app, config);

@@ -1,6 +1,6 @@
 import { ApiProperty, ApiPropertyOptional, ApiSchema } from '@nestjs/swagger';
-import { ArrayNotEmpty, IsArray, IsDefined } from 'class-validator';
-import type { EventData, ExpectedVersion } from '../../../../libs/event-store/src/index.js';
+import { Injectable, type PipeTransform } from '@nestjs/common';
+import { InvalidArgumentError, type EventData, type ExpectedVersion } from '../../../../libs/event-store/src/index.js';
 
 /**
  * One event of an append, for the OpenAPI document only: the store checks each event itself
@@ -58,7 +58,6 @@ export class AppendEventsDto {
       'Optimistic concurrency check: `any` (no check; the stream must not be soft-deleted), `no_stream` (the stream must have no events, same as `0`), `stream_exists` (the stream must have events; else `STREAM_NOT_FOUND`, 404) or the exact current version `n >= 0`. A mismatch is `WRONG_EXPECTED_VERSION` (409), its `details.actualVersion` the version found.',
     example: 'no_stream',
   })
-  @IsDefined({ message: 'expectedVersion is required' })
   expectedVersion!: ExpectedVersion;
 
   /** `[{ eventId?, eventType, data, metadata?, schemaVersion?, causationId?, correlationId? }]`. */
@@ -69,7 +68,44 @@ export class AppendEventsDto {
     description: 'The events, stored in this order with consecutive versions; all or none. At least one, at most `EVENT_STORE_MAX_APPEND_EVENTS` (10000 by default).',
     example: [{ eventType: 'GuessProcessed', data: { guess: 'crane', score: 2 } }],
   })
-  @IsArray({ message: 'events must be an array' })
-  @ArrayNotEmpty({ message: 'An append needs at least one event' })
   events!: EventData[];
+}
+
+/** The append body as the route takes it: checked by {@link AppendEventsPipe}, not copied. */
+export interface AppendEventsBody {
+  expectedVersion: ExpectedVersion;
+  events: EventData[];
+}
+
+/**
+ * Checks the envelope of an append body (`expectedVersion` present, `events` a non-empty array)
+ * and passes the body on as it came. The store checks every event and the expected version
+ * itself; the global ValidationPipe would also copy the whole body through class-transformer,
+ * which was a tenth of the service's time per single-event append.
+ */
+@Injectable()
+export class AppendEventsPipe implements PipeTransform<unknown, AppendEventsBody> {
+  transform(value: unknown): AppendEventsBody {
+    const body = (typeof value === 'object' && value !== null && !Array.isArray(value) ? value : {}) as Partial<AppendEventsBody>;
+    const fields = [...expectedVersionProblems(body), ...eventsProblems(body)];
+    if (fields.length > 0) {
+      const message = fields.flatMap((field) => Object.values(field.constraints)).join('; ');
+      throw new InvalidArgumentError(message, { fields });
+    }
+    return body as AppendEventsBody;
+  }
+}
+
+type FieldProblem = { property: string; constraints: Record<string, string> };
+
+function expectedVersionProblems(body: Partial<AppendEventsBody>): FieldProblem[] {
+  return body.expectedVersion === undefined || body.expectedVersion === null
+    ? [{ property: 'expectedVersion', constraints: { isDefined: 'expectedVersion is required' } }]
+    : [];
+}
+
+function eventsProblems(body: Partial<AppendEventsBody>): FieldProblem[] {
+  if (!Array.isArray(body.events)) return [{ property: 'events', constraints: { isArray: 'events must be an array' } }];
+  if (body.events.length === 0) return [{ property: 'events', constraints: { arrayNotEmpty: 'An append needs at least one event' } }];
+  return [];
 }

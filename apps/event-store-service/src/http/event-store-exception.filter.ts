@@ -40,14 +40,15 @@ export class EventStoreExceptionFilter implements ExceptionFilter {
       response.status(HttpStatus.SERVICE_UNAVAILABLE).json(health); // Terminus's own report, with every indicator
       return;
     }
-    const body = this.bodyOf(exception);
+    const requestId = (response.locals as { requestId?: string }).requestId;
+    const body = this.bodyOf(exception, requestId);
     if (body.statusCode >= 500) {
-      this.logger.error(`${body.code}: ${body.message}`);
+      this.logger.error(`${body.code}: ${body.message}`, { requestId });
     }
     response.status(body.statusCode).json(body);
   }
 
-  private bodyOf(exception: unknown): ErrorBody {
+  private bodyOf(exception: unknown, requestId: string | undefined): ErrorBody {
     if (exception instanceof EventStoreError) {
       return { statusCode: STATUS[exception.code], code: exception.code, message: exception.message, details: exception.details };
     }
@@ -68,7 +69,7 @@ export class EventStoreExceptionFilter implements ExceptionFilter {
     if (status === HttpStatus.BAD_REQUEST) {
       return { statusCode: status, code: 'INVALID_ARGUMENT', message: 'The request body is not valid JSON', details: {} };
     }
-    this.logger.error(exception instanceof Error ? (exception.stack ?? exception.message) : String(exception));
+    this.logger.error(exception instanceof Error ? (exception.stack ?? exception.message) : String(exception), { requestId });
     return { statusCode: HttpStatus.INTERNAL_SERVER_ERROR, code: 'INTERNAL', message: 'Internal error', details: {} };
   }
 }

@@ -1,7 +1,6 @@
 import { Inject, Injectable, Logger, type BeforeApplicationShutdown, type OnModuleDestroy } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import type { Server } from 'node:http';
-import type { NextFunction, Request, Response } from 'express';
 
 /** Injection token of the shutdown grace period (ms). */
 export const SHUTDOWN_GRACE_MS = Symbol('shutdown-grace-ms');
@@ -23,15 +22,16 @@ export class GracefulShutdown implements OnModuleDestroy, BeforeApplicationShutd
     @Inject(SHUTDOWN_GRACE_MS) private readonly graceMs: number,
   ) {}
 
-  /** Express middleware counting the requests in flight. */
-  readonly middleware = (_request: Request, response: Response, next: NextFunction): void => {
+  /** A request has started (see `requestLifecycle`). */
+  requestStarted(): void {
     this.inFlight += 1;
-    response.once('close', () => {
-      this.inFlight -= 1;
-      if (this.inFlight === 0) this.idle?.();
-    });
-    next();
-  };
+  }
+
+  /** A request has ended: answered, or its client gone. */
+  requestEnded(): void {
+    this.inFlight -= 1;
+    if (this.inFlight === 0) this.idle?.();
+  }
 
   /** Stops accepting connections before anything else closes. */
   onModuleDestroy(): void {

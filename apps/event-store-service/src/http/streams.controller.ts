@@ -3,7 +3,7 @@ import { ApiBearerAuth, ApiBody, ApiCreatedResponse, ApiNoContentResponse, ApiOk
 import { EventStore, type ExpectedVersion, type JsonObject } from '../../../../libs/event-store/src/index.js';
 import { RequiresRole } from '../auth/requires-role.decorator.js';
 import { ApiErrorResponse, ApiStoreErrorResponses, AppendResultModel, StreamEventsPageModel, StreamInfoModel, StreamListModel } from './api-models.js';
-import { AppendEventsDto } from './append-events.dto.js';
+import { AppendEventsDto, AppendEventsPipe, type AppendEventsBody } from './append-events.dto.js';
 import { eventView, streamView } from './event.view.js';
 import { DeleteStreamQuery, ListStreamsQuery, ReadStreamQuery } from './read-queries.js';
 
@@ -26,6 +26,7 @@ export class StreamsController {
     description: 'Appends the events atomically if the stream is at `expectedVersion`, creating the stream if needed. Needs the `write` role.',
   })
   @StreamIdParam()
+  @ApiBody({ type: AppendEventsDto, required: true })
   @ApiCreatedResponse({ type: AppendResultModel, description: 'The events are stored: their versions and global positions (also the answer to an idempotent re-send).' })
   @ApiErrorResponse(400, 'Bad stream id, body or `expectedVersion` (missing, or not one of the allowed values); no events or too many; an event without `eventType` or with `data` that is not a JSON object, or with a malformed id; malformed JSON, or a body larger than HTTP_BODY_LIMIT_BYTES; or an event type that is not registered while the store refuses unregistered types.', 'INVALID_ARGUMENT', 'UNKNOWN_EVENT_TYPE')
   @ApiErrorResponse(403, 'The token has the `read` role: this route needs `write`.', 'FORBIDDEN')
@@ -35,7 +36,7 @@ export class StreamsController {
   @ApiErrorResponse(422, 'The payload of a registered event type fails its validation, or its `schemaVersion` is not one the type knows.', 'EVENT_VALIDATION_FAILED', 'UNSUPPORTED_SCHEMA_VERSION')
   @RequiresRole('write')
   @Post(':streamId/events')
-  async append(@Param('streamId') streamId: string, @Body() body: AppendEventsDto): Promise<object> {
+  async append(@Param('streamId') streamId: string, @Body(AppendEventsPipe) body: AppendEventsBody): Promise<object> {
     return this.store.appendToStream(streamId, body.expectedVersion, body.events);
   }
 

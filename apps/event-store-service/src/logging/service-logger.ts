@@ -1,22 +1,99 @@
-import { ConsoleLogger, type LogLevel } from '@nestjs/common';
-import { currentRequestId } from './request-context.js';
+import { ConsoleLogger, type LoggerService, type LogLevel } from '@nestjs/common';
+import pino, { type Level } from 'pino';
 
-const LEVELS: LogLevel[] = ['fatal', 'error', 'warn', 'log', 'debug', 'verbose'];
+/** Longest a buffered log line waits. */
+const FLUSH_MS = 200;
+const NEST_LEVELS: LogLevel[] = ['fatal', 'error', 'warn', 'log', 'debug', 'verbose'];
+/** Nest's level names as pino's (`log` is pino's `info`, `verbose` its `trace`). */
+const PINO_LEVEL: Record<LogLevel, Level> = { fatal: 'fatal', error: 'error', warn: 'warn', log: 'info', debug: 'debug', verbose: 'trace' };
 
 /**
- * The service's logger: one JSON object a line (`LOG_FORMAT=json`, the default) or Nest's text,
- * at `LOG_LEVEL` and above. In JSON, a line written while a request is served carries its
- * `requestId`, and the fields given with a message (`logger.log('request', { status })`) are
- * top-level keys.
+ * The service's logger, at `LOG_LEVEL` and above: `LOG_FORMAT=json` (the default) writes one JSON
+ * object a line through pino (`level`, `time`, `pid`, `hostname`, `context`, `message`, and the fields
+ * given with a message as top-level keys, such as a request's `requestId`);
+ * `text` is Nest's console format. pino writes asynchronously, in as few writes as the load
+ * allows: a synchronous write per line cost a fifth of a single-event append's time.
  */
-export class ServiceLogger extends ConsoleLogger {
-  constructor(format: 'json' | 'text', level: LogLevel) {
-    super({ json: format === 'json', flattenParams: true, logLevels: LEVELS.slice(0, LEVELS.indexOf(level) + 1) });
+export function createServiceLogger(format: 'json' | 'text', level: LogLevel): LoggerService {
+  if (format === 'text') {
+    return new ConsoleLogger({ logLevels: NEST_LEVELS.slice(0, NEST_LEVELS.indexOf(level) + 1) });
+  }
+  return new JsonLogger(PINO_LEVEL[level]);
+}
+
+/** Nest's `LoggerService` over pino. */
+class JsonLogger implements LoggerService {
+  // Lines are buffered up to 4 kB and written at least every FLUSH_MS: one write per line was
+  // most of what logging cost under load.
+  private readonly destination = pino.destination({ dest: 1, sync: false, minLength: 4096 });
+  private readonly pino: pino.Logger;
+
+  constructor(level: Level) {
+    this.pino = pino(
+      {
+        level,
+        messageKey: 'message',
+        timestamp: pino.stdTimeFunctions.isoTime,
+        formatters: { level: (label) => ({ level: label }) },
+      },
+      this.destination,
+    );
+    setInterval(() => this.flush(), FLUSH_MS).unref();
+    // What is buffered when the process ends is written before it goes.
+    process.once('exit', () => {
+      try {
+        this.destination.flushSync();
+      } catch {
+        // not open yet: nothing was buffered
+      }
+    });
   }
 
-  protected override getJsonLogObject(...args: Parameters<ConsoleLogger['getJsonLogObject']>): ReturnType<ConsoleLogger['getJsonLogObject']> {
-    const object = super.getJsonLogObject(...args);
-    const requestId = currentRequestId();
-    return requestId === undefined ? object : { ...object, requestId };
+  /** Writes what is buffered. */
+  flush(): void {
+    this.destination.flush();
+  }
+
+  log(message: unknown, ...params: unknown[]): void {
+    this.write('info', message, params);
+  }
+
+  error(message: unknown, ...params: unknown[]): void {
+    this.write('error', message, params);
+  }
+
+  warn(message: unknown, ...params: unknown[]): void {
+    this.write('warn', message, params);
+  }
+
+  debug(message: unknown, ...params: unknown[]): void {
+    this.write('debug', message, params);
+  }
+
+  verbose(message: unknown, ...params: unknown[]): void {
+    this.write('trace', message, params);
+  }
+
+  fatal(message: unknown, ...params: unknown[]): void {
+    this.write('fatal', message, params);
+  }
+
+  /** Nest passes the context last; an error's stack before it; fields as objects. */
+  private write(level: Level, message: unknown, params: unknown[]): void {
+    if (!this.pino.isLevelEnabled(level)) return;
+    const context = typeof params.at(-1) === 'string' ? (params.pop() as string) : undefined;
+    const fields: Record<string, unknown> = { context };
+    for (const param of params) {
+      if (typeof param === 'string') fields.stack = param;
+      else if (param instanceof Error) fields.stack = param.stack;
+      else if (typeof param === 'object' && param !== null) Object.assign(fields, param);
+    }
+    if (message instanceof Error) {
+      this.pino[level]({ ...fields, stack: message.stack }, message.message);
+    } else if (typeof message === 'object' && message !== null) {
+      this.pino[level]({ ...fields, ...message });
+    } else {
+      this.pino[level](fields, String(message));
+    }
   }
 }

@@ -9,7 +9,6 @@ import {
 } from '../../../../libs/event-store/src/index.js';
 import { ServiceError } from '../http/service-error.js';
 import { currentEnd } from '../live/stream-end.js';
-import { outsideRequest } from '../logging/request-context.js';
 import { deliverWebhook, displayUrl } from './webhook-delivery.js';
 import type { WebhookDefinition, WebhookState } from './webhook-definition.js';
 import { WebhookTargets } from './webhook-targets.js';
@@ -196,7 +195,7 @@ export class Webhooks implements OnApplicationBootstrap, OnModuleDestroy {
     }
   }
 
-  /** Subscribes to a webhook's events, outside any request (its deliveries outlive the request that created it). */
+  /** Subscribes to a webhook's events. */
   private start(webhook: WebhookDefinition): void {
     // Re-checked at every start: a list narrowed since the webhook was created applies to it.
     this.settings.targets.assertAllowed(webhook.url);
@@ -209,9 +208,8 @@ export class Webhooks implements OnApplicationBootstrap, OnModuleDestroy {
       failedRetry: webhook.failedRetry,
     };
     const name = subscriptionOf(webhook.name);
-    const subscription = outsideRequest(() =>
-      webhook.streamId === '$all' ? this.store.subscribeToAll(name, handler, options) : this.store.subscribeToStream(webhook.streamId, name, handler, options),
-    );
+    const subscription =
+      webhook.streamId === '$all' ? this.store.subscribeToAll(name, handler, options) : this.store.subscribeToStream(webhook.streamId, name, handler, options);
     const entry: Running = { subscription, createdAt: webhook.createdAt.getTime(), halted: false };
     this.running.set(webhook.name, entry);
     subscription.stopped.then(
