@@ -9,7 +9,13 @@ const transform = {
 const common = {
   testEnvironment: 'node',
   extensionsToTreatAsEsm: ['.ts'],
-  moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
+  moduleNameMapper: {
+    '^(\\.{1,2}/.*)\\.js$': '$1',
+    // @fastify/static (the OpenAPI UI on Fastify) require()s content-disposition 3, which is
+    // ESM-only: Node 20 loads it, Jest on Node 20 cannot. Version 2 (a dev dependency, CommonJS)
+    // has the same API.
+    '^content-disposition$': '<rootDir>/node_modules/content-disposition/dist/index.js',
+  },
   transform,
 };
 

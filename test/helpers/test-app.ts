@@ -5,7 +5,9 @@ import { Test } from '@nestjs/testing';
 import pg from 'pg';
 import { AppModule } from '../../apps/event-store-service/src/app.module.js';
 import { loadServiceConfig } from '../../apps/event-store-service/src/configuration/service-config.js';
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { configureHttp } from '../../apps/event-store-service/src/http/configure-http.js';
+import { createHttpAdapter } from '../../apps/event-store-service/src/http/http-adapter.js';
 import { testConnection } from './test-database.js';
 import { uniqueSchema } from './test-store.js';
 
@@ -40,9 +42,10 @@ export async function createTestApp(env: Record<string, string> = {}, label = 'h
   });
   config.eventStore = { ...config.eventStore, ...extras.eventStore };
   const moduleRef = await Test.createTestingModule({ imports: [AppModule.register(config), ...(extras.imports ?? [])] }).compile();
-  const app = moduleRef.createNestApplication({ logger: ['error'], bodyParser: false, return503OnClosing: true });
+  const app = moduleRef.createNestApplication<NestFastifyApplication>(createHttpAdapter(config), { logger: ['error'], return503OnClosing: true });
   configureHttp(app, config);
   await app.init();
+  await app.getHttpAdapter().getInstance().ready();
   return {
     app,
     http: app.getHttpServer(),

@@ -3,21 +3,22 @@ import { Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { AppModule } from './app.module.js';
 import { loadServiceConfig, processEnvironment } from './configuration/service-config.js';
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { configureHttp } from './http/configure-http.js';
+import { createHttpAdapter } from './http/http-adapter.js';
 import { createServiceLogger } from './logging/service-logger.js';
 
 async function bootstrap(): Promise<void> {
   const logger = new Logger('EventStoreService');
   const config = loadServiceConfig(processEnvironment());
-  const app = await NestFactory.create(AppModule.register(config), {
+  const app = await NestFactory.create<NestFastifyApplication>(AppModule.register(config), createHttpAdapter(config), {
     abortOnError: false,
-    bodyParser: false,
     return503OnClosing: true,
     logger: createServiceLogger(config.logging.format, config.logging.level),
   });
   app.enableShutdownHooks();
   configureHttp(app, config);
-  await app.listen(config.httpPort);
+  await app.listen(config.httpPort, '0.0.0.0');
   const base = `http://localhost:${config.httpPort}`;
   logger.log(`Event store service (${config.environment}) listening on ${base}: API docs at ${base}/docs, health at ${base}/health, metrics at ${base}/metrics`);
 }

@@ -1,6 +1,6 @@
 import { type CanActivate, type ExecutionContext, Inject, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import type { Request } from 'express';
+import type { IncomingHttpHeaders } from 'node:http';
 import { ForbiddenError, UnauthorizedError } from '../../../../libs/event-store/src/index.js';
 import { AccessTokens, type Role } from './access-tokens.js';
 import { OBSERVABILITY, REQUIRED_ROLE } from './requires-role.decorator.js';
@@ -30,7 +30,7 @@ export class BearerTokenGuard implements CanActivate {
     if (required === undefined || !this.tokens.enabled) {
       return true;
     }
-    const header = context.switchToHttp().getRequest<Request>().headers.authorization ?? '';
+    const header = context.switchToHttp().getRequest<{ headers: IncomingHttpHeaders }>().headers.authorization ?? '';
     const [scheme, token] = header.split(' ');
     const role = scheme === 'Bearer' && token ? this.tokens.roleOf(token) : undefined;
     if (role === undefined) {

@@ -1,5 +1,5 @@
 import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
-import type { Response } from 'express';
+import type { HttpServer } from '@nestjs/common';
 import { EventStoreError, EventStoreErrorCode } from '../../../../libs/event-store/src/index.js';
 import type { ErrorBody } from './error-body.js';
 import { ServiceError } from './service-error.js';
@@ -30,22 +30,28 @@ const STATUS: Record<EventStoreErrorCode, number> = {
 export class EventStoreExceptionFilter implements ExceptionFilter {
   private readonly logger = new Logger(EventStoreExceptionFilter.name);
 
-  /** @param bodyLimitBytes the JSON body limit, named in the error past it. */
-  constructor(private readonly bodyLimitBytes: number) {}
+  /**
+   * @param http the server's adapter, which writes the answer
+   * @param bodyLimitBytes the JSON body limit, named in the error past it
+   */
+  constructor(
+    private readonly http: HttpServer,
+    private readonly bodyLimitBytes: number,
+  ) {}
 
   catch(exception: unknown, host: ArgumentsHost): void {
-    const response = host.switchToHttp().getResponse<Response>();
+    const response: unknown = host.switchToHttp().getResponse();
     const health = healthReport(exception);
     if (health !== undefined) {
-      response.status(HttpStatus.SERVICE_UNAVAILABLE).json(health); // Terminus's own report, with every indicator
+      this.http.reply(response, health, HttpStatus.SERVICE_UNAVAILABLE); // Terminus's own report, with every indicator
       return;
     }
-    const requestId = (response.locals as { requestId?: string }).requestId;
+    const requestId = host.switchToHttp().getRequest<{ id?: string }>().id;
     const body = this.bodyOf(exception, requestId);
     if (body.statusCode >= 500) {
       this.logger.error(`${body.code}: ${body.message}`, { requestId });
     }
-    response.status(body.statusCode).json(body);
+    this.http.reply(response, body, body.statusCode);
   }
 
   private bodyOf(exception: unknown, requestId: string | undefined): ErrorBody {
@@ -56,7 +62,7 @@ export class EventStoreExceptionFilter implements ExceptionFilter {
       return { statusCode: exception.statusCode, code: exception.code, message: exception.message, details: exception.details };
     }
     // A body over the limit is a malformed request, which the contract answers 400 INVALID_ARGUMENT
-    // (Express raises it as an HttpException or as a body-parser error, depending on the path).
+    // (raised as an HttpException by the adapter, or as a parser error with a status).
     const status = exception instanceof HttpException ? exception.getStatus() : (exception as { status?: number } | undefined)?.status;
     if (status === HttpStatus.PAYLOAD_TOO_LARGE) {
       const message = `The request body is larger than ${this.bodyLimitBytes} bytes (HTTP_BODY_LIMIT_BYTES): send fewer or smaller events per append`;

@@ -1,6 +1,5 @@
 import type { Logger } from '@nestjs/common';
-import { randomUUID } from 'node:crypto';
-import type { NextFunction, Request, Response } from 'express';
+import type { FastifyInstance } from 'fastify';
 import type { MetricsService } from '../metrics/metrics.service.js';
 import type { GracefulShutdown } from './graceful-shutdown.js';
 
@@ -14,38 +13,33 @@ export interface RequestWatchers {
   shutdown: GracefulShutdown;
 }
 
-/** A caller's own `X-Request-Id` is kept when it is a plain token, so that ids join up across services. */
-const CALLER_ID = /^[A-Za-z0-9._:-]{1,128}$/;
-
 /**
- * Express middleware, one per request and one listener: gives the request an id (the caller's
- * `X-Request-Id`, or a new UUID) echoed in the response's `X-Request-Id` and kept in
- * `response.locals.requestId` (the error filter logs it); counts it in flight; and once it ends,
- * times it by route pattern (never the raw path: no stream ids in metric labels) and logs one line
- * (request id, method, path, status, duration, whether it completed).
+ * One hook per request and one listener: echoes the request's id (see `createHttpAdapter`) in the
+ * response's `X-Request-Id`; counts it in flight; and once its connection is done with it (also
+ * for event streams, which Fastify does not answer itself), times it by route pattern (never the
+ * raw path: no stream ids in metric labels) and logs one line: request id, method, path, status,
+ * duration, whether it completed.
  */
-export function requestLifecycle({ logger, metrics, shutdown }: RequestWatchers): (request: Request, response: Response, next: NextFunction) => void {
-  return (request, response, next) => {
-    const given = request.headers['x-request-id'];
-    const requestId = typeof given === 'string' && CALLER_ID.test(given) ? given : randomUUID();
-    response.setHeader('X-Request-Id', requestId);
-    response.locals.requestId = requestId;
+export function watchRequests(fastify: FastifyInstance, { logger, metrics, shutdown }: RequestWatchers): void {
+  fastify.addHook('onRequest', (request, reply, done) => {
+    const response = reply.raw;
+    response.setHeader('X-Request-Id', request.id);
     const started = process.hrtime.bigint();
     shutdown.requestStarted();
     response.once('close', () => {
       shutdown.requestEnded();
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-      const route = (request.route as { path?: string } | undefined)?.path ?? 'unmatched';
+      const route = request.routeOptions.url ?? 'unmatched';
       metrics.httpSeconds.observe({ method: request.method, route, status: String(response.statusCode) }, seconds);
       logger.log('request', {
-        requestId,
+        requestId: request.id,
         method: request.method,
-        path: request.path,
+        path: request.url.split('?', 1)[0],
         status: response.statusCode,
         durationMs: Math.round(seconds * 10_000) / 10,
         completed: response.writableFinished,
       });
     });
-    next();
-  };
+    done();
+  });
 }

@@ -1,5 +1,5 @@
 import { HttpStatus, Inject, Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
-import type { Request, Response } from 'express';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import {
   EventStore,
   EventStoreError,
@@ -43,15 +43,16 @@ export class LiveEvents implements OnModuleDestroy {
    * Streams `feed` to the response until the client goes, the store fails, or the service stops.
    * Refuses (503, before any event) while shutting down or when `maxConnections` are open.
    */
-  open(request: Request, response: Response, feed: LiveFeed): void {
+  open(request: FastifyRequest, reply: FastifyReply, feed: LiveFeed): void {
     this.assertAccepting();
-    const connection = new SseConnection(request, response, this.limits, (reason) => this.metrics.sseDisconnects.inc({ reason }));
+    const connection = new SseConnection(request.raw, reply.raw, this.limits, (reason) => this.metrics.sseDisconnects.inc({ reason }));
     if (connection.abandoned) return; // the client left while the request was checked: nothing to stream
     const idOf = feed.streamId === '$all' ? (event: RecordedEvent) => event.globalPosition : (event: RecordedEvent) => event.streamVersion;
     const subscription = this.store.subscribe(feed.streamId, (event) => connection.send(idOf(event), eventView(event)), {
       startFrom: feed.startFrom,
       filter: feed.filter,
     });
+    reply.hijack(); // the response is the stream's from here on, not Fastify's
     connection.start();
     this.connections.add(connection);
     this.metrics.sseConnections.inc();

@@ -1,6 +1,6 @@
 import { applyDecorators, Controller, Get, Headers, Inject, Param, Query, Req, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiHeader, ApiOkResponse, ApiOperation, ApiParam, ApiProduces, ApiTags } from '@nestjs/swagger';
-import type { Request, Response } from 'express';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import {
   EventStore,
   InvalidArgumentError,
@@ -60,8 +60,8 @@ export class LiveController {
     @Param('streamId') streamId: string,
     @Query() query: SubscribeStreamQuery,
     @Headers('last-event-id') lastEventId: string | undefined,
-    @Req() request: Request,
-    @Res() response: Response,
+    @Req() request: FastifyRequest,
+    @Res() response: FastifyReply,
   ): Promise<void> {
     await this.assertNotDeleted(streamId);
     const fromVersion = query.fromVersion ?? 1;
@@ -80,8 +80,8 @@ export class LiveController {
   async all(
     @Query() query: SubscribeAllQuery,
     @Headers('last-event-id') lastEventId: string | undefined,
-    @Req() request: Request,
-    @Res() response: Response,
+    @Req() request: FastifyRequest,
+    @Res() response: FastifyReply,
   ): Promise<void> {
     const filter = query.eventTypes || query.streamPrefix !== undefined ? { eventTypes: query.eventTypes, streamPrefix: query.streamPrefix } : undefined;
     const fromPosition = query.fromPosition ?? 0;

@@ -1,4 +1,4 @@
-import type { Request, Response } from 'express';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { LiveLimits } from './live-limits.js';
 
 /** Why the server ends an event stream: sent as its last SSE event, named `close`. */
@@ -27,8 +27,8 @@ export class SseConnection {
   readonly closed: Promise<void>;
 
   constructor(
-    private readonly request: Request,
-    private readonly response: Response,
+    private readonly request: IncomingMessage,
+    private readonly response: ServerResponse,
     private readonly limits: LiveLimits,
     /** Called once, with the reason's code, or `CLIENT_GONE` when the client left first. */
     private readonly onEnd: (reason: string) => void,
