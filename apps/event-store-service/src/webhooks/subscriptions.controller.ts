@@ -126,9 +126,9 @@ export class SubscriptionsController {
 
 /** A webhook as the API shows it: never its secret; its URL's query (which may hold a token) only to its creator. */
 function webhookView(webhook: WebhookDefinition, fullUrl = false): Record<string, unknown> {
-  const { secret: _secret, createdAt, url, ...rest } = webhook;
+  const { secret: _secret, createdAt, url, name, ...rest } = webhook;
   const shown = fullUrl || new URL(url).search === '' ? url : `${displayUrl(url)}?…`;
-  return { ...rest, url: shown, createdAt: createdAt.toISOString() };
+  return { name, url: shown, ...rest, createdAt: createdAt.toISOString() };
 }
 
 function stateView(state: WebhookState): Record<string, unknown> {
