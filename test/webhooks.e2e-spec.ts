@@ -21,7 +21,10 @@ describe('webhook subscriptions', () => {
 
   beforeAll(async () => {
     receiver = await startWebhookReceiver();
-    t = await createTestApp({ WEBHOOK_ALLOWED_URLS: `${receiver.url}/hooks/`, WEBHOOK_SYNC_INTERVAL_MS: '200' }, 'hooks');
+    t = await createTestApp(
+      { WEBHOOK_ALLOWED_URLS: `${receiver.url}/hooks/`, WEBHOOK_SYNC_INTERVAL_MS: '200', HEALTH_MAX_SUBSCRIPTION_LAG: '0', HEALTH_MAX_FAILED_DELIVERIES: '0' },
+      'hooks',
+    );
     store = t.app.get(EventStore);
   });
   afterEach(() => {
@@ -90,6 +93,19 @@ describe('webhook subscriptions', () => {
     await eventually(() => strict().filter((hit) => hit.status === 200).length === 6, 15_000);
     const versions = strict().map((hit) => [(JSON.parse(hit.body) as Delivery).event.streamVersion, hit.status]);
     expect(versions).toEqual([[1, 200], [2, 200], [3, 500], [3, 500], [3, 500], [3, 500], [3, 200], [4, 200], [5, 200], [6, 200]]);
+  });
+
+  it('reports a webhook held back by its receiver in /health/ready without making the service unready', async () => {
+    receiver.answer = (hit) => (hit.path === '/hooks/blocked' ? 503 : 200);
+    await store.appendToStream('blocked-1', 'no_stream', [scored(1), scored(2)]);
+    await create({ name: 'blocked', url: `${receiver.url}/hooks/blocked`, streamId: 'blocked-1', onFailure: 'halt', retry: { maxAttempts: 1 } }).expect(201);
+    await eventually(() => receiver.received.some((hit) => hit.path === '/hooks/blocked'));
+    await eventually(async () => (await request(t.http).get('/subscriptions/blocked')).body.lag === 2);
+    const ready = await request(t.http).get('/health/ready');
+    expect(ready.status).toBe(200);
+    expect(ready.body.details).toMatchObject({ webhooks: { status: 'up' }, subscriptions: { status: 'up', maxLag: 0 } });
+    expect(ready.body.details.webhooks.maxLag).toBeGreaterThanOrEqual(2); // past HEALTH_MAX_SUBSCRIPTION_LAG=0, yet up
+    await request(t.http).delete('/subscriptions/blocked').expect(204);
   });
 
   it('dead-letters a delivery that keeps failing, shows it, and replays it', async () => {

@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { HealthIndicatorService, type HealthIndicatorResult } from '@nestjs/terminus';
-import { EventStore } from '../../../../libs/event-store/src/index.js';
+import { EventStore, type SubscriptionHealth } from '../../../../libs/event-store/src/index.js';
+import { WEBHOOK_PREFIX } from '../webhooks/webhooks.service.js';
 import type { HealthThresholds } from './health-thresholds.js';
 
 /** Terminus indicators of the store, each reporting its numbers. */
@@ -51,19 +52,47 @@ export class EventStoreHealthIndicator {
     }
   }
 
-  /** Subscription lag and failed-delivery backlog under their limits. */
+  /**
+   * Subscription lag and failed-delivery backlog under their limits: the store's subscriptions of
+   * this service and of the apps that share its store, webhooks apart (see {@link webhooks}).
+   */
   async subscriptions(thresholds: HealthThresholds): Promise<HealthIndicatorResult> {
     const check = this.indicators.check('subscriptions');
     try {
-      const subscriptions = await this.store.health().subscriptions();
-      const maxLag = Math.max(0, ...subscriptions.map((s) => s.lag));
-      const failed = subscriptions.reduce((sum, s) => sum + s.failed, 0);
-      const dead = subscriptions.reduce((sum, s) => sum + s.dead, 0);
-      const data = { count: subscriptions.length, maxLag, failed, dead, maxAllowedLag: thresholds.maxSubscriptionLag, maxAllowedFailed: thresholds.maxFailedDeliveries };
-      const healthy = maxLag <= thresholds.maxSubscriptionLag && failed <= thresholds.maxFailedDeliveries;
+      const subscriptions = (await this.store.health().subscriptions()).filter((s) => !isWebhook(s.name));
+      const data = { ...totals(subscriptions), maxAllowedLag: thresholds.maxSubscriptionLag, maxAllowedFailed: thresholds.maxFailedDeliveries };
+      const healthy = data.maxLag <= thresholds.maxSubscriptionLag && data.failed <= thresholds.maxFailedDeliveries;
       return healthy ? check.up(data) : check.down(data);
     } catch (error) {
       return check.down({ message: (error as Error).message });
     }
   }
+
+  /**
+   * The webhooks' lag and failures, reported and never `down`: a receiver that is down says
+   * nothing of whether this instance can serve, and taking every instance out of a load balancer
+   * for it would turn one receiver's outage into the whole service's. Alert on them instead
+   * (`event_store_subscription_lag`, `event_store_failed_deliveries`, docs/alert-rules.yml).
+   */
+  async webhooks(): Promise<HealthIndicatorResult> {
+    const check = this.indicators.check('webhooks');
+    try {
+      return check.up(totals((await this.store.health().subscriptions()).filter((s) => isWebhook(s.name))));
+    } catch (error) {
+      return check.down({ message: (error as Error).message });
+    }
+  }
+}
+
+function totals(subscriptions: SubscriptionHealth[]): { count: number; maxLag: number; failed: number; dead: number } {
+  return {
+    count: subscriptions.length,
+    maxLag: Math.max(0, ...subscriptions.map((s) => s.lag)),
+    failed: subscriptions.reduce((sum, s) => sum + s.failed, 0),
+    dead: subscriptions.reduce((sum, s) => sum + s.dead, 0),
+  };
+}
+
+function isWebhook(name: string): boolean {
+  return name.startsWith(WEBHOOK_PREFIX);
 }

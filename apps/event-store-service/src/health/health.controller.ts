@@ -41,7 +41,7 @@ export class HealthController {
   }
 
   /** Readiness: every check of the store. */
-  @ApiOperation({ summary: 'Readiness', description: 'Every check of the store, each with its numbers (thresholds in `.env.example`). For a readiness probe.' })
+  @ApiOperation({ summary: 'Readiness', description: 'Every check of the store, each with its numbers (thresholds in `.env.example`); webhooks are reported (`webhooks`) but never make it down. For a readiness probe.' })
   @ApiOkResponse({ type: HealthReportModel, description: 'Every check is up.' })
   @ApiServiceUnavailableResponse({ type: HealthReportModel, description: 'A check is down (see `error`), or the service is shutting down.' })
   @Get('ready')
@@ -53,6 +53,7 @@ export class HealthController {
       () => this.store.listener(),
       () => this.store.visibility(this.thresholds),
       () => this.store.subscriptions(this.thresholds),
+      () => this.store.webhooks(),
     ]);
   }
 }

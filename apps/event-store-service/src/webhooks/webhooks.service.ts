@@ -29,11 +29,14 @@ export const WEBHOOK_SETTINGS = Symbol('webhook-settings');
 /** A new webhook, as the API takes it. */
 export type NewWebhook = Omit<WebhookDefinition, 'secret' | 'createdAt'> & { secret?: string };
 
+/** What the names of webhook subscriptions start with. */
+export const WEBHOOK_PREFIX = 'webhook:';
+
 /**
  * The store subscription behind a webhook. The prefix keeps webhooks apart from the library's
  * own subscriptions (and their group partitions, `name:0`...), whose names share one table.
  */
-export const subscriptionOf = (name: string): string => `webhook:${name}`;
+export const subscriptionOf = (name: string): string => `${WEBHOOK_PREFIX}${name}`;
 
 interface Running {
   subscription: Subscription;
