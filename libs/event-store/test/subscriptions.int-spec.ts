@@ -177,6 +177,30 @@ describe('subscriptions', () => {
     expect(() => t.store.subscribe('s8', () => undefined, { filter: { streamPrefix: 'x' } })).toThrow(/\$all subscriptions only/);
   });
 
+  it('retries the failed deliveries of several subscriptions side by side: a slow one does not hold the others back', async () => {
+    await t.store.appendToStream('side-slow', 'no_stream', someEvents(1, 'S'));
+    await t.store.appendToStream('side-fast', 'no_stream', someEvents(1, 'F'));
+    const options = { onFailure: 'skip' as const, retry: { maxAttempts: 1 }, failedRetry: { initialDelayMs: 10, maxDelayMs: 10 } };
+    let slowCalls = 0;
+    let fastCalls = 0;
+    let fastDeliveredAt = 0;
+    track(t.store.subscribeToStream('side-slow', 'side-slow', async () => {
+      if (slowCalls++ > 0) await sleep(1_000); // a retry that takes a webhook timeout to fail
+      throw new Error('receiver down');
+    }, options));
+    track(t.store.subscribeToStream('side-fast', 'side-fast', () => {
+      if (fastCalls++ === 0) throw new Error('once');
+      fastDeliveredAt = Date.now();
+    }, options));
+    await eventually(async () => (await t.store.listFailedDeliveries('side-slow')).length === 1 && (await t.store.listFailedDeliveries('side-fast')).length === 1);
+    await sleep(50); // both due
+    const started = Date.now();
+    const report = await t.store.retryFailedDeliveries();
+    expect(Date.now() - started).toBeGreaterThanOrEqual(1_000);
+    expect(fastDeliveredAt - started).toBeLessThan(500);
+    expect(report).toMatchObject({ retried: 2, succeeded: 1 });
+  });
+
   it('a failing handler goes through retry, failed delivery, worker retry, dead letter and replay', async () => {
     await t.store.appendToStream('s9', 'no_stream', someEvents(3, 'R'));
     let broken = true;

@@ -110,15 +110,26 @@ export class SubscriptionManager {
     return startFrom;
   }
 
-  /** Retries the due failed deliveries of every persistent subscription this process runs. */
+  /**
+   * Retries the due failed deliveries of every persistent subscription this process runs, the
+   * subscriptions side by side: one whose handler is slow to fail (a webhook that times out) makes
+   * the run as long as itself, not as long as all of them together. The first error, if any, is
+   * thrown once every subscription has had its turn.
+   */
   async retryFailedDeliveries(): Promise<RetryReport> {
     const total: RetryReport = { retried: 0, succeeded: 0, deadLettered: 0 };
-    for (const runner of this.active) {
-      const report = await runner.retryDue((eventId) => this.reads.readEvent(eventId));
-      total.retried += report.retried;
-      total.succeeded += report.succeeded;
-      total.deadLettered += report.deadLettered;
+    const outcomes = await Promise.allSettled([...this.active].map((runner) => runner.retryDue((eventId) => this.reads.readEvent(eventId))));
+    let failure: { reason: unknown } | undefined;
+    for (const outcome of outcomes) {
+      if (outcome.status === 'rejected') {
+        failure ??= { reason: outcome.reason };
+        continue;
+      }
+      total.retried += outcome.value.retried;
+      total.succeeded += outcome.value.succeeded;
+      total.deadLettered += outcome.value.deadLettered;
     }
+    if (failure !== undefined) throw failure.reason;
     return total;
   }
 
