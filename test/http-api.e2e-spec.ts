@@ -142,4 +142,26 @@ describe('the HTTP API', () => {
     );
     expect((await request(t.http).get('/docs')).status).toBe(200);
   });
+
+  it('takes requests as HTTP clients send them: empty JSON bodies, trailing slashes, HEAD; refuses malformed ones with the error body', async () => {
+    await request(t.http).post('/streams/edge-1/events').send({ expectedVersion: 'no_stream', events: [guess(1)] }).expect(201);
+    expect((await request(t.http).get('/streams/edge-1/events/')).status).toBe(200);
+    expect((await request(t.http).head('/health/live')).status).toBe(200);
+    expect((await request(t.http).head('/streams/edge-1')).status).toBe(200);
+    expect((await request(t.http).head('/streams/no-such-edge')).status).toBe(404);
+
+    const noBody = await request(t.http).post('/subscriptions/none/failed/replay').set('Content-Type', 'application/json');
+    expectError(noBody.body, 404, 'SUBSCRIPTION_NOT_FOUND'); // the empty body is {}, not a 400
+    await request(t.http).delete('/streams/edge-1?mode=hard').set('Content-Type', 'application/json').expect(204);
+
+    const notJson = await request(t.http).post('/streams/edge-2/events').set('Content-Type', 'application/xml').send('{"expectedVersion":"any"}');
+    expectError(notJson.body, 400, 'INVALID_ARGUMENT');
+    expect(notJson.body.message).toContain('Content-Type: application/json');
+
+    const badUrl = await request(t.http).get('/streams/%E0%A4%A/events');
+    expectError(badUrl.body, 400, 'INVALID_ARGUMENT');
+    expect(badUrl.headers['x-request-id']).toEqual(expect.any(String));
+    const longId = await request(t.http).get(`/streams/${'x'.repeat(2_100)}/events`);
+    expectError(longId.body, 400, 'INVALID_ARGUMENT');
+  });
 });

@@ -16,11 +16,23 @@ async function bootstrap(): Promise<void> {
     return503OnClosing: true,
     logger: createServiceLogger(config.logging.format, config.logging.level),
   });
-  app.enableShutdownHooks();
+  // Exit through process.exit once the hooks have run, so that the log lines still buffered are
+  // written ('exit' flushes them; dying by the re-raised signal would drop them).
+  app.enableShutdownHooks([], { useProcessExit: true });
   configureHttp(app, config);
-  await app.listen(config.httpPort, '0.0.0.0');
+  await listen(app, config.httpPort);
   const base = `http://localhost:${config.httpPort}`;
   logger.log(`Event store service (${config.environment}) listening on ${base}: API docs at ${base}/docs, health at ${base}/health, metrics at ${base}/metrics`);
+}
+
+/** Every address, IPv6 and IPv4 (`::`), or IPv4 alone on a host without IPv6. */
+async function listen(app: NestFastifyApplication, port: number): Promise<void> {
+  try {
+    await app.listen(port, '::');
+  } catch (error) {
+    if ((error as { code?: string }).code !== 'EAFNOSUPPORT') throw error;
+    await app.listen(port, '0.0.0.0');
+  }
 }
 
 bootstrap().catch((error: unknown) => {

@@ -4,6 +4,7 @@ import { InvalidArgumentError } from '../../../../libs/event-store/src/index.js'
 import { MetricsService } from '../metrics/metrics.service.js';
 import { EventStoreExceptionFilter } from './event-store-exception.filter.js';
 import { GracefulShutdown } from './graceful-shutdown.js';
+import { acceptJsonBodies } from './http-adapter.js';
 import type { ServiceConfig } from '../configuration/service-config.js';
 import { setUpOpenApi } from './openapi.js';
 import { watchRequests } from './request-lifecycle.js';
@@ -15,6 +16,7 @@ import { watchRequests } from './request-lifecycle.js';
  */
 export function configureHttp(app: INestApplication, config: Pick<ServiceConfig, 'http'>): void {
   const fastify = app.getHttpAdapter().getInstance() as FastifyInstance;
+  acceptJsonBodies(app, config);
   watchRequests(fastify, { logger: new Logger('Http'), metrics: app.get(MetricsService), shutdown: app.get(GracefulShutdown) });
   setUpOpenApi(app);
   app.useGlobalFilters(new EventStoreExceptionFilter(app.getHttpAdapter(), config.http.bodyLimitBytes));

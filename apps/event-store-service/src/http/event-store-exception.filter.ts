@@ -61,19 +61,20 @@ export class EventStoreExceptionFilter implements ExceptionFilter {
     if (exception instanceof ServiceError) {
       return { statusCode: exception.statusCode, code: exception.code, message: exception.message, details: exception.details };
     }
-    // A body over the limit is a malformed request, which the contract answers 400 INVALID_ARGUMENT
-    // (raised as an HttpException by the adapter, or as a parser error with a status).
+    // A body over the limit, or not JSON, is a malformed request, which the contract answers 400
+    // INVALID_ARGUMENT (raised as an HttpException by the adapter, or as a parser error with a status).
     const status = exception instanceof HttpException ? exception.getStatus() : (exception as { status?: number } | undefined)?.status;
     if (status === HttpStatus.PAYLOAD_TOO_LARGE) {
       const message = `The request body is larger than ${this.bodyLimitBytes} bytes (HTTP_BODY_LIMIT_BYTES): send fewer or smaller events per append`;
       return { statusCode: HttpStatus.BAD_REQUEST, code: 'INVALID_ARGUMENT', message, details: { limitBytes: this.bodyLimitBytes } };
     }
+    if (status === HttpStatus.UNSUPPORTED_MEDIA_TYPE) {
+      const message = 'The body must be JSON, sent with Content-Type: application/json';
+      return { statusCode: HttpStatus.BAD_REQUEST, code: 'INVALID_ARGUMENT', message, details: {} };
+    }
     if (exception instanceof HttpException) {
       const code = status === HttpStatus.NOT_FOUND ? 'ROUTE_NOT_FOUND' : status === HttpStatus.BAD_REQUEST ? 'INVALID_ARGUMENT' : 'HTTP_ERROR';
       return { statusCode: status!, code, message: exception.message, details: {} };
-    }
-    if (status === HttpStatus.BAD_REQUEST) {
-      return { statusCode: status, code: 'INVALID_ARGUMENT', message: 'The request body is not valid JSON', details: {} };
     }
     this.logger.error(exception instanceof Error ? (exception.stack ?? exception.message) : String(exception), { requestId });
     return { statusCode: HttpStatus.INTERNAL_SERVER_ERROR, code: 'INTERNAL', message: 'Internal error', details: {} };

@@ -64,6 +64,21 @@ export class StreamsController {
     return { streamId, events: events.map(eventView), nextFromVersion: full && next !== null && next >= 1 ? next : null };
   }
 
+  /**
+   * 200 when the stream exists, 404 otherwise (no body). Declared before the GET of the same path,
+   * so that Fastify keeps it instead of deriving a HEAD from that GET.
+   */
+  @ApiOperation({ summary: 'Whether a stream exists', description: 'The status alone, without a body: 200 when the stream has events (soft-deleted included), 404 when not. Needs the `read` role.' })
+  @StreamIdParam()
+  @ApiOkResponse({ description: 'The stream exists (no body).' })
+  @ApiResponse({ status: 400, description: 'Bad stream id (no body: `INVALID_ARGUMENT`).' })
+  @ApiResponse({ status: 404, description: 'The stream has no events (no body: `STREAM_NOT_FOUND`).' })
+  @RequiresRole('read')
+  @Head(':streamId')
+  async exists(@Param('streamId') streamId: string): Promise<void> {
+    await this.store.streamInfo(streamId);
+  }
+
   /** Stream info: `{ streamId, version, createdAt, updatedAt, deleted, metadata }`. */
   @ApiOperation({ summary: "A stream's info", description: 'Version, timestamps, deletion flag and metadata; a soft-deleted stream answers 200 with `deleted: true`. Needs the `read` role.' })
   @StreamIdParam()
@@ -74,18 +89,6 @@ export class StreamsController {
   @Get(':streamId')
   async info(@Param('streamId') streamId: string): Promise<object> {
     return streamView(await this.store.streamInfo(streamId));
-  }
-
-  /** 200 when the stream exists, 404 otherwise (no body). */
-  @ApiOperation({ summary: 'Whether a stream exists', description: 'The status alone, without a body: 200 when the stream has events (soft-deleted included), 404 when not. Needs the `read` role.' })
-  @StreamIdParam()
-  @ApiOkResponse({ description: 'The stream exists (no body).' })
-  @ApiResponse({ status: 400, description: 'Bad stream id (no body: `INVALID_ARGUMENT`).' })
-  @ApiResponse({ status: 404, description: 'The stream has no events (no body: `STREAM_NOT_FOUND`).' })
-  @RequiresRole('read')
-  @Head(':streamId')
-  async exists(@Param('streamId') streamId: string): Promise<void> {
-    await this.store.streamInfo(streamId);
   }
 
   /** Deletes a stream (`mode=soft|hard`, `expectedVersion`): 204. */

@@ -78,22 +78,39 @@ class JsonLogger implements LoggerService {
     this.write('fatal', message, params);
   }
 
-  /** Nest passes the context last; an error's stack before it; fields as objects. */
+  /**
+   * Nest passes the context last (a string that is not a stack), an error's stack before it, and
+   * fields as objects; a field named like a key of the line itself is kept under `fields`.
+   */
   private write(level: Level, message: unknown, params: unknown[]): void {
     if (!this.pino.isLevelEnabled(level)) return;
-    const context = typeof params.at(-1) === 'string' ? (params.pop() as string) : undefined;
+    const last = params.at(-1);
+    const context = typeof last === 'string' && !STACK.test(last) ? (params.pop() as string) : undefined;
     const fields: Record<string, unknown> = { context };
     for (const param of params) {
       if (typeof param === 'string') fields.stack = param;
       else if (param instanceof Error) fields.stack = param.stack;
-      else if (typeof param === 'object' && param !== null) Object.assign(fields, param);
+      else if (typeof param === 'object' && param !== null) Object.assign(fields, withoutReserved(param as Record<string, unknown>));
     }
     if (message instanceof Error) {
       this.pino[level]({ ...fields, stack: message.stack }, message.message);
     } else if (typeof message === 'object' && message !== null) {
-      this.pino[level]({ ...fields, ...message });
+      this.pino[level]({ ...fields, ...withoutReserved(message as Record<string, unknown>) });
     } else {
       this.pino[level](fields, String(message));
     }
   }
+}
+
+/** What a stack trace looks like (a line starting with `at`). */
+const STACK = /\n\s+at /;
+const RESERVED = new Set(['level', 'time', 'pid', 'hostname', 'message']);
+
+function withoutReserved(fields: Record<string, unknown>): Record<string, unknown> {
+  const kept: Record<string, unknown> = {};
+  const moved: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(fields)) {
+    (RESERVED.has(key) ? moved : kept)[key] = value;
+  }
+  return Object.keys(moved).length === 0 ? kept : { ...kept, fields: moved };
 }

@@ -113,12 +113,14 @@ export class SubscriptionManager {
   /**
    * Retries the due failed deliveries of every persistent subscription this process runs, the
    * subscriptions side by side: one whose handler is slow to fail (a webhook that times out) makes
-   * the run as long as itself, not as long as all of them together. The first error, if any, is
-   * thrown once every subscription has had its turn.
+   * the run as long as itself, not as long as all of them together. At most half the pool's
+   * connections' worth run at once, so that retries never crowd out the store's other work. The
+   * first error, if any, is thrown once every subscription has had its turn.
    */
   async retryFailedDeliveries(): Promise<RetryReport> {
     const total: RetryReport = { retried: 0, succeeded: 0, deadLettered: 0 };
-    const outcomes = await Promise.allSettled([...this.active].map((runner) => runner.retryDue((eventId) => this.reads.readEvent(eventId))));
+    const lanes = Math.max(1, Math.floor(this.database.options.poolSize / 2));
+    const outcomes = await settleLimited([...this.active], lanes, (runner) => runner.retryDue((eventId) => this.reads.readEvent(eventId)));
     let failure: { reason: unknown } | undefined;
     for (const outcome of outcomes) {
       if (outcome.status === 'rejected') {
@@ -205,6 +207,24 @@ export class SubscriptionManager {
     }
     return new StreamEventSource(this.reads, streamId, filter?.eventTypes);
   }
+}
+
+/** Runs `work` on every item, at most `limit` at a time; settles like `Promise.allSettled`. */
+async function settleLimited<T, R>(items: T[], limit: number, work: (item: T) => Promise<R>): Promise<Array<PromiseSettledResult<R>>> {
+  const results: Array<PromiseSettledResult<R>> = [];
+  let next = 0;
+  const lane = async (): Promise<void> => {
+    while (next < items.length) {
+      const index = next++;
+      try {
+        results[index] = { status: 'fulfilled', value: await work(items[index]!) };
+      } catch (reason) {
+        results[index] = { status: 'rejected', reason };
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
+  return results;
 }
 
 /** How long a lease lasts without renewal: a dead process's subscription is taken over after it. */
