@@ -2,9 +2,8 @@ import { IsInt, Min } from 'class-validator';
 import pg from 'pg';
 import request from 'supertest';
 import { EventStoreModule, EventType } from '../libs/event-store/src/index.js';
-import { TcpProxy } from './helpers/tcp-proxy.js';
 import { testConnection } from './helpers/test-database.js';
-import { createTestApp, type TestApp } from './helpers/test-app.js';
+import { createTestApp, createTestAppBehindProxy, type ProxiedTestApp, type TestApp } from './helpers/test-app.js';
 
 @EventType('PointsScored', { version: 2, upcasters: { 1: (data) => ({ ...data, bonus: 0 }) } })
 class PointsScored {
@@ -60,29 +59,21 @@ describe('error codes over HTTP', () => {
   });
 
   describe('with the database failing', () => {
-    const target = testConnection();
-    const proxy = new TcpProxy({ host: target.host!, port: target.port! });
-    let t: TestApp;
+    let t: ProxiedTestApp;
     beforeAll(async () => {
-      await proxy.start();
-      t = await createTestApp(
-        { EVENT_STORE_HOST: '127.0.0.1', EVENT_STORE_PORT: String(proxy.port), EVENT_STORE_RETRY_ATTEMPTS: '2', EVENT_STORE_CONNECT_TIMEOUT_MS: '5000', EVENT_STORE_OPERATION_TIMEOUT_MS: '1500' },
-        'failing',
-      );
+      t = await createTestAppBehindProxy({ EVENT_STORE_RETRY_ATTEMPTS: '2', EVENT_STORE_CONNECT_TIMEOUT_MS: '5000', EVENT_STORE_OPERATION_TIMEOUT_MS: '1500' }, 'failing');
     });
     afterAll(async () => {
-      await proxy.restore();
       await t.close();
-      await proxy.close();
     });
 
     it('STORE_UNAVAILABLE 503 when it cannot be reached, TIMEOUT 504 when it answers too late', async () => {
-      await proxy.cut();
+      await t.proxy.cut();
       expectError(await request(t.http).get('/streams/failing-1/events'), 503, 'STORE_UNAVAILABLE');
-      await proxy.restore();
-      proxy.delayReplies(2_500);
+      await t.proxy.restore();
+      t.proxy.delayReplies(2_500);
       expectError(await request(t.http).get('/streams/failing-1/events'), 504, 'TIMEOUT');
-      await proxy.restore();
+      await t.proxy.restore();
     });
   });
 });

@@ -1,25 +1,15 @@
 import request from 'supertest';
 import { eventually } from './helpers/eventually.js';
-import { TcpProxy } from './helpers/tcp-proxy.js';
-import { testConnection } from './helpers/test-database.js';
-import { createTestApp, type TestApp } from './helpers/test-app.js';
+import { createTestAppBehindProxy, type ProxiedTestApp } from './helpers/test-app.js';
 
 describe('health', () => {
-  const target = testConnection();
-  const proxy = new TcpProxy({ host: target.host, port: target.port! });
-  let t: TestApp;
+  let t: ProxiedTestApp;
 
   beforeAll(async () => {
-    await proxy.start();
-    t = await createTestApp(
-      { EVENT_STORE_HOST: '127.0.0.1', EVENT_STORE_PORT: String(proxy.port), EVENT_STORE_RETRY_ATTEMPTS: '1', EVENT_STORE_CONNECT_TIMEOUT_MS: '500', HEALTH_DATABASE_TIMEOUT_MS: '1000' },
-      'health',
-    );
+    t = await createTestAppBehindProxy({ EVENT_STORE_RETRY_ATTEMPTS: '1', EVENT_STORE_CONNECT_TIMEOUT_MS: '500', HEALTH_DATABASE_TIMEOUT_MS: '1000' }, 'health');
   });
   afterAll(async () => {
-    await proxy.restore();
     await t.close();
-    await proxy.close();
   });
 
   it('reports liveness, and readiness with the numbers of each check', async () => {
@@ -38,12 +28,12 @@ describe('health', () => {
   });
 
   it('goes down when the database stops answering, and up when it returns', async () => {
-    await proxy.cut();
+    await t.proxy.cut();
     const down = await request(t.http).get('/health/ready');
     expect(down.status).toBe(503);
     expect(down.body).toMatchObject({ status: 'error', details: { database: { status: 'down' } } });
     expect((await request(t.http).get('/health/live')).status).toBe(200);
-    await proxy.restore();
+    await t.proxy.restore();
     await eventually(async () => (await request(t.http).get('/health/ready')).status === 200, 10_000);
   });
 });

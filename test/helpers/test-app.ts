@@ -8,6 +8,7 @@ import { loadServiceConfig } from '../../apps/event-store-service/src/configurat
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { configureHttp } from '../../apps/event-store-service/src/http/configure-http.js';
 import { createHttpAdapter } from '../../apps/event-store-service/src/http/http-adapter.js';
+import { TcpProxy } from './tcp-proxy.js';
 import { testConnection } from './test-database.js';
 import { uniqueSchema } from './test-store.js';
 
@@ -55,6 +56,28 @@ export async function createTestApp(env: Record<string, string> = {}, label = 'h
       const sql = new pg.Pool({ ...connection, max: 1 });
       await sql.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
       await sql.end();
+    },
+  };
+}
+
+/** The service with a TCP proxy between it and the test server, for the test to cut or slow down. */
+export interface ProxiedTestApp extends TestApp {
+  proxy: TcpProxy;
+}
+
+/** Boots the service through a fresh {@link TcpProxy}; `close` restores and closes the proxy too. */
+export async function createTestAppBehindProxy(env: Record<string, string>, label: string): Promise<ProxiedTestApp> {
+  const target = testConnection();
+  const proxy = new TcpProxy({ host: target.host!, port: target.port! });
+  await proxy.start();
+  const t = await createTestApp({ EVENT_STORE_HOST: '127.0.0.1', EVENT_STORE_PORT: String(proxy.port), ...env }, label);
+  return {
+    ...t,
+    proxy,
+    async close() {
+      await proxy.restore();
+      await t.close();
+      await proxy.close();
     },
   };
 }

@@ -58,9 +58,8 @@ export class EventStore implements OnModuleDestroy {
     this.subscriptions = new SubscriptionManager(database, (subscription, outcome) =>
       this.observers.forEach((observer) => observer.delivered?.(subscription, outcome)), {
       readAllForward: (options) => this.readAllForward(options),
-      readAllBackward: (options) => this.readAllBackward(options),
       readStreamForward: (streamId, options) => this.readStreamForward(streamId, options),
-      streamVersion: async (streamId) => (await this.streams.find(streamId))?.version ?? 0,
+      endOf: (streamId) => this.endOf(streamId),
       readEvent: async (eventId) => {
         const event = await this.events.readEvent(eventId);
         return event && this.serializer.fromStored(event);
@@ -121,6 +120,23 @@ export class EventStore implements OnModuleDestroy {
   /** A page of `$all` before the cursor `fromPosition` (default: from the end), newest first. */
   async readAllBackward(options: ReadAllOptions = {}): Promise<ReadAllResult> {
     return this.readAll('backward', options);
+  }
+
+  /**
+   * Where "now" is, as a cursor: the global position of the last event `$all` shows (0 when empty),
+   * or a stream's version (0 when it has none). A subscription's `startFrom: 'end'` is read when the
+   * subscription starts, a moment after `subscribe` returns; pass `await endOf(...)` instead to
+   * pin it to the call, e.g. before answering a client that will append next.
+   *
+   * @example
+   * const subscription = store.subscribe('$all', handler, { startFrom: await store.endOf('$all') });
+   */
+  async endOf(streamId: string): Promise<number> {
+    if (streamId === '$all') {
+      return (await this.readAllBackward({ maxCount: 1 })).events[0]?.globalPosition ?? 0;
+    }
+    assertStreamId(streamId);
+    return (await this.streams.find(streamId))?.version ?? 0;
   }
 
   /** The stream's version, timestamps, deletion flag and metadata; `STREAM_NOT_FOUND` if none. */

@@ -27,7 +27,7 @@ export class AllController {
   @RequiresRole('read')
   @Get('events')
   async read(@Query() query: ReadAllQuery): Promise<object> {
-    const filter = query.eventTypes || query.streamPrefix !== undefined ? { eventTypes: query.eventTypes, streamPrefix: query.streamPrefix } : undefined;
+    const filter = { eventTypes: query.eventTypes, streamPrefix: query.streamPrefix }; // both absent: every event
     const options = { fromPosition: query.fromPosition, maxCount: query.limit, filter };
     const page = query.direction === 'backward' ? await this.store.readAllBackward(options) : await this.store.readAllForward(options);
     return { events: page.events.map(eventView), nextFromPosition: page.nextFromPosition };

@@ -47,23 +47,31 @@ export class EventStoreExceptionFilter implements ExceptionFilter {
       return;
     }
     const requestId = host.switchToHttp().getRequest<{ id?: string }>().id;
-    const body = this.bodyOf(exception, requestId);
-    if (body.statusCode >= 500) {
+    const body = this.bodyOf(exception);
+    if (body.code === 'INTERNAL') {
+      this.logger.error(exception instanceof Error ? (exception.stack ?? exception.message) : String(exception), { requestId });
+    } else if (body.statusCode >= 500) {
       this.logger.error(`${body.code}: ${body.message}`, { requestId });
     }
     this.http.reply(response, body, body.statusCode);
   }
 
-  private bodyOf(exception: unknown, requestId: string | undefined): ErrorBody {
+  private bodyOf(exception: unknown): ErrorBody {
     if (exception instanceof EventStoreError) {
       return { statusCode: STATUS[exception.code], code: exception.code, message: exception.message, details: exception.details };
     }
     if (exception instanceof ServiceError) {
       return { statusCode: exception.statusCode, code: exception.code, message: exception.message, details: exception.details };
     }
-    // A body over the limit, or not JSON, is a malformed request, which the contract answers 400
-    // INVALID_ARGUMENT (raised as an HttpException by the adapter, or as a parser error with a status).
-    const status = exception instanceof HttpException ? exception.getStatus() : (exception as { status?: number } | undefined)?.status;
+    if (exception instanceof HttpException) {
+      return this.httpBody(exception); // the router's and the body parser's (the adapter maps the latter)
+    }
+    return { statusCode: HttpStatus.INTERNAL_SERVER_ERROR, code: 'INTERNAL', message: 'Internal error', details: {} };
+  }
+
+  /** A body over the limit, or not JSON, is a malformed request: the contract's 400 INVALID_ARGUMENT. */
+  private httpBody(exception: HttpException): ErrorBody {
+    const status = exception.getStatus();
     if (status === HttpStatus.PAYLOAD_TOO_LARGE) {
       const message = `The request body is larger than ${this.bodyLimitBytes} bytes (HTTP_BODY_LIMIT_BYTES): send fewer or smaller events per append`;
       return { statusCode: HttpStatus.BAD_REQUEST, code: 'INVALID_ARGUMENT', message, details: { limitBytes: this.bodyLimitBytes } };
@@ -72,12 +80,8 @@ export class EventStoreExceptionFilter implements ExceptionFilter {
       const message = 'The body must be JSON, sent with Content-Type: application/json';
       return { statusCode: HttpStatus.BAD_REQUEST, code: 'INVALID_ARGUMENT', message, details: {} };
     }
-    if (exception instanceof HttpException) {
-      const code = status === HttpStatus.NOT_FOUND ? 'ROUTE_NOT_FOUND' : status === HttpStatus.BAD_REQUEST ? 'INVALID_ARGUMENT' : 'HTTP_ERROR';
-      return { statusCode: status!, code, message: exception.message, details: {} };
-    }
-    this.logger.error(exception instanceof Error ? (exception.stack ?? exception.message) : String(exception), { requestId });
-    return { statusCode: HttpStatus.INTERNAL_SERVER_ERROR, code: 'INTERNAL', message: 'Internal error', details: {} };
+    const code = status === HttpStatus.NOT_FOUND ? 'ROUTE_NOT_FOUND' : status === HttpStatus.BAD_REQUEST ? 'INVALID_ARGUMENT' : 'HTTP_ERROR';
+    return { statusCode: status, code, message: exception.message, details: {} };
   }
 }
 

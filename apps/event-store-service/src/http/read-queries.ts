@@ -1,3 +1,4 @@
+import { applyDecorators } from '@nestjs/common';
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform, Type } from 'class-transformer';
 import { IsIn, IsInt, IsOptional, IsString, Min } from 'class-validator';
@@ -39,19 +40,34 @@ export class ReadAllQuery extends PageQuery {
   fromPosition?: number;
 
   /** Comma-separated event types. */
-  @ApiPropertyOptional({
-    type: 'string',
-    description: 'Only events of these types: comma-separated (`eventTypes=GameStarted,GuessProcessed`); the parameter may also be repeated.',
-    example: 'GameStarted,GuessProcessed',
-  })
-  @IsOptional()
-  @Transform(({ value }: { value: unknown }) => (typeof value === 'string' ? value.split(',').filter(Boolean) : value))
-  @IsString({ each: true })
+  @EventTypesField()
   eventTypes?: string[];
 
-  @ApiPropertyOptional({ maxLength: 200, description: 'Only events of streams whose id starts with this (a category, e.g. `game-`).', example: 'game-' })
-  @IsOptional() @IsString()
+  @StreamPrefixField()
   streamPrefix?: string;
+}
+
+/** The `eventTypes` filter of `$all` (reads and event streams): comma-separated, or repeated. */
+export function EventTypesField(): PropertyDecorator {
+  return applyDecorators(
+    ApiPropertyOptional({
+      type: 'string',
+      description: 'Only events of these types: comma-separated (`eventTypes=GameStarted,GuessProcessed`); the parameter may also be repeated.',
+      example: 'GameStarted,GuessProcessed',
+    }),
+    IsOptional(),
+    Transform(({ value }: { value: unknown }) => (typeof value === 'string' ? value.split(',').filter(Boolean) : value)),
+    IsString({ each: true }),
+  );
+}
+
+/** The `streamPrefix` filter of `$all` (reads and event streams). */
+export function StreamPrefixField(): PropertyDecorator {
+  return applyDecorators(
+    ApiPropertyOptional({ maxLength: 200, description: 'Only events of streams whose id starts with this (a category, e.g. `game-`).', example: 'game-' }),
+    IsOptional(),
+    IsString(),
+  );
 }
 
 /** Query of `DELETE /streams/{streamId}`. */

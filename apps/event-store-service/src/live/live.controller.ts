@@ -11,7 +11,6 @@ import {
 import { RequiresRole } from '../auth/requires-role.decorator.js';
 import { ApiErrorResponse, ApiStoreErrorResponses } from '../http/api-models.js';
 import { LiveEvents } from './live-events.service.js';
-import { currentEnd } from './stream-end.js';
 import { SubscribeAllQuery, SubscribeStreamQuery } from './subscribe-queries.js';
 
 const SSE_FORMAT =
@@ -65,7 +64,7 @@ export class LiveController {
   ): Promise<void> {
     await this.assertNotDeleted(streamId);
     const fromVersion = query.fromVersion ?? 1;
-    const startFrom = resumeAfter(lastEventId) ?? (fromVersion === 'end' ? await currentEnd(this.store, streamId) : fromVersion - 1);
+    const startFrom = resumeAfter(lastEventId) ?? (fromVersion === 'end' ? await this.store.endOf(streamId) : fromVersion - 1);
     this.live.open(request, response, { streamId, startFrom });
   }
 
@@ -83,9 +82,10 @@ export class LiveController {
     @Req() request: FastifyRequest,
     @Res() response: FastifyReply,
   ): Promise<void> {
-    const filter = query.eventTypes || query.streamPrefix !== undefined ? { eventTypes: query.eventTypes, streamPrefix: query.streamPrefix } : undefined;
+    const filter = { eventTypes: query.eventTypes, streamPrefix: query.streamPrefix }; // both absent: every event
     const fromPosition = query.fromPosition ?? 0;
-    const startFrom = resumeAfter(lastEventId) ?? (fromPosition === 'end' ? await currentEnd(this.store, '$all') : fromPosition);
+    // `end` is read before the answer starts: an event appended once the client has its headers is sent.
+    const startFrom = resumeAfter(lastEventId) ?? (fromPosition === 'end' ? await this.store.endOf('$all') : fromPosition);
     this.live.open(request, response, { streamId: '$all', startFrom, filter });
   }
 

@@ -1,6 +1,7 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
-import { IsInt, IsOptional, IsString, Min, ValidateIf } from 'class-validator';
+import { IsInt, IsOptional, Min, ValidateIf } from 'class-validator';
+import { EventTypesField, StreamPrefixField } from '../http/read-queries.js';
 
 const toCursor = ({ value }: { value: unknown }): unknown => (typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : value);
 
@@ -32,13 +33,9 @@ export class SubscribeAllQuery {
   fromPosition?: number | 'end';
 
   /** Comma-separated event types. */
-  @ApiPropertyOptional({ type: 'string', description: 'Only events of these types (comma-separated).', example: 'GuessProcessed,GameWon' })
-  @IsOptional()
-  @Transform(({ value }: { value: unknown }) => (typeof value === 'string' ? value.split(',').filter(Boolean) : value))
-  @IsString({ each: true })
+  @EventTypesField()
   eventTypes?: string[];
 
-  @ApiPropertyOptional({ description: 'Only events of streams whose id starts with this.', example: 'game-' })
-  @IsOptional() @IsString()
+  @StreamPrefixField()
   streamPrefix?: string;
 }

@@ -38,7 +38,7 @@ class JsonLogger implements LoggerService {
       },
       this.destination,
     );
-    setInterval(() => this.flush(), FLUSH_MS).unref();
+    setInterval(() => this.destination.flush(), FLUSH_MS).unref();
     // What is buffered when the process ends is written before it goes.
     process.once('exit', () => {
       try {
@@ -47,11 +47,6 @@ class JsonLogger implements LoggerService {
         // not open yet: nothing was buffered
       }
     });
-  }
-
-  /** Writes what is buffered. */
-  flush(): void {
-    this.destination.flush();
   }
 
   log(message: unknown, ...params: unknown[]): void {

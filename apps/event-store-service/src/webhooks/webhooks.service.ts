@@ -8,7 +8,6 @@ import {
   type SubscriptionOptions,
 } from '../../../../libs/event-store/src/index.js';
 import { ServiceError } from '../http/service-error.js';
-import { currentEnd } from '../live/stream-end.js';
 import { deliverWebhook, displayUrl } from './webhook-delivery.js';
 import type { WebhookDefinition, WebhookState } from './webhook-definition.js';
 import { WebhookTargets } from './webhook-targets.js';
@@ -83,7 +82,7 @@ export class Webhooks implements OnApplicationBootstrap, OnModuleDestroy {
   async create(webhook: NewWebhook): Promise<WebhookDefinition> {
     this.settings.targets.assertAllowed(webhook.url);
     // `end` is resolved now, so that an event appended right after the answer is delivered.
-    const startFrom = webhook.startFrom === 'end' ? await currentEnd(this.store, webhook.streamId) : webhook.startFrom;
+    const startFrom = webhook.startFrom === 'end' ? await this.store.endOf(webhook.streamId) : webhook.startFrom;
     const definition: WebhookDefinition = { ...webhook, startFrom, secret: webhook.secret ?? randomBytes(32).toString('base64url'), createdAt: new Date() };
     return this.exclusively(async () => {
       this.assertOpen();
@@ -205,7 +204,7 @@ export class Webhooks implements OnApplicationBootstrap, OnModuleDestroy {
     const handler = (event: RecordedEvent): Promise<void> => deliverWebhook(webhook, event, this.settings.timeoutMs, this.shutdown.signal);
     const options: SubscriptionOptions = {
       startFrom: webhook.startFrom,
-      filter: webhook.streamId === '$all' && (webhook.filter.eventTypes || webhook.filter.streamPrefix !== undefined) ? webhook.filter : undefined,
+      filter: webhook.streamId === '$all' ? webhook.filter : undefined,
       onFailure: webhook.onFailure,
       retry: webhook.retry,
       failedRetry: webhook.failedRetry,

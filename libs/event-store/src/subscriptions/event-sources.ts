@@ -6,9 +6,9 @@ import type { EventSource } from './event-source.js';
 /** The reads a subscription needs, as the store serves them (typed, checked). */
 export interface SubscriptionReads {
   readAllForward(options: ReadAllOptions): Promise<ReadAllResult>;
-  readAllBackward(options: ReadAllOptions): Promise<ReadAllResult>;
   readStreamForward(streamId: string, options: ReadStreamOptions): Promise<RecordedEvent[]>;
-  streamVersion(streamId: string): Promise<number>;
+  /** See {@link EventStore.endOf}. */
+  endOf(streamId: string): Promise<number>;
   readEvent(eventId: string): Promise<RecordedEvent | undefined>;
 }
 
@@ -27,8 +27,7 @@ export class AllEventSource implements EventSource {
   }
 
   async end(): Promise<number> {
-    const { events } = await this.reads.readAllBackward({ maxCount: 1 });
-    return events[0]?.globalPosition ?? 0;
+    return this.reads.endOf('$all');
   }
 
   cursorOf(event: RecordedEvent): number {
@@ -64,7 +63,7 @@ export class StreamEventSource implements EventSource {
   }
 
   async end(): Promise<number> {
-    return this.reads.streamVersion(this.streamId);
+    return this.reads.endOf(this.streamId);
   }
 
   cursorOf(event: RecordedEvent): number {

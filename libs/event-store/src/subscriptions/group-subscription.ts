@@ -123,7 +123,7 @@ export class GroupSubscription implements Subscription {
   private async tryTake(index: number): Promise<void> {
     const { name, member, leaseMs } = this.settings;
     await this.settings.ensurePartition(index);
-    if ((await this.store.acquire(partitionName(name, index), member, leaseMs)) !== undefined) {
+    if (typeof (await this.store.acquire(partitionName(name, index), member, leaseMs)) === 'number') {
       this.running.set(index, this.settings.runPartition(index));
     }
   }

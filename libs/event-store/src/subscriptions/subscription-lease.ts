@@ -94,16 +94,16 @@ export class SubscriptionLease {
     this.refuseOtherDefinition(row.stream_id, row.filter);
     let announced = false;
     while (!signal.aborted) {
-      const checkpoint = (await this.myTurn()) ? await this.store.acquire(this.name, this.owner, this.timing.leaseMs) : undefined;
-      if (checkpoint !== undefined) {
+      const outcome = await this.tryAcquire();
+      if (typeof outcome === 'number') {
         this.begin();
-        return checkpoint;
+        return outcome;
+      }
+      if (outcome === 'gone') {
+        throw new SubscriptionDeletedError(this.name);
       }
       if (!this.timing.standBy) {
         throw new LeaseLostError(`Subscription ${this.name} is held by another process`);
-      }
-      if ((await this.store.find(this.name)) === undefined) {
-        throw new SubscriptionDeletedError(this.name);
       }
       if (!announced) {
         this.logger.log('Another process runs it; standing by to take over');
@@ -112,6 +112,14 @@ export class SubscriptionLease {
       await sleep(this.timing.standbyPollMs, undefined, { signal }).catch(() => undefined);
     }
     return 0;
+  }
+
+  /** The lease if it is this process's turn and free: its checkpoint, or why not (one query either way). */
+  private async tryAcquire(): Promise<number | 'held' | 'gone'> {
+    if (await this.myTurn()) {
+      return this.store.acquire(this.name, this.owner, this.timing.leaseMs);
+    }
+    return (await this.store.find(this.name)) === undefined ? 'gone' : 'held';
   }
 
   /** Whether this process should try to take the lease now (always, unless spreading says another should). */

@@ -106,7 +106,7 @@ export class SubscriptionManager {
   private async startCursor(options: SubscriptionOptions): Promise<number> {
     const startFrom = options.startFrom ?? 'origin';
     if (startFrom === 'origin') return 0;
-    if (startFrom === 'end') return new AllEventSource(this.reads, undefined).end();
+    if (startFrom === 'end') return this.reads.endOf('$all');
     return startFrom;
   }
 

@@ -44,10 +44,11 @@ export class SubscriptionStore {
     return row;
   }
 
-  /** Takes the lease for `owner`; the checkpoint, or `undefined` while another holds it. */
-  async acquire(name: string, owner: string, leaseMs: number): Promise<number | undefined> {
-    const [row] = await this.query<{ checkpoint: string }>(acquireLeaseSql(this.s), [name, owner, leaseMs]);
-    return row === undefined ? undefined : Number(row.checkpoint);
+  /** Takes the lease for `owner`: the checkpoint; `held` while another holds it; `gone` once deleted. */
+  async acquire(name: string, owner: string, leaseMs: number): Promise<number | 'held' | 'gone'> {
+    const [row] = await this.query<{ checkpoint: string | null; present: boolean }>(acquireLeaseSql(this.s), [name, owner, leaseMs]);
+    if (row!.checkpoint !== null) return Number(row!.checkpoint);
+    return row!.present ? 'held' : 'gone';
   }
 
   /** Renews the lease (and writes the checkpoint, if given); `false` when the lease was lost. */

@@ -19,13 +19,17 @@ export const readSubscriptionSql = (s: string): string =>
 
 /**
  * $1 name, $2 owner, $3 lease in milliseconds: takes the lease if it is free, lapsed or already
- * ours; returns the checkpoint, or nothing while another process holds it.
+ * ours. One row: the checkpoint (NULL while another process holds it), and whether the
+ * subscription exists at all (a standby learns of a deletion from the query it polls with).
  */
 export const acquireLeaseSql = (s: string): string => `
-  UPDATE ${s}.subscriptions
-     SET owner = $2, lease_until = now() + make_interval(secs => $3::double precision / 1000), updated_at = now()
-   WHERE name = $1 AND (owner IS NULL OR owner = $2 OR lease_until < now())
-  RETURNING checkpoint`;
+  WITH taken AS (
+    UPDATE ${s}.subscriptions
+       SET owner = $2, lease_until = now() + make_interval(secs => $3::double precision / 1000), updated_at = now()
+     WHERE name = $1 AND (owner IS NULL OR owner = $2 OR lease_until < now())
+    RETURNING checkpoint)
+  SELECT (SELECT checkpoint FROM taken) AS checkpoint,
+         EXISTS (SELECT 1 FROM ${s}.subscriptions WHERE name = $1) AS present`;
 
 /** $1 name, $2 owner, $3 lease in milliseconds, $4 checkpoint or NULL (keep): renews; nothing if lost. */
 export const renewLeaseSql = (s: string): string => `
