@@ -1,10 +1,14 @@
 import type { MigrationInterface, QueryRunner } from 'typeorm';
-import { storeSchema } from './store-schema.js';
+import { storeSchema } from '@game-bot/event-store/internal';
 
 /**
  * Webhook subscriptions of the service: where each persistent subscription delivers (a URL), the
  * secret its requests are signed with, and what it reads. The service's instances start every
  * webhook listed here; the subscription's checkpoint, lease and failures live in `subscriptions`.
+ *
+ * Stores created before the service kept migrations of its own recorded this one among the
+ * store's: there the table exists already, and the store's record of it is removed (the store's
+ * migrations would otherwise list one they do not know).
  */
 export class CreateWebhooks1764403200000 implements MigrationInterface {
   name = 'CreateWebhooks1764403200000';
@@ -12,7 +16,7 @@ export class CreateWebhooks1764403200000 implements MigrationInterface {
   async up(queryRunner: QueryRunner): Promise<void> {
     const s = storeSchema(queryRunner);
     await queryRunner.query(`
-      CREATE TABLE ${s}.webhooks (
+      CREATE TABLE IF NOT EXISTS ${s}.webhooks (
         name text COLLATE "C" PRIMARY KEY,
         url text NOT NULL,
         secret text NOT NULL,
@@ -22,6 +26,9 @@ export class CreateWebhooks1764403200000 implements MigrationInterface {
         options jsonb NOT NULL DEFAULT '{}',
         created_at timestamptz NOT NULL DEFAULT now()
       )`);
+    if ((await queryRunner.query(`SELECT to_regclass('${s}.event_store_migrations') IS NOT NULL AS found`))[0]?.found) {
+      await queryRunner.query(`DELETE FROM ${s}.event_store_migrations WHERE name = $1`, [this.name]);
+    }
   }
 
   async down(queryRunner: QueryRunner): Promise<void> {

@@ -1,6 +1,10 @@
-import { CreateEventStore1764230400000 } from './1764230400000-create-event-store.js';
-import { CreateSubscriptions1764316800000 } from './1764316800000-create-subscriptions.js';
 import { CreateWebhooks1764403200000 } from './1764403200000-create-webhooks.js';
 
-/** Every migration of the store, oldest first. */
-export const eventStoreMigrations = [CreateEventStore1764230400000, CreateSubscriptions1764316800000, CreateWebhooks1764403200000];
+/**
+ * The service's own migrations (its tables beside the store's, in the same schema), oldest first.
+ * The store's migrations ship in the library; these are recorded in a table of their own.
+ */
+export const serviceMigrations = [CreateWebhooks1764403200000];
+
+/** Where the service's applied migrations are recorded. */
+export const SERVICE_MIGRATIONS_TABLE = 'event_store_service_migrations';

@@ -1,7 +1,7 @@
 import { IsInt, Min } from 'class-validator';
 import pg from 'pg';
 import request from 'supertest';
-import { EventStoreModule, EventType } from '../libs/event-store/src/index.js';
+import { EventStoreModule, EventType } from '@game-bot/event-store';
 import { testConnection } from './helpers/test-database.js';
 import { createTestApp, createTestAppBehindProxy, type ProxiedTestApp, type TestApp } from './helpers/test-app.js';
 

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import request from 'supertest';
-import { EventStore } from '../libs/event-store/src/index.js';
+import { EventStore } from '@game-bot/event-store';
 import { MetricsService } from '../apps/event-store-service/src/metrics/metrics.service.js';
 import { eventually } from './helpers/eventually.js';
 import { listeningUrl, openEventStream, type SseClient } from './helpers/sse-client.js';

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import request from 'supertest';
-import { EventStore } from '../libs/event-store/src/index.js';
+import { EventStore, EventStoreHealth } from '@game-bot/event-store';
 import { eventually } from './helpers/eventually.js';
 import { createTestApp, type TestApp } from './helpers/test-app.js';
 import { uniqueSchema } from './helpers/test-store.js';
@@ -84,7 +84,7 @@ describe('webhook subscriptions across instances', () => {
     await append(second!, 'match-3', 2);
     await sleep(1_000);
     expect(versions()).toEqual([1, 2, 3, 2, 3]);
-    const leftovers = await first.app.get(EventStore).health().subscriptions();
+    const leftovers = await first.app.get(EventStoreHealth).subscriptions();
     expect(leftovers.map((entry) => entry.name)).not.toContain('webhook:elsewhere');
   });
 });

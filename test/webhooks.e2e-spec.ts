@@ -1,7 +1,7 @@
 import { createHmac, randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import request from 'supertest';
-import { EventStore } from '../libs/event-store/src/index.js';
+import { EventStore } from '@game-bot/event-store';
 import { eventually } from './helpers/eventually.js';
 import { createTestApp, type TestApp } from './helpers/test-app.js';
 import { startWebhookReceiver, type WebhookReceiver } from './helpers/webhook-receiver.js';

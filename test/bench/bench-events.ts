@@ -1,5 +1,5 @@
 import { IsArray, IsInt, IsString, Length, Min } from 'class-validator';
-import { EventType } from '../../libs/event-store/src/index.js';
+import { EventType } from '@game-bot/event-store';
 
 /**
  * The typed twin of the plain events the benchmark appends (`benchEvents`): same fields, with the

@@ -7,8 +7,8 @@ import {
   EventStore,
   EventStoreModule,
   type PostgresConnectionOptions,
-} from '../../libs/event-store/src/index.js';
-import { EmbeddedPostgresServer } from '../../libs/event-store/src/storage/embedded-postgres.server.js';
+} from '@game-bot/event-store';
+import { EmbeddedPostgresServer } from '@game-bot/event-store/internal';
 import { TypedGuessProcessed } from './bench-events.js';
 import { describeError } from './harness.js';
 import { createRawTable } from './targets.js';

@@ -1,5 +1,5 @@
 import type autocannon from 'autocannon';
-import type { EventStore } from '../../libs/event-store/src/index.js';
+import type { EventStore } from '@game-bot/event-store';
 import { alternate, httpSide, librarySide, type LoadMeasurement, type LoadSide } from './http-load.js';
 import { appendEvents, benchEvents, PAGE_SIZE, READ_STREAM, readStreamPages, SEEDED_EVENTS } from './scenarios.js';
 import type { ServiceProcess } from './service-process.js';

@@ -1,4 +1,4 @@
-import type { EventData } from '../../libs/event-store/src/index.js';
+import type { EventData } from '@game-bot/event-store';
 import { measurePair, type Measurement } from './harness.js';
 import type { BenchTarget } from './targets.js';
 

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type pg from 'pg';
-import type { EventStore } from '../../libs/event-store/src/index.js';
+import type { EventStore } from '@game-bot/event-store';
 import { benchEvents } from './scenarios.js';
 
 /** Append-to-handler latency of a subscriber in another store instance, under a steady append rate. */

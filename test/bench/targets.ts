@@ -6,7 +6,7 @@ import {
   type EventStore,
   type JsonObject,
   type RecordedEvent,
-} from '../../libs/event-store/src/index.js';
+} from '@game-bot/event-store';
 import { TypedGuessProcessed } from './bench-events.js';
 
 /** The operations a scenario times, implemented by the store and by plain SQL alike. */

@@ -8,7 +8,7 @@
 import 'reflect-metadata';
 import { Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { EventStore, EventStoreModule } from '../../libs/event-store/src/index.js';
+import { EventStore, EventStoreModule } from '@game-bot/event-store';
 import { testConnection } from './test-database.js';
 
 @Module({

@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import type { INestApplication, ModuleMetadata } from '@nestjs/common';
-import type { EventStoreModuleOptions } from '../../libs/event-store/src/index.js';
+import type { EventStoreModuleOptions } from '@game-bot/event-store';
 import { Test } from '@nestjs/testing';
 import pg from 'pg';
 import { AppModule } from '../../apps/event-store-service/src/app.module.js';

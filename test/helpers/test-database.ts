@@ -1,22 +1,16 @@
-import type { PostgresConnectionOptions } from '../../libs/event-store/src/index.js';
+import type { PostgresConnectionOptions } from '@game-bot/event-store';
+import { testConnectionFromEnvironment } from '@game-bot/event-store/testing';
 
-/** The database tests use, so that they never touch a real store's. */
-export const TEST_DATABASE = 'game_bot_eventstore_test';
+export { TEST_DATABASE } from '@game-bot/event-store/testing';
 
 /**
  * The PostgreSQL server of this test run: `EVENT_STORE_HOST` (and friends) when set, otherwise
  * the embedded server that the global set-up started and described in the same variables.
  */
 export function testConnection(): PostgresConnectionOptions {
-  const host = process.env.EVENT_STORE_HOST;
-  if (!host) {
+  const connection = testConnectionFromEnvironment();
+  if (connection === undefined) {
     throw new Error('No test database: run the tests with `npm test`, which starts one');
   }
-  return {
-    host,
-    port: Number(process.env.EVENT_STORE_PORT ?? 5432),
-    user: process.env.EVENT_STORE_USER ?? 'postgres',
-    password: process.env.EVENT_STORE_PASS ?? 'postgres',
-    database: process.env.EVENT_STORE_TEST_DB ?? TEST_DATABASE,
-  };
+  return connection;
 }

@@ -1,13 +1,12 @@
 import 'reflect-metadata';
 import type { INestApplicationContext, ModuleMetadata } from '@nestjs/common';
-import { Test } from '@nestjs/testing';
-import { randomBytes } from 'node:crypto';
+import { createTestEventStore, uniqueSchemaName } from '@game-bot/event-store/testing';
 import pg from 'pg';
 import {
   EventStore,
   EventStoreModule,
   type EventStoreModuleOptions,
-} from '../../libs/event-store/src/index.js';
+} from '@game-bot/event-store';
 import { testConnection } from './test-database.js';
 
 /** A store in a fresh schema of the test database, with a raw pool for checks behind its back. */
@@ -23,43 +22,36 @@ export interface TestStore {
    * parallel on one server, so another file's open transaction can hold a read back for a moment.
    */
   allVisible(): Promise<void>;
-  /** Closes the app, drops the schema and closes the raw pool. */
+  /** Closes the app (dropping the schema) and closes the raw pool. */
   close(): Promise<void>;
 }
 
 /** A schema name no other test file uses. */
 export function uniqueSchema(label = 'test'): string {
-  return `t_${label.replace(/[^a-z0-9_]/g, '_').slice(0, 30)}_${randomBytes(4).toString('hex')}`;
+  return uniqueSchemaName(label);
 }
 
 /**
- * Boots `EventStoreModule` the way a host app would, in a schema of its own; `imports` are further
- * modules of the app (e.g. `EventStoreModule.forFeature([...])`).
+ * Boots `EventStoreModule` the way a host app would, in a schema of its own (the library's
+ * `createTestEventStore`); `imports` are further modules of the app (e.g.
+ * `EventStoreModule.forFeature([...])`).
  */
 export async function createTestStore(
   options: EventStoreModuleOptions = {},
   label?: string,
   imports: NonNullable<ModuleMetadata['imports']> = [],
 ): Promise<TestStore> {
-  const schema = options.schema ?? uniqueSchema(label);
-  const moduleRef = await Test.createTestingModule({
-    imports: [EventStoreModule.forRoot({ connection: testConnection(), ...options, schema }), ...imports],
-  }).compile();
-  // compile() has opened the database; a failing init (e.g. a bad event registration) must close it.
-  const app = await moduleRef.init().catch(async (error: unknown) => {
-    await moduleRef.close();
-    throw error;
-  });
+  const store = 'connection' in options ? options : { ...options, connection: testConnection() };
+  const t = await createTestEventStore({ store, imports, label });
   const sql = new pg.Pool({ ...testConnection(), max: 4 });
   return {
-    store: app.get(EventStore),
-    app,
-    schema,
+    store: t.store,
+    app: t.app,
+    schema: t.schema,
     sql,
-    allVisible: () => waitUntilAllVisible(sql, schema),
+    allVisible: () => waitUntilAllVisible(sql, t.schema),
     async close() {
-      await app.close();
-      await sql.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+      await t.close();
       await sql.end();
     },
   };

@@ -1,9 +1,10 @@
 import { type DynamicModule, Module } from '@nestjs/common';
 import { ScheduleModule } from '@nestjs/schedule';
 import { TerminusModule } from '@nestjs/terminus';
-import { EventStoreModule } from '../../../libs/event-store/src/index.js';
+import { EventStoreModule } from '@game-bot/event-store';
 import type { ServiceConfig } from './configuration/service-config.js';
-import { EventStoreHealthIndicator } from './health/event-store.health.js';
+import { ServiceHealthChecks } from './health/service-health-checks.js';
+import { ServiceSchema } from './schema/service-schema.js';
 import { HealthController } from './health/health.controller.js';
 import { HEALTH_THRESHOLDS } from './health/health.tokens.js';
 import { AllController } from './http/all.controller.js';
@@ -28,10 +29,11 @@ export class AppModule {
   static register(config: ServiceConfig): DynamicModule {
     return {
       module: AppModule,
-      imports: [ScheduleModule.forRoot(), TerminusModule, EventStoreModule.forRoot({ ...config.eventStore, isGlobal: true })],
+      imports: [ScheduleModule.forRoot(), TerminusModule, EventStoreModule.forRoot(config.eventStore)],
       controllers: [StreamsController, AllController, LiveController, SubscriptionsController, HealthController, MetricsController],
       providers: [
-        EventStoreHealthIndicator,
+        ServiceSchema,
+        ServiceHealthChecks,
         { provide: HEALTH_THRESHOLDS, useValue: config.health },
         MetricsService,
         { provide: AccessTokens, useValue: new AccessTokens(config.auth.tokens) },

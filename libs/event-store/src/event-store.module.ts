@@ -1,15 +1,10 @@
-import { Inject, Module, type DynamicModule, type OnApplicationShutdown, type Type } from '@nestjs/common';
-import type { EventStoreModuleOptions } from './configuration/event-store-options.interface.js';
-import { resolveEventStoreOptions } from './configuration/resolve-event-store-options.js';
-import { ConfigurableEventStoreModule, EVENT_STORE_MODULE_OPTIONS } from './event-store.module-definition.js';
-import { EventStore } from './event-store.service.js';
-import { EventSerializer } from './serialization/event-serializer.js';
+import { Module, type DynamicModule, type Type } from '@nestjs/common';
+import {
+  EVENT_STORE_ASYNC_OPTIONS_TYPE,
+  EVENT_STORE_OPTIONS_TYPE,
+} from './configuration/event-store-configuration.module-definition.js';
+import { EventStoreCoreModule } from './event-store-core.module.js';
 import { EventTypeRegistry, type UpcasterRegistration } from './serialization/event-type-registry.js';
-import { EventTypesModule } from './serialization/event-types.module.js';
-import { EventStoreDatabase } from './storage/event-store-database.js';
-import { FailedDeliveryWorker } from './subscriptions/failed-delivery.worker.js';
-import { SubscriptionExplorer } from './subscriptions/subscription-explorer.js';
-import { DiscoveryModule } from '@nestjs/core';
 
 /** Options of `EventStoreModule.forFeature`. */
 export interface EventStoreFeatureOptions {
@@ -24,8 +19,9 @@ export class EventStoreFeatureModule {}
 let featureCount = 0;
 
 /**
- * The event store as a Nest module. Register it once, at the application root, with `forRoot`;
- * feature modules register their event classes with `forFeature`.
+ * The event store as a Nest module. Register it once, at the application root, with `forRoot`
+ * (or `forRootAsync`): `EventStore` is then injectable in every module of the app. Feature
+ * modules register their event classes with `forFeature`.
  *
  * @example
  * @Module({
@@ -43,29 +39,16 @@ let featureCount = 0;
  * @Module({ imports: [EventStoreModule.forFeature([GameStarted, GuessProcessed])] })
  * export class GameModule {}
  */
-@Module({
-  imports: [EventTypesModule, DiscoveryModule],
-  providers: [
-    {
-      provide: EventStoreDatabase,
-      inject: [EVENT_STORE_MODULE_OPTIONS],
-      useFactory: (options: EventStoreModuleOptions) => EventStoreDatabase.open(resolveEventStoreOptions(options)),
-    },
-    {
-      provide: EventSerializer,
-      inject: [EventTypeRegistry, EventStoreDatabase],
-      useFactory: (registry: EventTypeRegistry, database: EventStoreDatabase) =>
-        new EventSerializer(registry, database.options.unregisteredEventTypes),
-    },
-    EventStore,
-    FailedDeliveryWorker,
-    SubscriptionExplorer,
-  ],
-  exports: [EventStore, EventStoreDatabase, FailedDeliveryWorker],
-})
-export class EventStoreModule extends ConfigurableEventStoreModule implements OnApplicationShutdown {
-  constructor(@Inject(EventStoreDatabase) private readonly database: EventStoreDatabase) {
-    super();
+@Module({})
+export class EventStoreModule {
+  /** The store, for options given directly (every option is optional: none runs on an embedded PostgreSQL). */
+  static forRoot(options: typeof EVENT_STORE_OPTIONS_TYPE = {}): DynamicModule {
+    return { module: EventStoreModule, imports: [EventStoreCoreModule.forRoot(options)] };
+  }
+
+  /** The store, for options made by a factory (`useFactory` + `inject`), `useClass` or `useExisting`. */
+  static forRootAsync(options: typeof EVENT_STORE_ASYNC_OPTIONS_TYPE): DynamicModule {
+    return { module: EventStoreModule, imports: [EventStoreCoreModule.forRootAsync(options)] };
   }
 
   /**
@@ -83,10 +66,5 @@ export class EventStoreModule extends ConfigurableEventStoreModule implements On
         },
       ],
     };
-  }
-
-  /** Closes the pool and stops the embedded server, if this store started one. */
-  async onApplicationShutdown(): Promise<void> {
-    await this.database.close();
   }
 }

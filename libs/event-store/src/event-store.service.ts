@@ -1,19 +1,22 @@
-import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
+import { EVENT_STORE_OPTIONS } from './configuration/event-store-configuration.module-definition.js';
+import type { ResolvedEventStoreOptions } from './configuration/resolve-event-store-options.js';
 import { InvalidArgumentError } from './errors/invalid-argument.error.js';
 import { StreamNotFoundError } from './errors/stream-not-found.error.js';
-import { EventStoreHealth } from './health/event-store-health.js';
 import { EventSerializer } from './serialization/event-serializer.js';
-import type { EventStoreObserver } from './types/event-store-observer.js';
-import { SubscriptionManager } from './subscriptions/subscription-manager.js';
-import type { EventHandler, Subscription, SubscriptionOptions } from './subscriptions/subscription-options.js';
-import type { FailedDelivery } from './subscriptions/failed-deliveries.js';
-import type { RetryReport } from './subscriptions/subscription-runner.js';
-import { EventStoreDatabase } from './storage/event-store-database.js';
-import { EventsRepository, type AllPage, type AllQuery } from './storage/events.repository.js';
+import { EventReader } from './storage/event-reader.js';
+import { EventStoreObservers } from './storage/event-store-observers.js';
+import { EventsRepository } from './storage/events.repository.js';
+import type { FailedDelivery } from './storage/failed-deliveries.repository.js';
 import { SnapshotsRepository } from './storage/snapshots.repository.js';
 import { StreamsRepository, type ExpectedVersionCheck } from './storage/streams.repository.js';
+import { EventNotifier } from './subscriptions/event-notifier.js';
+import { SubscriptionManager } from './subscriptions/subscription-manager.js';
+import type { EventHandler, Subscription, SubscriptionOptions } from './subscriptions/subscription-options.js';
+import type { RetryReport } from './subscriptions/subscription-runner.js';
 import type { AppendOptions, AppendResult, DeleteStreamOptions } from './types/append-result.js';
 import type { EventData, JsonObject, RecordedEvent } from './types/event-data.js';
+import type { EventStoreObserver } from './types/event-store-observer.js';
 import { ExpectedVersion } from './types/expected-version.js';
 import type { ReadAllOptions, ReadAllResult, ReadStreamOptions } from './types/read-options.js';
 import type { RecordedSnapshot, SnapshotData } from './types/snapshot.js';
@@ -24,8 +27,9 @@ import { assertName, assertStreamId, likePrefix } from './validation/stream-id.v
 
 /**
  * The event store: append to streams with optimistic concurrency, read streams and `$all`, manage
- * streams, metadata and snapshots. Every method validates its arguments first and throws the
- * store's errors (`EventStoreError` subclasses with a stable `code`).
+ * streams, metadata and snapshots, and subscribe. Every method validates its arguments first and
+ * throws the store's errors (`EventStoreError` subclasses with a stable `code`). It is a facade:
+ * the work is done by the storage, serialization and subscriptions modules' providers.
  *
  * @example
  * constructor(private readonly store: EventStore) {}
@@ -36,36 +40,18 @@ import { assertName, assertStreamId, likePrefix } from './validation/stream-id.v
  * const events = await this.store.readStreamForward('game-42');
  */
 @Injectable()
-export class EventStore implements OnModuleDestroy {
-  private readonly events: EventsRepository;
-  private readonly streams: StreamsRepository;
-  private readonly snapshots: SnapshotsRepository;
-  private readonly subscriptions: SubscriptionManager;
-  private readonly observers: EventStoreObserver[] = [];
-  private readonly healthNumbers: EventStoreHealth;
-
+export class EventStore {
   constructor(
-    @Inject(EventStoreDatabase) private readonly database: EventStoreDatabase,
+    @Inject(EVENT_STORE_OPTIONS) private readonly options: ResolvedEventStoreOptions,
     @Inject(EventSerializer) private readonly serializer: EventSerializer,
-  ) {
-    this.events = new EventsRepository(database);
-    this.streams = new StreamsRepository(database);
-    this.snapshots = new SnapshotsRepository(database);
-    this.healthNumbers = new EventStoreHealth(database, () => {
-      const { notifier } = this.subscriptions;
-      return notifier.started ? notifier.connected : undefined;
-    });
-    this.subscriptions = new SubscriptionManager(database, (subscription, outcome) =>
-      this.observers.forEach((observer) => observer.delivered?.(subscription, outcome)), {
-      readAllForward: (options) => this.readAllForward(options),
-      readStreamForward: (streamId, options) => this.readStreamForward(streamId, options),
-      endOf: (streamId) => this.endOf(streamId),
-      readEvent: async (eventId) => {
-        const event = await this.events.readEvent(eventId);
-        return event && this.serializer.fromStored(event);
-      },
-    });
-  }
+    @Inject(EventsRepository) private readonly events: EventsRepository,
+    @Inject(StreamsRepository) private readonly streams: StreamsRepository,
+    @Inject(SnapshotsRepository) private readonly snapshots: SnapshotsRepository,
+    @Inject(EventReader) private readonly reader: EventReader,
+    @Inject(EventStoreObservers) private readonly observers: EventStoreObservers,
+    @Inject(SubscriptionManager) private readonly subscriptions: SubscriptionManager,
+    @Inject(EventNotifier) private readonly notifier: EventNotifier,
+  ) {}
 
   /**
    * Appends events atomically (all or none) if the stream is at `expectedVersion`. Re-sending an
@@ -83,43 +69,43 @@ export class EventStore implements OnModuleDestroy {
   ): Promise<AppendResult> {
     assertStreamId(streamId);
     const code = expectedVersionCode(expectedVersion);
-    const records = this.serializer.toRecords(events, this.database.options.maxAppendEvents, options, streamId);
+    const records = this.serializer.toRecords(events, this.options.maxAppendEvents, options, streamId);
     const timeoutMs = optionalInteger(options.timeoutMs, 'timeoutMs', 1);
     const started = performance.now();
     const result = await this.events.append(streamId, code, expectedVersion, records, timeoutMs);
-    this.observers.forEach((observer) => observer.appended?.(performance.now() - started, records.length));
-    this.subscriptions.notifier.appended();
+    this.observers.appended(performance.now() - started, records.length);
+    this.notifier.appended();
     return result;
   }
 
   /** Events of a stream from `fromVersion` (default 1) upwards. */
   async readStreamForward(streamId: string, options: ReadStreamOptions = {}): Promise<RecordedEvent[]> {
-    return this.typed(await this.readStreamPage(streamId, 'forward', options));
+    return this.reader.readStream(streamId, 'forward', options);
   }
 
   /** Events of a stream from `fromVersion` (default: its last event) downwards. */
   async readStreamBackward(streamId: string, options: ReadStreamOptions = {}): Promise<RecordedEvent[]> {
-    return this.typed(await this.readStreamPage(streamId, 'backward', options));
+    return this.reader.readStream(streamId, 'backward', options);
   }
 
   /** A stream's events, oldest first, read page by page as the loop consumes them. */
   async *streamForward(streamId: string, options: ReadStreamOptions = {}): AsyncIterable<RecordedEvent> {
-    yield* this.iterateStream(streamId, 'forward', options);
+    yield* this.reader.iterateStream(streamId, 'forward', options);
   }
 
   /** A stream's events, newest first, read page by page as the loop consumes them. */
   async *streamBackward(streamId: string, options: ReadStreamOptions = {}): AsyncIterable<RecordedEvent> {
-    yield* this.iterateStream(streamId, 'backward', options);
+    yield* this.reader.iterateStream(streamId, 'backward', options);
   }
 
   /** A page of `$all` after the cursor `fromPosition` (default 0, the start), oldest first. */
   async readAllForward(options: ReadAllOptions = {}): Promise<ReadAllResult> {
-    return this.readAll('forward', options);
+    return this.reader.readAll('forward', options);
   }
 
   /** A page of `$all` before the cursor `fromPosition` (default: from the end), newest first. */
   async readAllBackward(options: ReadAllOptions = {}): Promise<ReadAllResult> {
-    return this.readAll('backward', options);
+    return this.reader.readAll('backward', options);
   }
 
   /**
@@ -132,11 +118,7 @@ export class EventStore implements OnModuleDestroy {
    * const subscription = store.subscribe('$all', handler, { startFrom: await store.endOf('$all') });
    */
   async endOf(streamId: string): Promise<number> {
-    if (streamId === '$all') {
-      return (await this.readAllBackward({ maxCount: 1 })).events[0]?.globalPosition ?? 0;
-    }
-    assertStreamId(streamId);
-    return (await this.streams.find(streamId))?.version ?? 0;
+    return this.reader.endOf(streamId);
   }
 
   /** The stream's version, timestamps, deletion flag and metadata; `STREAM_NOT_FOUND` if none. */
@@ -198,7 +180,7 @@ export class EventStore implements OnModuleDestroy {
 
   /** A page of streams sorted by id, optionally those whose id starts with `prefix`. */
   async listStreams(options: ListStreamsOptions = {}): Promise<ListStreamsResult> {
-    const { maxPageSize, defaultPageSize } = this.database.options;
+    const { maxPageSize, defaultPageSize } = this.options;
     const limit = pageSize(options.limit, defaultPageSize, maxPageSize, 'limit');
     const pattern = options.prefix === undefined ? null : likePrefix(options.prefix);
     return this.streams.list(pattern, options.after ?? null, limit);
@@ -213,7 +195,6 @@ export class EventStore implements OnModuleDestroy {
    * const subscription = store.subscribe('$all', (event) => scores.apply(event), { filter: { streamPrefix: 'game-' } });
    */
   subscribe(streamId: string, handler: EventHandler, options: SubscriptionOptions = {}): Subscription {
-    this.assertSubscribable(streamId, options);
     return this.subscriptions.subscribe(streamId, handler, options);
   }
 
@@ -223,25 +204,17 @@ export class EventStore implements OnModuleDestroy {
    * others stand by and take over within seconds when that process stops or dies.
    */
   subscribeToStream(streamId: string, name: string, handler: EventHandler, options: SubscriptionOptions = {}): Subscription {
-    this.assertSubscribable(streamId, options);
-    if (streamId === '$all') {
-      throw new InvalidArgumentError("Use subscribeToAll(name, handler) for '$all'");
-    }
-    if (options.group !== undefined) {
-      throw new InvalidArgumentError('Groups share $all by stream: use subscribeToAll(name, handler, { group })');
-    }
-    return this.subscriptions.subscribePersistent(name, streamId, handler, options);
+    return this.subscriptions.subscribeToStream(streamId, name, handler, options);
   }
 
   /** A persistent subscription to `$all` (optionally filtered), named `name`: see {@link subscribeToStream}. */
   subscribeToAll(name: string, handler: EventHandler, options: SubscriptionOptions = {}): Subscription {
-    this.assertSubscribable('$all', options);
-    return this.subscriptions.subscribePersistent(name, '$all', handler, options);
+    return this.subscriptions.subscribeToAll(name, handler, options);
   }
 
   /** Stops a subscription; a persistent one writes its checkpoint and hands its lease back. */
   async unsubscribe(subscription: Subscription): Promise<void> {
-    await this.subscriptions.unsubscribe(subscription);
+    await subscription.unsubscribe();
   }
 
   /** Stops a persistent subscription if it runs in this process, and deletes its checkpoint. */
@@ -280,23 +253,7 @@ export class EventStore implements OnModuleDestroy {
 
   /** Reports appends, reads and deliveries to `observer` from now on (metrics). */
   observe(observer: EventStoreObserver): void {
-    this.observers.push(observer);
-  }
-
-  /** Connections of the store's pool: in all, idle, and callers waiting for one. */
-  poolUsage(): { total: number; idle: number; waiting: number } {
-    const { totalCount, idleCount, waitingCount } = this.database.pool;
-    return { total: totalCount, idle: idleCount, waiting: waitingCount };
-  }
-
-  /** The numbers behind the store's health checks (database, migrations, listener, lags, failures). */
-  health(): EventStoreHealth {
-    return this.healthNumbers;
-  }
-
-  /** Stops every subscription before the database closes. */
-  async onModuleDestroy(): Promise<void> {
-    await this.subscriptions.close();
+    this.observers.add(observer);
   }
 
   /**
@@ -327,108 +284,7 @@ export class EventStore implements OnModuleDestroy {
     await this.snapshots.delete(sourceId);
   }
 
-  private async readStreamPage(streamId: string, direction: 'forward' | 'backward', options: ReadStreamOptions) {
-    assertStreamId(streamId);
-    const fromVersion = optionalInteger(options.fromVersion, 'fromVersion', direction === 'forward' ? 0 : 1);
-    const { maxPageSize, defaultPageSize } = this.database.options;
-    const limit = pageSize(options.maxCount, defaultPageSize, maxPageSize);
-    const started = performance.now();
-    const page = await this.events.readStream(streamId, direction, fromVersion, limit);
-    this.observers.forEach((observer) => observer.read?.('stream', performance.now() - started, page.events.length));
-    return page;
-  }
-
-  private async *iterateStream(
-    streamId: string,
-    direction: 'forward' | 'backward',
-    options: ReadStreamOptions,
-  ): AsyncIterable<RecordedEvent> {
-    const step = direction === 'forward' ? 1 : -1;
-    const { maxPageSize, defaultPageSize } = this.database.options;
-    const limit = pageSize(options.maxCount, defaultPageSize, maxPageSize);
-    let fromVersion = options.fromVersion;
-    for (;;) {
-      const events = this.typed(await this.readStreamPage(streamId, direction, { ...options, maxCount: limit, fromVersion }));
-      yield* events;
-      const last = events.at(-1);
-      if (last === undefined || events.length < limit) {
-        return;
-      }
-      fromVersion = last.streamVersion + step;
-      if (fromVersion < 1) {
-        return;
-      }
-    }
-  }
-
-  private async readAll(direction: 'forward' | 'backward', options: ReadAllOptions): Promise<ReadAllResult> {
-    const query = this.allQuery(direction, options);
-    const started = performance.now();
-    const page = await this.events.readAll(query);
-    this.observers.forEach((observer) => observer.read?.('all', performance.now() - started, page.events.length));
-    return { events: this.typed(page), nextFromPosition: nextCursor(query, page) };
-  }
-
-  private allQuery(direction: 'forward' | 'backward', options: ReadAllOptions): AllQuery {
-    const { maxPageSize, defaultPageSize } = this.database.options;
-    const fromPosition = optionalInteger(options.fromPosition, 'fromPosition', 0);
-    const { eventTypes, streamPrefix, partition } = options.filter ?? {};
-    if (partition !== undefined && !isPartition(partition)) {
-      throw new InvalidArgumentError('filter.partition must be { count: integer >= 1, index: integer from 0 to count - 1 }', { partition });
-    }
-    if (eventTypes !== undefined && (!Array.isArray(eventTypes) || eventTypes.length === 0)) {
-      throw new InvalidArgumentError('filter.eventTypes must be a non-empty array of event types', { eventTypes });
-    }
-    eventTypes?.forEach((type, index) => assertName(type, `filter.eventTypes[${index}]`));
-    const limit = pageSize(options.maxCount, defaultPageSize, maxPageSize);
-    return {
-      direction,
-      fromPosition: direction === 'forward' ? (fromPosition ?? 0) : fromPosition,
-      limit,
-      eventTypes: eventTypes ?? null,
-      streamPattern: streamPrefix === undefined ? null : likePrefix(streamPrefix, 'filter.streamPrefix'),
-      scanLimit: Math.max(limit, this.database.options.filterScanLimit),
-      partition: partition ?? null,
-    };
-  }
-
-  private assertSubscribable(streamId: string, options: SubscriptionOptions): void {
-    if (streamId !== '$all') {
-      assertStreamId(streamId);
-    }
-    if (options.filter !== undefined) {
-      this.allQuery('forward', { filter: options.filter });
-    }
-  }
-
-  /** Events of registered types as instances of their classes, upcast to the latest version. */
-  private typed({ events }: { events: RecordedEvent[] }): RecordedEvent[] {
-    return events.map((event) => this.serializer.fromStored(event));
-  }
-
   private expected(expectedVersion: ExpectedVersion): ExpectedVersionCheck {
     return { code: expectedVersionCode(expectedVersion), label: expectedVersion };
   }
-}
-
-/**
- * The cursor after a page of $all: the last event returned when the page is full; otherwise, for
- * a filtered read, as far as it scanned (so the next read does not scan the same events again);
- * `null` when a backward read reached the start.
- */
-function nextCursor(query: AllQuery, page: AllPage): number | null {
-  const last = page.events.at(-1)?.globalPosition;
-  if (page.events.length === query.limit && last !== undefined) {
-    return last;
-  }
-  if (query.direction === 'backward') {
-    const reachedStart = page.scanned === undefined || page.scanned < query.scanLimit;
-    return reachedStart ? null : (page.scannedTo ?? null);
-  }
-  return page.scannedTo ?? last ?? query.fromPosition ?? 0;
-}
-
-function isPartition(value: unknown): value is { count: number; index: number } {
-  const { count, index } = (value ?? {}) as { count?: unknown; index?: unknown };
-  return Number.isSafeInteger(count) && (count as number) >= 1 && Number.isSafeInteger(index) && (index as number) >= 0 && (index as number) < (count as number);
 }

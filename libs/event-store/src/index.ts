@@ -1,9 +1,14 @@
+/**
+ * `@game-bot/event-store`: a PostgreSQL event store for NestJS. What a host app writes: the module,
+ * the `EventStore` service, event classes and subscriptions, the health indicator, the errors.
+ * Test helpers are in `@game-bot/event-store/testing`, the HTTP exception filter in
+ * `@game-bot/event-store/http`.
+ */
 export { EventStoreModule, EventStoreFeatureModule, type EventStoreFeatureOptions } from './event-store.module.js';
-export {
-  EVENT_STORE_MODULE_OPTIONS,
-  type EventStoreModuleExtras,
-} from './event-store.module-definition.js';
+export { EventStoreCoreModule } from './event-store-core.module.js';
+export { EVENT_STORE_MODULE_OPTIONS, EVENT_STORE_OPTIONS } from './configuration/event-store-configuration.module-definition.js';
 export { EventStore } from './event-store.service.js';
+export { EventStoreConnection } from './storage/event-store-connection.js';
 
 export type {
   EmbeddedPostgresOptions,
@@ -12,25 +17,11 @@ export type {
   PostgresConnectionOptions,
   RetryOptions,
 } from './configuration/event-store-options.interface.js';
-export {
-  DEFAULT_DATABASE,
-  resolveEventStoreOptions,
-  type ResolvedEventStoreOptions,
-} from './configuration/resolve-event-store-options.js';
+export { DEFAULT_DATABASE } from './configuration/resolve-event-store-options.js';
 
 export { ExpectedVersion } from './types/expected-version.js';
-export {
-  EventType,
-  type EventTypeOptions,
-  type Upcaster,
-  type UpcastContext,
-} from './serialization/event-type.decorator.js';
-export {
-  EventTypeRegistry,
-  EventTypeRegistrationError,
-  type RegisteredEventType,
-  type UpcasterRegistration,
-} from './serialization/event-type-registry.js';
+export { EventType, type EventTypeOptions, type Upcaster, type UpcastContext } from './serialization/event-type.decorator.js';
+export { EventTypeRegistrationError, type UpcasterRegistration } from './serialization/event-type-registry.js';
 export { JsonBigInt } from './serialization/json-bigint.decorator.js';
 export { causedBy } from './serialization/correlation.js';
 export type { FieldFailure } from './serialization/validation-failures.js';
@@ -39,25 +30,20 @@ export type { AppendOptions, AppendResult, DeleteStreamOptions } from './types/a
 export type { AllFilter, ReadAllOptions, ReadAllResult, ReadStreamOptions } from './types/read-options.js';
 export type { ListStreamsOptions, ListStreamsResult, StreamInfo } from './types/stream-info.js';
 export type { RecordedSnapshot, SnapshotData } from './types/snapshot.js';
-
-export type {
-  EventHandler,
-  StartFrom,
-  Subscription,
-  SubscriptionOptions,
-} from './subscriptions/subscription-options.js';
-export type { FailedDelivery } from './subscriptions/failed-deliveries.js';
 export type { EventStoreObserver } from './types/event-store-observer.js';
-export {
-  SubscribeTo,
-  SUBSCRIBE_TO,
-  type SubscribeToMetadata,
-  type SubscribeToOptions,
-} from './subscriptions/subscribe-to.decorator.js';
-export type { RetryReport } from './subscriptions/subscription-runner.js';
-export { FailedDeliveryWorker, type FailedDeliveryWorkerStats } from './subscriptions/failed-delivery.worker.js';
 
-export { EventStoreHealth, type SubscriptionHealth } from './health/event-store-health.js';
+export type { EventHandler, StartFrom, Subscription, SubscriptionOptions } from './subscriptions/subscription-options.js';
+export type { FailedDelivery } from './storage/failed-deliveries.repository.js';
+export { SubscribeTo, type SubscribeToOptions } from './subscriptions/subscribe-to.decorator.js';
+export type { RetryReport } from './subscriptions/subscription-runner.js';
+
+export {
+  EventStoreHealthIndicator,
+  subscriptionTotals,
+  type EventStoreHealthThresholds,
+  type SubscriptionTotals,
+} from './health/event-store-health.indicator.js';
+export { EventStoreHealth, type PoolUsage, type SubscriptionHealth } from './health/event-store-health.js';
 
 export { EventStoreErrorCode } from './errors/event-store-error-code.js';
 export { EventStoreError, type EventStoreErrorDetails } from './errors/event-store.error.js';
@@ -74,7 +60,3 @@ export { UnauthorizedError } from './errors/unauthorized.error.js';
 export { ForbiddenError } from './errors/forbidden.error.js';
 export { StoreUnavailableError } from './errors/store-unavailable.error.js';
 export { EventStoreTimeoutError } from './errors/event-store-timeout.error.js';
-
-export { EventStoreDatabase } from './storage/event-store-database.js';
-export { MigrationRunner, type MigrationStatus } from './storage/migration-runner.js';
-export { EmbeddedPostgresServer, type EmbeddedPostgresServerOptions } from './storage/embedded-postgres.server.js';

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { RecordedEvent } from '../src/index.js';
+import type { RecordedEvent } from '@game-bot/event-store';
 import { createTestStore, type TestStore } from '../../../test/helpers/test-store.js';
 
 const WRITERS = 16;

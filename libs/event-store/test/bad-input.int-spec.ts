@@ -1,4 +1,4 @@
-import { InvalidArgumentError, type EventData } from '../src/index.js';
+import { InvalidArgumentError, type EventData } from '@game-bot/event-store';
 import { createTestStore, someEvents, type TestStore } from '../../../test/helpers/test-store.js';
 
 describe('bad input is INVALID_ARGUMENT, and stores nothing', () => {

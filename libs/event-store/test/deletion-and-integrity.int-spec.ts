@@ -1,4 +1,4 @@
-import { CorruptedEventError, StreamDeletedError, StreamNotFoundError } from '../src/index.js';
+import { CorruptedEventError, StreamDeletedError, StreamNotFoundError } from '@game-bot/event-store';
 import { createTestStore, someEvents, type TestStore } from '../../../test/helpers/test-store.js';
 
 describe('deletion and integrity', () => {

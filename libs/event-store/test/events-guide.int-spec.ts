@@ -5,7 +5,7 @@
 import 'reflect-metadata';
 import { IsInt, IsOptional, IsString, Length, Min } from 'class-validator';
 import { readFile } from 'node:fs/promises';
-import { EventStoreModule, EventType, type EventStore } from '../src/index.js';
+import { EventStoreModule, EventType, type EventStore } from '@game-bot/event-store';
 import { createTestStore, uniqueSchema, type TestStore } from '../../../test/helpers/test-store.js';
 
 // guide: v1

@@ -6,7 +6,7 @@ import {
   StreamDeletedError,
   StreamNotFoundError,
   WrongExpectedVersionError,
-} from '../src/index.js';
+} from '@game-bot/event-store';
 import { createTestStore, someEvents, type TestStore } from '../../../test/helpers/test-store.js';
 
 describe('appendToStream: expected versions, races, idempotency', () => {
@@ -33,7 +33,7 @@ describe('appendToStream: expected versions, races, idempotency', () => {
     return id;
   }
 
-  describe('the table of PRODUCT.md', () => {
+  describe('the expected-version table of the contract (docs/contract.md)', () => {
     const ok = async (id: string, expected: ExpectedVersion, before: number): Promise<void> => {
       const result = await t.store.appendToStream(id, expected, someEvents(2));
       expect(result).toMatchObject({ streamId: id, fromVersion: before + 1, toVersion: before + 2 });

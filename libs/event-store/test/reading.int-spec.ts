@@ -1,4 +1,4 @@
-import { InvalidArgumentError, StreamNotFoundError, type RecordedEvent } from '../src/index.js';
+import { InvalidArgumentError, StreamNotFoundError, type RecordedEvent } from '@game-bot/event-store';
 import { createTestStore, someEvents, type TestStore } from '../../../test/helpers/test-store.js';
 
 describe('reading streams and $all, listing, metadata, snapshots', () => {

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { RecordedEvent, Subscription } from '../src/index.js';
+import type { RecordedEvent, Subscription } from '@game-bot/event-store';
 import { eventually } from '../../../test/helpers/eventually.js';
 import { createTestStore, someEvents, uniqueSchema, type TestStore } from '../../../test/helpers/test-store.js';
 

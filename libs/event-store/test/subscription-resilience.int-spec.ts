@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { RecordedEvent } from '../src/index.js';
+import type { RecordedEvent } from '@game-bot/event-store';
 import { eventually } from '../../../test/helpers/eventually.js';
 import { TcpProxy } from '../../../test/helpers/tcp-proxy.js';
 import { testConnection } from '../../../test/helpers/test-database.js';

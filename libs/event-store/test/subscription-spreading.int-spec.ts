@@ -1,5 +1,5 @@
 import { eventually } from '../../../test/helpers/eventually.js';
-import type { Subscription } from '../src/index.js';
+import type { Subscription } from '@game-bot/event-store';
 import { createTestStore, someEvents, uniqueSchema, type TestStore } from '../../../test/helpers/test-store.js';
 
 const NAMES = ['leaderboard', 'achievements', 'notifier', 'stats', 'anticheat', 'archive'];

@@ -1,7 +1,7 @@
 import { ScheduleModule } from '@nestjs/schedule';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Injectable, Module } from '@nestjs/common';
-import { SubscribeTo, type RecordedEvent, type Subscription } from '../src/index.js';
+import { SubscribeTo, type RecordedEvent, type Subscription } from '@game-bot/event-store';
 import { eventually } from '../../../test/helpers/eventually.js';
 import { createTestStore, someEvents, uniqueSchema, type TestStore } from '../../../test/helpers/test-store.js';
 

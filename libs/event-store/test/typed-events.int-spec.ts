@@ -10,7 +10,7 @@ import {
   EventValidationFailedError,
   UnknownEventTypeError,
   UnsupportedSchemaVersionError,
-} from '../src/index.js';
+} from '@game-bot/event-store';
 import { createTestStore, uniqueSchema, type TestStore } from '../../../test/helpers/test-store.js';
 
 /** The event as the game first wrote it. */

@@ -1,7 +1,7 @@
 import { type CanActivate, type ExecutionContext, Inject, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import type { IncomingHttpHeaders } from 'node:http';
-import { ForbiddenError, UnauthorizedError } from '../../../../libs/event-store/src/index.js';
+import { ForbiddenError, UnauthorizedError } from '@game-bot/event-store';
 import { AccessTokens, type Role } from './access-tokens.js';
 import { OBSERVABILITY, REQUIRED_ROLE } from './requires-role.decorator.js';
 

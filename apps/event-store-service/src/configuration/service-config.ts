@@ -1,7 +1,7 @@
 import { plainToInstance } from 'class-transformer';
 import { existsSync } from 'node:fs';
 import { validateSync } from 'class-validator';
-import type { EventStoreModuleOptions } from '../../../../libs/event-store/src/index.js';
+import type { EventStoreModuleOptions } from '@game-bot/event-store';
 import { AccessTokens, type Role } from '../auth/access-tokens.js';
 import type { HealthThresholds } from '../health/health-thresholds.js';
 import type { LiveLimits } from '../live/live-limits.js';

@@ -3,7 +3,7 @@ import { Controller, Get, Inject } from '@nestjs/common';
 import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
 import { HealthCheck, HealthCheckService, type HealthCheckResult } from '@nestjs/terminus';
 import { ApiErrorResponse, HealthReportModel } from '../http/api-models.js';
-import { EventStoreHealthIndicator } from './event-store.health.js';
+import { ServiceHealthChecks } from './service-health-checks.js';
 import { HEALTH_THRESHOLDS } from './health.tokens.js';
 import type { HealthThresholds } from './health-thresholds.js';
 
@@ -16,7 +16,7 @@ import type { HealthThresholds } from './health-thresholds.js';
 export class HealthController {
   constructor(
     @Inject(HealthCheckService) private readonly health: HealthCheckService,
-    @Inject(EventStoreHealthIndicator) private readonly store: EventStoreHealthIndicator,
+    @Inject(ServiceHealthChecks) private readonly store: ServiceHealthChecks,
     @Inject(HEALTH_THRESHOLDS) private readonly thresholds: HealthThresholds,
   ) {}
 
@@ -47,13 +47,6 @@ export class HealthController {
   @Get('ready')
   @HealthCheck({ noCache: true, swaggerDocumentation: false })
   ready(): Promise<HealthCheckResult> {
-    return this.health.check([
-      () => this.store.database(this.thresholds.databaseTimeoutMs),
-      () => this.store.migrations(),
-      () => this.store.listener(),
-      () => this.store.visibility(this.thresholds),
-      () => this.store.subscriptions(this.thresholds),
-      () => this.store.webhooks(),
-    ]);
+    return this.health.check(this.store.checks(this.thresholds));
   }
 }

@@ -1,6 +1,6 @@
 import { Controller, Get, Inject, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { EventStore } from '../../../../libs/event-store/src/index.js';
+import { EventStore } from '@game-bot/event-store';
 import { RequiresRole } from '../auth/requires-role.decorator.js';
 import { AllEventsPageModel, ApiErrorResponse, ApiStoreErrorResponses } from './api-models.js';
 import { eventView } from './event.view.js';

@@ -1,7 +1,7 @@
 import { applyDecorators } from '@nestjs/common';
 import { ApiProperty, ApiPropertyOptional, ApiResponse, ApiSchema, type SchemaObject } from '@nestjs/swagger';
-import { EventStoreErrorCode, type AppendResult } from '../../../../libs/event-store/src/index.js';
-import type { ErrorBody } from './error-body.js';
+import { EventStoreErrorCode, type AppendResult } from '@game-bot/event-store';
+import type { ErrorBody } from '@game-bot/event-store/http';
 
 // Response models of the OpenAPI document. They only describe what the routes return (the routes
 // build plain objects, see event.view.ts); nothing instantiates them at run time.

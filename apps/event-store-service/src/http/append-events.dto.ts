@@ -1,6 +1,6 @@
 import { ApiProperty, ApiPropertyOptional, ApiSchema } from '@nestjs/swagger';
 import { Injectable, type PipeTransform } from '@nestjs/common';
-import { InvalidArgumentError, type EventData, type ExpectedVersion } from '../../../../libs/event-store/src/index.js';
+import { InvalidArgumentError, type EventData, type ExpectedVersion } from '@game-bot/event-store';
 
 /**
  * One event of an append, for the OpenAPI document only: the store checks each event itself

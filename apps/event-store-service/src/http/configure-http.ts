@@ -1,6 +1,6 @@
 import { type INestApplication, Logger, type ValidationError, ValidationPipe } from '@nestjs/common';
 import type { FastifyInstance } from 'fastify';
-import { InvalidArgumentError } from '../../../../libs/event-store/src/index.js';
+import { InvalidArgumentError } from '@game-bot/event-store';
 import { MetricsService } from '../metrics/metrics.service.js';
 import { EventStoreExceptionFilter } from './event-store-exception.filter.js';
 import { GracefulShutdown } from './graceful-shutdown.js';

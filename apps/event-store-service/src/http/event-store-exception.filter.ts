@@ -1,28 +1,12 @@
 import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
 import type { HttpServer } from '@nestjs/common';
-import { EventStoreError, EventStoreErrorCode } from '../../../../libs/event-store/src/index.js';
-import type { ErrorBody } from './error-body.js';
+import { EventStoreError } from '@game-bot/event-store';
+import { errorBodyOf, type ErrorBody } from '@game-bot/event-store/http';
 import { ServiceError } from './service-error.js';
 
-/** HTTP status of each error code of the store. */
-const STATUS: Record<EventStoreErrorCode, number> = {
-  [EventStoreErrorCode.WrongExpectedVersion]: HttpStatus.CONFLICT,
-  [EventStoreErrorCode.StreamNotFound]: HttpStatus.NOT_FOUND,
-  [EventStoreErrorCode.StreamDeleted]: HttpStatus.GONE,
-  [EventStoreErrorCode.DuplicateEvent]: HttpStatus.CONFLICT,
-  [EventStoreErrorCode.InvalidArgument]: HttpStatus.BAD_REQUEST,
-  [EventStoreErrorCode.UnknownEventType]: HttpStatus.BAD_REQUEST,
-  [EventStoreErrorCode.EventValidationFailed]: HttpStatus.UNPROCESSABLE_ENTITY,
-  [EventStoreErrorCode.UnsupportedSchemaVersion]: HttpStatus.UNPROCESSABLE_ENTITY,
-  [EventStoreErrorCode.CorruptedEvent]: HttpStatus.INTERNAL_SERVER_ERROR,
-  [EventStoreErrorCode.Unauthorized]: HttpStatus.UNAUTHORIZED,
-  [EventStoreErrorCode.Forbidden]: HttpStatus.FORBIDDEN,
-  [EventStoreErrorCode.StoreUnavailable]: HttpStatus.SERVICE_UNAVAILABLE,
-  [EventStoreErrorCode.Timeout]: HttpStatus.GATEWAY_TIMEOUT,
-};
-
 /**
- * The one place errors become HTTP responses: the store's errors by their code, the HTTP layer's
+ * The one place errors become HTTP responses: the store's errors by their code (the library's
+ * table, `@game-bot/event-store/http`), the HTTP layer's
  * own (unknown route, malformed JSON, body too large) and anything unexpected, all with the body
  * `{ statusCode, code, message, details }`.
  */
@@ -58,7 +42,7 @@ export class EventStoreExceptionFilter implements ExceptionFilter {
 
   private bodyOf(exception: unknown): ErrorBody {
     if (exception instanceof EventStoreError) {
-      return { statusCode: STATUS[exception.code], code: exception.code, message: exception.message, details: exception.details };
+      return errorBodyOf(exception);
     }
     if (exception instanceof ServiceError) {
       return { statusCode: exception.statusCode, code: exception.code, message: exception.message, details: exception.details };

@@ -1,4 +1,4 @@
-import type { RecordedEvent, StreamInfo } from '../../../../libs/event-store/src/index.js';
+import type { RecordedEvent, StreamInfo } from '@game-bot/event-store';
 
 /** An event as the API returns it: numbers as JSON numbers, times as ISO-8601. */
 export function eventView(event: RecordedEvent): Record<string, unknown> {

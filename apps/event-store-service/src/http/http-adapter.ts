@@ -4,7 +4,7 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { ServiceConfig } from '../configuration/service-config.js';
-import type { ErrorBody } from './error-body.js';
+import type { ErrorBody } from '@game-bot/event-store/http';
 
 /** A caller's own `X-Request-Id` is kept when it is a plain token, so that ids join up across services. */
 const CALLER_ID = /^[A-Za-z0-9._:-]{1,128}$/;

@@ -6,7 +6,7 @@ export function setUpOpenApi(app: INestApplication): void {
   const config = new DocumentBuilder()
     .setTitle('Game-bot event store')
     .setDescription(
-      'Streams, $all, health and metrics of the event store (contract: PRODUCT.md). Every error answers the `ErrorBody` `{ statusCode, code, message, details }`: switch on its stable `code`.',
+      'Streams, $all, health and metrics of the event store. Every error answers the `ErrorBody` `{ statusCode, code, message, details }`: switch on its stable `code`.',
     )
     .setVersion('0.1.0')
     .addBearerAuth({

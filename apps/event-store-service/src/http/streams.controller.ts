@@ -1,6 +1,6 @@
 import { Body, Controller, Delete, Get, Head, HttpCode, Inject, Param, Post, Put, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiBody, ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiParam, ApiResponse, ApiTags } from '@nestjs/swagger';
-import { EventStore, type ExpectedVersion, type JsonObject } from '../../../../libs/event-store/src/index.js';
+import { EventStore, type ExpectedVersion, type JsonObject } from '@game-bot/event-store';
 import { RequiresRole } from '../auth/requires-role.decorator.js';
 import { ApiErrorResponse, ApiStoreErrorResponses, AppendResultModel, StreamEventsPageModel, StreamInfoModel, StreamListModel } from './api-models.js';
 import { AppendEventsDto, AppendEventsPipe, type AppendEventsBody } from './append-events.dto.js';

@@ -6,7 +6,7 @@ import {
   type AllFilter,
   type RecordedEvent,
   type StartFrom,
-} from '../../../../libs/event-store/src/index.js';
+} from '@game-bot/event-store';
 import { eventView } from '../http/event.view.js';
 import { ServiceError } from '../http/service-error.js';
 import { MetricsService } from '../metrics/metrics.service.js';

@@ -7,7 +7,7 @@ import {
   StreamDeletedError,
   StreamNotFoundError,
   type StartFrom,
-} from '../../../../libs/event-store/src/index.js';
+} from '@game-bot/event-store';
 import { RequiresRole } from '../auth/requires-role.decorator.js';
 import { ApiErrorResponse, ApiStoreErrorResponses } from '../http/api-models.js';
 import { LiveEvents } from './live-events.service.js';

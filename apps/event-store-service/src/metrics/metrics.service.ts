@@ -1,6 +1,6 @@
 import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import { EventStore, type SubscriptionHealth } from '../../../../libs/event-store/src/index.js';
+import { EventStore, EventStoreHealth, type SubscriptionHealth } from '@game-bot/event-store';
 
 /**
  * The service's Prometheus metrics: the store's work (reported by the store as it happens) and
@@ -48,7 +48,10 @@ export class MetricsService implements OnModuleInit {
     registers: [this.registry],
   });
 
-  constructor(@Inject(EventStore) private readonly store: EventStore) {
+  constructor(
+    @Inject(EventStore) private readonly store: EventStore,
+    @Inject(EventStoreHealth) private readonly health: EventStoreHealth,
+  ) {
     collectDefaultMetrics({ register: this.registry });
     this.stateGauges();
   }
@@ -70,14 +73,14 @@ export class MetricsService implements OnModuleInit {
    */
   private subscriptionHealth(): Promise<SubscriptionHealth[]> {
     if (this.scraped === undefined || Date.now() - this.scraped.at > 1_000) {
-      this.scraped = { at: Date.now(), rows: this.store.health().subscriptions().catch(() => []) };
+      this.scraped = { at: Date.now(), rows: this.health.subscriptions().catch(() => []) };
     }
     return this.scraped.rows;
   }
 
   /** Gauges read from the store when Prometheus scrapes. */
   private stateGauges(): void {
-    const store = this.store;
+    const health = this.health;
     const subscriptionHealth = (): Promise<SubscriptionHealth[]> => this.subscriptionHealth();
     new Gauge({
       name: 'event_store_pool_connections',
@@ -85,7 +88,7 @@ export class MetricsService implements OnModuleInit {
       labelNames: ['state'],
       registers: [this.registry],
       collect() {
-        const usage = store.poolUsage();
+        const usage = health.poolUsage();
         this.set({ state: 'total' }, usage.total);
         this.set({ state: 'idle' }, usage.idle);
         this.set({ state: 'waiting' }, usage.waiting);
@@ -96,7 +99,7 @@ export class MetricsService implements OnModuleInit {
       help: 'Age of the oldest open transaction on the server, which holds $all readers back',
       registers: [this.registry],
       async collect() {
-        this.set(await store.health().visibilityLagSeconds().catch(() => Number.NaN));
+        this.set(await health.visibilityLagSeconds().catch(() => Number.NaN));
       },
     });
     new Gauge({

@@ -1,4 +1,4 @@
-import type { AllFilter, StartFrom } from '../../../../libs/event-store/src/index.js';
+import type { AllFilter, StartFrom } from '@game-bot/event-store';
 
 /** Handler retries of a webhook: attempts in all, first delay (doubled each time), delay cap. */
 export interface WebhookRetry {

@@ -1,4 +1,4 @@
-import type { RecordedEvent } from '../../../../libs/event-store/src/index.js';
+import type { RecordedEvent } from '@game-bot/event-store';
 import { eventView } from '../http/event.view.js';
 import type { WebhookDefinition } from './webhook-definition.js';
 import { SIGNATURE_HEADER, signWebhookBody } from './webhook-signature.js';

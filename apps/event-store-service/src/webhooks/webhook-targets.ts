@@ -1,4 +1,4 @@
-import { InvalidArgumentError } from '../../../../libs/event-store/src/index.js';
+import { InvalidArgumentError } from '@game-bot/event-store';
 
 /**
  * The URLs webhooks may target (`WEBHOOK_ALLOWED_URLS`): each entry is a URL prefix whose scheme,

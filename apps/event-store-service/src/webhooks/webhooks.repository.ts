@@ -1,5 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { EventStoreDatabase, type StartFrom } from '../../../../libs/event-store/src/index.js';
+import type { StartFrom } from '@game-bot/event-store';
+import { EventStoreDatabase } from '@game-bot/event-store/internal';
 import type { WebhookDefinition } from './webhook-definition.js';
 
 interface WebhookRow {

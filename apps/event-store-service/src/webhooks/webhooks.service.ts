@@ -6,7 +6,8 @@ import {
   type RecordedEvent,
   type Subscription,
   type SubscriptionOptions,
-} from '../../../../libs/event-store/src/index.js';
+  EventStoreHealth,
+} from '@game-bot/event-store';
 import { ServiceError } from '../http/service-error.js';
 import { deliverWebhook, displayUrl } from './webhook-delivery.js';
 import type { WebhookDefinition, WebhookState } from './webhook-definition.js';
@@ -61,6 +62,7 @@ export class Webhooks implements OnApplicationBootstrap, OnModuleDestroy {
 
   constructor(
     @Inject(EventStore) private readonly store: EventStore,
+    @Inject(EventStoreHealth) private readonly health: EventStoreHealth,
     @Inject(WebhooksRepository) private readonly repository: WebhooksRepository,
     @Inject(WEBHOOK_SETTINGS) private readonly settings: WebhookSettings,
   ) {}
@@ -165,7 +167,7 @@ export class Webhooks implements OnApplicationBootstrap, OnModuleDestroy {
 
   private async withState(webhooks: WebhookDefinition[]): Promise<Array<{ webhook: WebhookDefinition; state: WebhookState }>> {
     const names = webhooks.map((webhook) => subscriptionOf(webhook.name));
-    const [leases, health] = await Promise.all([this.repository.leases(names), this.store.health().subscriptions()]);
+    const [leases, health] = await Promise.all([this.repository.leases(names), this.health.subscriptions()]);
     const numbers = new Map(health.map((entry) => [entry.name, entry]));
     return webhooks.map((webhook) => {
       const lease = leases.get(subscriptionOf(webhook.name));

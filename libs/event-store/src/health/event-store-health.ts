@@ -1,5 +1,7 @@
-import type { EventStoreDatabase } from '../storage/event-store-database.js';
+import { Inject, Injectable } from '@nestjs/common';
+import { EventStoreDatabase } from '../storage/event-store-database.js';
 import { oldestTransactionSql, subscriptionLagSql } from '../storage/sql/health.sql.js';
+import { EventNotifier } from '../subscriptions/event-notifier.js';
 
 /** How one persistent subscription is doing. */
 export interface SubscriptionHealth {
@@ -10,11 +12,22 @@ export interface SubscriptionHealth {
   dead: number;
 }
 
-/** The numbers the store's health checks report. */
+/** Connections of the store's pool. */
+export interface PoolUsage {
+  /** Connections open. */
+  total: number;
+  /** Open and idle. */
+  idle: number;
+  /** Callers waiting for a connection. */
+  waiting: number;
+}
+
+/** The numbers behind the store's health checks and metrics. */
+@Injectable()
 export class EventStoreHealth {
   constructor(
-    private readonly database: EventStoreDatabase,
-    private readonly listenerConnected: () => boolean | undefined,
+    @Inject(EventStoreDatabase) private readonly database: EventStoreDatabase,
+    @Inject(EventNotifier) private readonly notifier: EventNotifier,
   ) {}
 
   /** Round trip of `SELECT 1`, in milliseconds; throws past `timeoutMs`. */
@@ -24,14 +37,14 @@ export class EventStoreHealth {
     return Date.now() - started;
   }
 
-  /** Names of the migrations not applied yet. */
+  /** Names of the store's migrations not applied yet. */
   async pendingMigrations(): Promise<string[]> {
     return (await this.database.migrations().status()).pending;
   }
 
   /** Whether the notification listener is connected; `undefined` while no subscription needs it. */
   listener(): boolean | undefined {
-    return this.listenerConnected();
+    return this.notifier.started ? this.notifier.connected : undefined;
   }
 
   /** Seconds the oldest open transaction on the server has been holding `$all` readers back. */
@@ -46,5 +59,11 @@ export class EventStoreHealth {
       { text: subscriptionLagSql(this.database.schema) },
       { idempotent: true },
     );
+  }
+
+  /** Connections of the store's pool: in all, idle, and callers waiting for one. */
+  poolUsage(): PoolUsage {
+    const { totalCount, idleCount, waitingCount } = this.database.pool;
+    return { total: totalCount, idle: idleCount, waiting: waitingCount };
   }
 }

@@ -2,13 +2,14 @@ import { Logger } from '@nestjs/common';
 import type pg from 'pg';
 import { DataSource } from 'typeorm';
 import type { PostgresDriver } from 'typeorm/driver/postgres/PostgresDriver.js';
-import { eventStoreMigrations } from '../../../../migrations/index.js';
+import { eventStoreMigrations } from './migrations/index.js';
 import type {
   ResolvedConnectionOptions,
   ResolvedEventStoreOptions,
 } from '../configuration/resolve-event-store-options.js';
 import { StoreUnavailableError } from '../errors/store-unavailable.error.js';
 import { DatabaseExecutor } from './database-executor.js';
+import { EventStoreConnection } from './event-store-connection.js';
 import { EmbeddedPostgresServer } from './embedded-postgres.server.js';
 import { eventStoreEntities } from './entities/index.js';
 import { ensureDatabase } from './ensure-database.js';
@@ -58,6 +59,7 @@ export class EventStoreDatabase {
       const database = new EventStoreDatabase(dataSource, connection, options, embedded);
       if (prepareSchema) {
         await database.migrations().prepare(options.migrations);
+        await database.checkSchema();
       }
       EventStoreDatabase.logger.log(`Event store ready: schema ${options.schema} on ${describeServer(connection)}`);
       return database;
@@ -66,6 +68,16 @@ export class EventStoreDatabase {
       await embedded?.stop();
       throw EventStoreDatabase.explain(error, connection);
     }
+  }
+
+  /** Whether the store runs on the embedded PostgreSQL it started (or adopted). */
+  get onEmbeddedServer(): boolean {
+    return this.embedded !== undefined;
+  }
+
+  /** Where the database is, for the host app's own tools. */
+  connectionDetails(): EventStoreConnection {
+    return new EventStoreConnection({ ...this.connection, schema: this.options.schema, embedded: this.onEmbeddedServer });
   }
 
   /** The migration runner of this store's schema. */
@@ -79,6 +91,21 @@ export class EventStoreDatabase {
       await this.dataSource.destroy();
     }
     await this.embedded?.stop();
+  }
+
+  /** Refuses a schema that does not hold the store's tables (migrations skipped on an empty one). */
+  private async checkSchema(): Promise<void> {
+    const s = this.schema;
+    const [row] = (await this.dataSource.query(
+      `SELECT to_regclass('${s}.events') IS NOT NULL AND to_regclass('${s}.streams') IS NOT NULL
+          AND to_regclass('${s}.snapshots') IS NOT NULL AND to_regclass('${s}.subscriptions') IS NOT NULL
+          AND to_regprocedure('${s}.append_to_stream(text, bigint, json)') IS NOT NULL AS ok`,
+    )) as Array<{ ok: boolean }>;
+    if (!row?.ok) {
+      throw new Error(
+        `Schema '${this.options.schema}' does not hold an event store: run \`npx event-store migrate\` (or start with migrations enabled)`,
+      );
+    }
   }
 
   private static async connect(

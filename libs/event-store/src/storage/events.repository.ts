@@ -1,3 +1,4 @@
+import { Inject, Injectable } from '@nestjs/common';
 import { DuplicateEventError } from '../errors/duplicate-event.error.js';
 import { InvalidArgumentError } from '../errors/invalid-argument.error.js';
 import { StreamDeletedError } from '../errors/stream-deleted.error.js';
@@ -7,7 +8,7 @@ import { toRecordedEvent } from '../serialization/recorded-event.mapper.js';
 import type { AppendResult } from '../types/append-result.js';
 import type { RecordedEvent } from '../types/event-data.js';
 import type { NewEventRecord } from '../validation/event-data.validation.js';
-import type { EventStoreDatabase } from './event-store-database.js';
+import { EventStoreDatabase } from './event-store-database.js';
 import type { QueryConfig } from 'pg';
 import {
   appendOneToLiveStreamSql,
@@ -57,11 +58,12 @@ export interface AllPage {
 const UNIQUE_VIOLATION = '23505';
 
 /** Appends and reads of events: hand-written SQL, one round trip each. */
+@Injectable()
 export class EventsRepository {
   private readonly sql: ReturnType<typeof statements>;
   private readonly allStatements = new Map<string, string>();
 
-  constructor(private readonly database: EventStoreDatabase) {
+  constructor(@Inject(EventStoreDatabase) private readonly database: EventStoreDatabase) {
     this.sql = statements(database.schema);
   }
 

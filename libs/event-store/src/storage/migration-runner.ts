@@ -24,20 +24,27 @@ export interface MigrationStatus {
 export class MigrationRunner {
   private readonly logger = new Logger(MigrationRunner.name);
 
+  /**
+   * @param dataSource its `migrations` and `migrationsTableName` say which migrations these are
+   * @param schema the schema they run in
+   * @param lockName what the advisory lock is keyed on: the schema for the store's own migrations;
+   *   another set of migrations in the same schema (the service's) uses a name of its own
+   * @param lockTimeoutMs how long to wait for another process's migration
+   */
   constructor(
     private readonly dataSource: DataSource,
     private readonly schema: string,
+    private readonly lockName = schema,
     private readonly lockTimeoutMs = 300_000,
   ) {}
 
-  /** Applies (`run`), verifies (`check`) or leaves (`skip`) the migrations, then checks the schema. */
+  /** Applies (`run`), verifies (`check`) or leaves (`skip`) the migrations. */
   async prepare(mode: MigrationsMode): Promise<void> {
     if (mode === 'run') {
       await this.migrate();
     } else if (mode === 'check') {
       await this.refusePending();
     }
-    await this.checkSchema();
   }
 
   /** Applies every pending migration under the lock; returns their names. */
@@ -90,21 +97,7 @@ export class MigrationRunner {
     const { pending } = await this.status();
     if (pending.length > 0) {
       throw new Error(
-        `Schema '${this.schema}' has ${pending.length} pending migration(s) (${pending.join(', ')}): run \`npm run migrate\`, or enable migrations at start`,
-      );
-    }
-  }
-
-  private async checkSchema(): Promise<void> {
-    const s = quoteIdentifier(this.schema);
-    const [row] = (await this.dataSource.query(
-      `SELECT to_regclass('${s}.events') IS NOT NULL AND to_regclass('${s}.streams') IS NOT NULL
-          AND to_regclass('${s}.snapshots') IS NOT NULL AND to_regclass('${s}.subscriptions') IS NOT NULL
-          AND to_regprocedure('${s}.append_to_stream(text, bigint, json)') IS NOT NULL AS ok`,
-    )) as Array<{ ok: boolean }>;
-    if (!row?.ok) {
-      throw new Error(
-        `Schema '${this.schema}' does not hold an event store: run \`npm run migrate\` (or start with migrations enabled)`,
+        `Schema '${this.schema}' has ${pending.length} pending migration(s) (${pending.join(', ')}): run \`npx event-store migrate\`, or enable migrations at start`,
       );
     }
   }
@@ -127,7 +120,7 @@ export class MigrationRunner {
       try {
         return await work(runner);
       } finally {
-        await runner.query('SELECT pg_advisory_unlock($1, hashtext($2))', [LOCK_CLASS, this.schema]);
+        await runner.query('SELECT pg_advisory_unlock($1, hashtext($2))', [LOCK_CLASS, this.lockName]);
       }
     } finally {
       await runner.query('RESET statement_timeout').catch(() => undefined);
@@ -141,7 +134,7 @@ export class MigrationRunner {
     for (;;) {
       const [row] = (await runner.query('SELECT pg_try_advisory_lock($1, hashtext($2)) AS locked', [
         LOCK_CLASS,
-        this.schema,
+        this.lockName,
       ])) as Array<{ locked: boolean }>;
       if (row?.locked) {
         return;

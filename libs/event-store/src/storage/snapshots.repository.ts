@@ -1,13 +1,15 @@
+import { Inject, Injectable } from '@nestjs/common';
 import type { JsonObject } from '../types/event-data.js';
 import type { RecordedSnapshot, SnapshotData } from '../types/snapshot.js';
-import type { EventStoreDatabase } from './event-store-database.js';
+import { EventStoreDatabase } from './event-store-database.js';
 import { deleteSnapshotSql, readSnapshotSql, recordSnapshotSql, type SnapshotRow } from './sql/snapshots.sql.js';
 
 /** The latest snapshot of each source. */
+@Injectable()
 export class SnapshotsRepository {
   private readonly s: string;
 
-  constructor(private readonly database: EventStoreDatabase) {
+  constructor(@Inject(EventStoreDatabase) private readonly database: EventStoreDatabase) {
     this.s = database.schema;
   }
 

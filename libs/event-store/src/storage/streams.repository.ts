@@ -1,10 +1,11 @@
+import { Inject, Injectable } from '@nestjs/common';
 import { StreamDeletedError } from '../errors/stream-deleted.error.js';
 import { StreamNotFoundError } from '../errors/stream-not-found.error.js';
 import { WrongExpectedVersionError } from '../errors/wrong-expected-version.error.js';
 import type { JsonObject } from '../types/event-data.js';
 import type { ListStreamsResult, StreamInfo } from '../types/stream-info.js';
 import type { DatabaseSession } from './database-executor.js';
-import type { EventStoreDatabase } from './event-store-database.js';
+import { EventStoreDatabase } from './event-store-database.js';
 import {
   deleteStreamRowSql,
   hardDeleteEventsSql,
@@ -23,10 +24,11 @@ export interface ExpectedVersionCheck {
 }
 
 /** Stream rows: info, listing, deletion and metadata. */
+@Injectable()
 export class StreamsRepository {
   private readonly s: string;
 
-  constructor(private readonly database: EventStoreDatabase) {
+  constructor(@Inject(EventStoreDatabase) private readonly database: EventStoreDatabase) {
     this.s = database.schema;
   }
 

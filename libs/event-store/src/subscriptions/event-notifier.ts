@@ -1,8 +1,8 @@
-import { Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import { clientConfig } from '../storage/postgres-connection.js';
-import type { EventStoreDatabase } from '../storage/event-store-database.js';
+import { EventStoreDatabase } from '../storage/event-store-database.js';
 
 /** How long appends in one process are gathered into one NOTIFY. */
 const NOTIFY_COALESCE_MS = 5;
@@ -16,6 +16,7 @@ const NOTIFY_COALESCE_MS = 5;
  * A notification is only a hint: subscribers also poll, so a notification missed while the
  * listening connection was down (it reconnects with backoff) delays an event, never loses it.
  */
+@Injectable()
 export class EventNotifier {
   private readonly logger = new Logger(EventNotifier.name);
   private readonly channel: string;
@@ -28,7 +29,7 @@ export class EventNotifier {
   private closed = false;
   private listening?: Promise<void>;
 
-  constructor(private readonly database: EventStoreDatabase) {
+  constructor(@Inject(EventStoreDatabase) private readonly database: EventStoreDatabase) {
     this.channel = `event_store_${database.options.schema}`;
   }
 

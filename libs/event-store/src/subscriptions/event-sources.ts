@@ -1,28 +1,20 @@
 import { StreamNotFoundError } from '../errors/stream-not-found.error.js';
+import type { EventReader } from '../storage/event-reader.js';
 import type { RecordedEvent } from '../types/event-data.js';
-import type { AllFilter, ReadAllOptions, ReadAllResult, ReadStreamOptions } from '../types/read-options.js';
+import type { AllFilter } from '../types/read-options.js';
 import type { EventSource } from './event-source.js';
-
-/** The reads a subscription needs, as the store serves them (typed, checked). */
-export interface SubscriptionReads {
-  readAllForward(options: ReadAllOptions): Promise<ReadAllResult>;
-  readStreamForward(streamId: string, options: ReadStreamOptions): Promise<RecordedEvent[]>;
-  /** See {@link EventStore.endOf}. */
-  endOf(streamId: string): Promise<number>;
-  readEvent(eventId: string): Promise<RecordedEvent | undefined>;
-}
 
 /** `$all`, optionally filtered; the cursor is a global position. */
 export class AllEventSource implements EventSource {
   readonly streamId = '$all';
 
   constructor(
-    private readonly reads: SubscriptionReads,
+    private readonly reads: EventReader,
     private readonly filter: AllFilter | undefined,
   ) {}
 
   async read(cursor: number, limit: number): Promise<{ events: RecordedEvent[]; next: number }> {
-    const page = await this.reads.readAllForward({ fromPosition: cursor, maxCount: limit, filter: this.filter });
+    const page = await this.reads.readAll('forward', { fromPosition: cursor, maxCount: limit, filter: this.filter });
     return { events: page.events, next: page.nextFromPosition ?? cursor };
   }
 
@@ -40,7 +32,7 @@ export class StreamEventSource implements EventSource {
   private readonly eventTypes?: ReadonlySet<string>;
 
   constructor(
-    private readonly reads: SubscriptionReads,
+    private readonly reads: EventReader,
     readonly streamId: string,
     eventTypes: string[] | undefined,
   ) {
@@ -50,7 +42,7 @@ export class StreamEventSource implements EventSource {
   async read(cursor: number, limit: number): Promise<{ events: RecordedEvent[]; next: number }> {
     let events: RecordedEvent[];
     try {
-      events = await this.reads.readStreamForward(this.streamId, { fromVersion: cursor + 1, maxCount: limit });
+      events = await this.reads.readStream(this.streamId, 'forward', { fromVersion: cursor + 1, maxCount: limit });
     } catch (error) {
       if (error instanceof StreamNotFoundError) {
         return { events: [], next: cursor }; // not written yet: wait for it

@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { Interval } from '@nestjs/schedule';
-import { EventStore } from '../event-store.service.js';
+import { SubscriptionManager } from './subscription-manager.js';
 
 /** What the worker has done since the process started, and its own failures. */
 export interface FailedDeliveryWorkerStats {
@@ -32,7 +32,7 @@ export class FailedDeliveryWorker {
     lastRunAt: null,
   };
 
-  constructor(@Inject(EventStore) private readonly store: EventStore) {}
+  constructor(@Inject(SubscriptionManager) private readonly subscriptions: SubscriptionManager) {}
 
   /** One run; skipped while the previous one is still going. */
   @Interval('event-store.failed-deliveries', 1_000)
@@ -42,7 +42,7 @@ export class FailedDeliveryWorker {
     }
     this.running = true;
     try {
-      const report = await this.store.retryFailedDeliveries();
+      const report = await this.subscriptions.retryFailedDeliveries();
       this.stats.retried += report.retried;
       this.stats.succeeded += report.succeeded;
       this.stats.deadLettered += report.deadLettered;

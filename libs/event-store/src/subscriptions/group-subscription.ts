@@ -1,7 +1,7 @@
 import { Logger } from '@nestjs/common';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Subscription } from './subscription-options.js';
-import type { SubscriptionStore } from './subscription-store.js';
+import type { SubscriptionsRepository } from '../storage/subscriptions.repository.js';
 
 /** How a member runs one partition, and how its group is balanced. */
 export interface GroupSettings {
@@ -46,7 +46,7 @@ export class GroupSubscription implements Subscription {
   readonly streamId = '$all';
 
   constructor(
-    private readonly store: SubscriptionStore,
+    private readonly store: SubscriptionsRepository,
     private readonly settings: GroupSettings,
   ) {
     this.logger = new Logger(`SubscriptionGroup(${settings.name})`);

@@ -1,55 +1,71 @@
-import { Inject, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { DiscoveryService, MetadataScanner, Reflector } from '@nestjs/core';
-import { EventStore } from '../event-store.service.js';
+import type { InstanceWrapper } from '@nestjs/core/injector/instance-wrapper.js';
 import type { RecordedEvent } from '../types/event-data.js';
 import { SUBSCRIBE_TO, type SubscribeToMetadata } from './subscribe-to.decorator.js';
+import type { EventHandler } from './subscription-options.js';
+
+/** A `@SubscribeTo` method found on a provider, ready to be started. */
+export interface DiscoveredSubscription extends SubscribeToMetadata {
+  /** The method, bound to its provider. */
+  handler: EventHandler;
+  /** `Class.method`, for logs. */
+  label: string;
+}
 
 /**
- * Finds the `@SubscribeTo` methods of every provider once the application has booted (as
- * `@nestjs/cqrs` and `@nestjs/schedule` find theirs) and starts their subscriptions; the store
- * stops them all at shutdown.
+ * Finds the `@SubscribeTo` methods of every provider (as `@nestjs/cqrs` and `@nestjs/schedule`
+ * find theirs). It only discovers: the subscriptions module hands what it found to the manager,
+ * which runs them. A method on a provider that is not a singleton (request- or transient-scoped)
+ * has no one instance to call, so it is reported with a warning instead of being subscribed.
  */
 @Injectable()
-export class SubscriptionExplorer implements OnApplicationBootstrap {
+export class SubscriptionExplorer {
   private readonly logger = new Logger(SubscriptionExplorer.name);
 
   constructor(
     @Inject(DiscoveryService) private readonly discovery: DiscoveryService,
     @Inject(MetadataScanner) private readonly scanner: MetadataScanner,
     @Inject(Reflector) private readonly reflector: Reflector,
-    @Inject(EventStore) private readonly store: EventStore,
   ) {}
 
-  onApplicationBootstrap(): void {
-    for (const wrapper of this.discovery.getProviders()) {
-      const instance = wrapper.instance as Record<string, unknown> | undefined;
-      if (!instance || typeof instance !== 'object' || !wrapper.isDependencyTreeStatic()) {
-        continue;
-      }
-      for (const method of this.scanner.getAllMethodNames(Object.getPrototypeOf(instance))) {
-        this.start(instance, method);
-      }
-    }
+  /** Every `@SubscribeTo` method of the application's singleton providers. */
+  explore(): DiscoveredSubscription[] {
+    return this.discovery.getProviders().flatMap((wrapper) => this.subscriptionsOf(wrapper));
   }
 
-  private start(instance: Record<string, unknown>, method: string): void {
+  private subscriptionsOf(wrapper: InstanceWrapper): DiscoveredSubscription[] {
+    const instance = wrapper.instance as Record<string, unknown> | undefined;
+    const prototype: unknown = instance && typeof instance === 'object' ? Object.getPrototypeOf(instance) : (wrapper.metatype as { prototype?: unknown } | null)?.prototype;
+    if (!prototype || typeof prototype !== 'object') {
+      return [];
+    }
+    const methods = this.scanner.getAllMethodNames(prototype).filter((method) => this.metadataOf(prototype, method) !== undefined);
+    if (methods.length === 0) {
+      return [];
+    }
+    if (!wrapper.isDependencyTreeStatic() || !instance || typeof instance !== 'object') {
+      this.logger.warn(
+        `${wrapper.name ?? 'A provider'} has @SubscribeTo methods (${methods.join(', ')}) but is not a singleton: they are not subscribed. Make the provider default-scoped.`,
+      );
+      return [];
+    }
+    return methods.map((method) => this.discovered(instance, method, this.metadataOf(prototype, method)!));
+  }
+
+  private metadataOf(prototype: object, method: string): SubscribeToMetadata | undefined {
+    const handler = (prototype as Record<string, unknown>)[method];
+    return typeof handler === 'function' ? this.reflector.get<SubscribeToMetadata | undefined>(SUBSCRIBE_TO, handler) : undefined;
+  }
+
+  private discovered(instance: Record<string, unknown>, method: string, metadata: SubscribeToMetadata): DiscoveredSubscription {
     const handler = instance[method] as (event: RecordedEvent) => unknown;
-    const metadata = this.reflector.get<SubscribeToMetadata | undefined>(SUBSCRIBE_TO, handler);
-    if (metadata === undefined) {
-      return;
-    }
-    const { streamId, options } = metadata;
-    const { name, ...subscriptionOptions } = options;
-    const handle = async (event: RecordedEvent): Promise<void> => {
-      await handler.call(instance, event);
+    return {
+      ...metadata,
+      handler: async (event) => {
+        await handler.call(instance, event);
+      },
+      label: `${instance.constructor.name}.${method}`,
     };
-    if (name === undefined) {
-      this.store.subscribe(streamId, handle, subscriptionOptions);
-    } else if (streamId === '$all') {
-      this.store.subscribeToAll(name, handle, subscriptionOptions);
-    } else {
-      this.store.subscribeToStream(streamId, name, handle, subscriptionOptions);
-    }
-    this.logger.log(`${instance.constructor.name}.${method} subscribed to ${streamId}${name ? ` as '${name}'` : ''}`);
   }
 }

@@ -1,7 +1,7 @@
 import { Logger } from '@nestjs/common';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { InvalidArgumentError } from '../errors/invalid-argument.error.js';
-import type { SubscriptionDefinition, SubscriptionStore } from './subscription-store.js';
+import type { SubscriptionDefinition, SubscriptionsRepository } from '../storage/subscriptions.repository.js';
 
 /** The lease of a persistent subscription was taken by another process. */
 export class LeaseLostError extends Error {
@@ -60,7 +60,7 @@ export class SubscriptionLease {
   private writing: Promise<void> = Promise.resolve();
 
   constructor(
-    private readonly store: SubscriptionStore,
+    private readonly store: SubscriptionsRepository,
     readonly name: string,
     private readonly definition: SubscriptionDefinition,
     private readonly owner: string,

@@ -1,26 +1,28 @@
+import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
+import { EVENT_STORE_OPTIONS } from '../configuration/event-store-configuration.module-definition.js';
+import type { ResolvedEventStoreOptions } from '../configuration/resolve-event-store-options.js';
 import { InvalidArgumentError } from '../errors/invalid-argument.error.js';
-import type { EventStoreDatabase } from '../storage/event-store-database.js';
+import { EventReader } from '../storage/event-reader.js';
+import { EventStoreObservers } from '../storage/event-store-observers.js';
+import { FailedDeliveriesRepository, type FailedDelivery } from '../storage/failed-deliveries.repository.js';
+import { SubscriptionsRepository } from '../storage/subscriptions.repository.js';
 import type { AllFilter } from '../types/read-options.js';
-import { assertName } from '../validation/stream-id.validation.js';
+import { assertName, assertStreamId } from '../validation/stream-id.validation.js';
 import { EventNotifier } from './event-notifier.js';
-import { FailedDeliveries, type FailedDelivery } from './failed-deliveries.js';
+import { AllEventSource, StreamEventSource } from './event-sources.js';
 import { GroupSubscription, partitionName } from './group-subscription.js';
-import { AllEventSource, StreamEventSource, type SubscriptionReads } from './event-sources.js';
 import { SubscriptionLease } from './subscription-lease.js';
 import type { EventHandler, Subscription, SubscriptionOptions } from './subscription-options.js';
 import { SubscriptionRunner, type RetryReport } from './subscription-runner.js';
-import { SubscriptionStore } from './subscription-store.js';
 
-/** Where a handler call's outcome is reported (metrics). */
-export type DeliveryReport = (subscription: string, outcome: 'handled' | 'retried' | 'failed') => void;
-
-/** The store's subscriptions in this process: starts them, stops them all at shutdown. */
-export class SubscriptionManager {
-  readonly notifier: EventNotifier;
-  private readonly store: SubscriptionStore;
-  private readonly failures: FailedDeliveries;
+/**
+ * The store's subscriptions in this process: checks and starts them, retries their failed
+ * deliveries, and stops them all when the application shuts down (before the database closes).
+ */
+@Injectable()
+export class SubscriptionManager implements OnModuleDestroy {
   private readonly active = new Set<SubscriptionRunner>();
   private readonly groups = new Set<GroupSubscription>();
   /** Who holds leases for this process: host, pid and a random tag (pids repeat across hosts). */
@@ -28,22 +30,47 @@ export class SubscriptionManager {
   private lastYield = 0;
 
   constructor(
-    private readonly database: EventStoreDatabase,
-    private readonly report: DeliveryReport,
-    private readonly reads: SubscriptionReads,
-  ) {
-    this.notifier = new EventNotifier(database);
-    this.store = new SubscriptionStore(database);
-    this.failures = new FailedDeliveries(database);
-  }
+    @Inject(EVENT_STORE_OPTIONS) private readonly options: ResolvedEventStoreOptions,
+    @Inject(EventNotifier) private readonly notifier: EventNotifier,
+    @Inject(EventReader) private readonly reads: EventReader,
+    @Inject(SubscriptionsRepository) private readonly store: SubscriptionsRepository,
+    @Inject(FailedDeliveriesRepository) private readonly failures: FailedDeliveriesRepository,
+    @Inject(EventStoreObservers) private readonly observers: EventStoreObservers,
+  ) {}
 
-  /** A transient subscription: nothing is stored; it starts where `options.startFrom` says. */
-  subscribe(streamId: string, handler: EventHandler, options: SubscriptionOptions): Subscription {
+  /** See {@link EventStore.subscribe}. */
+  subscribe(streamId: string, handler: EventHandler, options: SubscriptionOptions = {}): Subscription {
+    this.assertSubscribable(streamId, options);
     return this.launch(undefined, this.source(streamId, options.filter), handler, options);
   }
 
+  /** See {@link EventStore.subscribeToStream}. */
+  subscribeToStream(streamId: string, name: string, handler: EventHandler, options: SubscriptionOptions = {}): Subscription {
+    this.assertSubscribable(streamId, options);
+    if (streamId === '$all') {
+      throw new InvalidArgumentError("Use subscribeToAll(name, handler) for '$all'");
+    }
+    if (options.group !== undefined) {
+      throw new InvalidArgumentError('Groups share $all by stream: use subscribeToAll(name, handler, { group })');
+    }
+    return this.subscribePersistent(name, streamId, handler, options);
+  }
+
+  /** See {@link EventStore.subscribeToAll}. */
+  subscribeToAll(name: string, handler: EventHandler, options: SubscriptionOptions = {}): Subscription {
+    this.assertSubscribable('$all', options);
+    return this.subscribePersistent(name, '$all', handler, options);
+  }
+
+  private assertSubscribable(streamId: string, options: SubscriptionOptions): void {
+    if (streamId !== '$all') {
+      assertStreamId(streamId);
+    }
+    this.reads.assertFilter(options.filter);
+  }
+
   /** A persistent subscription: its checkpoint and lease live in PostgreSQL under `name`. */
-  subscribePersistent(name: string, streamId: string, handler: EventHandler, options: SubscriptionOptions): Subscription {
+  private subscribePersistent(name: string, streamId: string, handler: EventHandler, options: SubscriptionOptions): Subscription {
     assertName(name, 'name');
     if (options.group !== undefined) {
       return this.joinGroup(name, handler, options);
@@ -57,7 +84,7 @@ export class SubscriptionManager {
     if (typeof handler !== 'function') {
       throw new InvalidArgumentError('A subscription needs a handler function');
     }
-    validateOptions(options, this.database.options.maxPageSize);
+    validateOptions(options, this.options.maxPageSize);
     const member = `${this.owner}:${randomBytes(3).toString('hex')}`;
     const filterOf = (index: number): AllFilter => ({ ...options.filter, partition: { count: partitions, index } });
     const group = new GroupSubscription(this.store, {
@@ -119,7 +146,7 @@ export class SubscriptionManager {
    */
   async retryFailedDeliveries(): Promise<RetryReport> {
     const total: RetryReport = { retried: 0, succeeded: 0, deadLettered: 0 };
-    const lanes = Math.max(1, Math.floor(this.database.options.poolSize / 2));
+    const lanes = Math.max(1, Math.floor(this.options.poolSize / 2));
     const outcomes = await settleLimited([...this.active], lanes, (runner) => runner.retryDue((eventId) => this.reads.readEvent(eventId)));
     let failure: { reason: unknown } | undefined;
     for (const outcome of outcomes) {
@@ -174,7 +201,7 @@ export class SubscriptionManager {
   }
 
   /** Stops every subscription and group (checkpoints written, leases handed back) and the notifier. */
-  async close(): Promise<void> {
+  async onModuleDestroy(): Promise<void> {
     await Promise.all([...this.groups].map((group) => group.unsubscribe()));
     await Promise.all([...this.active].map((subscription) => subscription.unsubscribe()));
     await this.notifier.close();
@@ -190,9 +217,9 @@ export class SubscriptionManager {
     if (typeof handler !== 'function') {
       throw new InvalidArgumentError('A subscription needs a handler function');
     }
-    validateOptions(options, this.database.options.maxPageSize);
+    validateOptions(options, this.options.maxPageSize);
     void this.notifier.start();
-    const runner = new SubscriptionRunner(name, source, this.notifier, handler, options, lease, lease && this.failures, this.report);
+    const runner = new SubscriptionRunner(name, source, this.notifier, handler, options, lease, lease && this.failures, this.observers);
     this.active.add(runner);
     void runner.stopped.finally(() => this.active.delete(runner)).catch(() => undefined);
     return runner;

@@ -1,8 +1,8 @@
-import type { RecordedEvent } from '../types/event-data.js';
+import type { JsonObject, RecordedEvent } from '../types/event-data.js';
 import type { AllFilter } from '../types/read-options.js';
 
 /** Receives the events of a subscription, one at a time, in order; the next waits for it. */
-export type EventHandler = (event: RecordedEvent) => Promise<void> | void;
+export type EventHandler<T extends object = JsonObject> = (event: RecordedEvent<T>) => Promise<void> | void;
 
 /** Where a subscription starts (a persistent one: only when it is first created). */
 export type StartFrom = 'origin' | 'end' | number;

@@ -2,7 +2,7 @@ import { Logger } from '@nestjs/common';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { RecordedEvent } from '../types/event-data.js';
 import type { EventNotifier } from './event-notifier.js';
-import type { FailedDeliveries } from './failed-deliveries.js';
+import type { FailedDeliveriesRepository } from '../storage/failed-deliveries.repository.js';
 import type { EventSource } from './event-source.js';
 import { LeaseLostError, SubscriptionDeletedError, type SubscriptionLease } from './subscription-lease.js';
 import type { EventHandler, StartFrom, Subscription, SubscriptionOptions } from './subscription-options.js';
@@ -30,6 +30,11 @@ export interface RetryReport {
   deadLettered: number;
 }
 
+/** Where the outcome of each handler call is reported (metrics). */
+export interface DeliveryReporter {
+  delivered(subscription: string, outcome: 'handled' | 'retried' | 'failed'): void;
+}
+
 /**
  * Runs a subscription: reads pages after its cursor and hands each event to the handler, in
  * order, one at a time. Catch-up and live are the same loop: when a read finds nothing new it
@@ -54,8 +59,8 @@ export class SubscriptionRunner implements Subscription {
     private readonly handler: EventHandler,
     options: SubscriptionOptions,
     private readonly lease?: SubscriptionLease,
-    private readonly failures?: FailedDeliveries,
-    private readonly report: (subscription: string, outcome: 'handled' | 'retried' | 'failed') => void = () => undefined,
+    private readonly failures?: FailedDeliveriesRepository,
+    private readonly report?: DeliveryReporter,
   ) {
     this.logger = new Logger(`Subscription(${name ?? source.streamId})`);
     this.settings = settingsOf(options);
@@ -198,14 +203,14 @@ export class SubscriptionRunner implements Subscription {
     for (let attempt = 1; ; attempt++) {
       try {
         await this.handle(event);
-        this.report(this.name ?? this.source.streamId, 'handled');
+        this.report?.delivered(this.name ?? this.source.streamId, 'handled');
         return;
       } catch (error) {
         if (attempt >= maxAttempts || signal.aborted) {
-          this.report(this.name ?? this.source.streamId, 'failed');
+          this.report?.delivered(this.name ?? this.source.streamId, 'failed');
           return this.gaveUp(event, attempt, error);
         }
-        this.report(this.name ?? this.source.streamId, 'retried');
+        this.report?.delivered(this.name ?? this.source.streamId, 'retried');
         const delay = backoff(this.settings.retry, attempt);
         this.logger.debug(`Handler failed on event ${event.eventId} (attempt ${attempt}); retrying in ${delay} ms`);
         await sleep(delay, undefined, { signal }).catch(() => undefined);

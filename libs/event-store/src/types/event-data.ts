@@ -24,12 +24,18 @@ export interface EventData {
   correlationId?: string;
 }
 
-/** An event as stored, with its place in its stream and in `$all`. */
-export interface RecordedEvent {
+/**
+ * An event as stored, with its place in its stream and in `$all`. `T` is the payload's type: a
+ * registered event class is read back as an instance of that class.
+ *
+ * @example
+ * const [started] = (await store.readStreamForward('game-42')) as Array<RecordedEvent<GameStarted>>;
+ */
+export interface RecordedEvent<T extends object = JsonObject> {
   eventId: string;
   eventType: string;
   schemaVersion: number;
-  data: JsonObject;
+  data: T;
   metadata: JsonObject;
   causationId: string | null;
   correlationId: string | null;

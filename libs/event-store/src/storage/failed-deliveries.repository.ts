@@ -1,4 +1,5 @@
-import type { EventStoreDatabase } from '../storage/event-store-database.js';
+import { Inject, Injectable } from '@nestjs/common';
+import { EventStoreDatabase } from './event-store-database.js';
 import {
   deleteFailureSql,
   dueFailuresSql,
@@ -8,7 +9,7 @@ import {
   resetCheckpointSql,
   resetRunningCheckpointSql,
   type FailureRow,
-} from '../storage/sql/subscription-failures.sql.js';
+} from './sql/subscription-failures.sql.js';
 import type { RecordedEvent } from '../types/event-data.js';
 
 /** A delivery that failed past its in-line retries. */
@@ -29,10 +30,11 @@ export interface FailedDelivery {
 }
 
 /** The failed-delivery rows of persistent subscriptions. */
-export class FailedDeliveries {
+@Injectable()
+export class FailedDeliveriesRepository {
   private readonly s: string;
 
-  constructor(private readonly database: EventStoreDatabase) {
+  constructor(@Inject(EventStoreDatabase) private readonly database: EventStoreDatabase) {
     this.s = database.schema;
   }
 

@@ -1,4 +1,5 @@
-import type { EventStoreDatabase } from '../storage/event-store-database.js';
+import { Inject, Injectable } from '@nestjs/common';
+import { EventStoreDatabase } from './event-store-database.js';
 import {
   acquireLeaseSql,
   candidatesSql,
@@ -11,7 +12,7 @@ import {
   releaseLeaseSql,
   renewLeaseSql,
   type SubscriptionRow,
-} from '../storage/sql/subscriptions.sql.js';
+} from './sql/subscriptions.sql.js';
 import type { AllFilter } from '../types/read-options.js';
 
 /** What a persistent subscription reads: `$all` (stream `null`) or one stream, and its filter. */
@@ -21,10 +22,11 @@ export interface SubscriptionDefinition {
 }
 
 /** The rows of persistent subscriptions: definition, checkpoint and lease. */
-export class SubscriptionStore {
+@Injectable()
+export class SubscriptionsRepository {
   private readonly s: string;
 
-  constructor(private readonly database: EventStoreDatabase) {
+  constructor(@Inject(EventStoreDatabase) private readonly database: EventStoreDatabase) {
     this.s = database.schema;
   }
 

@@ -1,0 +1,23 @@
+#!/usr/bin/env node
+import 'reflect-metadata';
+import { Command } from 'commander';
+import { readFileSync } from 'node:fs';
+import { migrateCommand } from './migrate.command.js';
+
+const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+
+/**
+ * `event-store`: operations on a store from the command line, configured by the same
+ * `EVENT_STORE_*` variables as the service (and `.env`). Results on stdout, progress on stderr, a
+ * non-zero exit code on any failure.
+ */
+const program = new Command('event-store')
+  .description('Operate a PostgreSQL event store (configured by EVENT_STORE_* variables, or .env)')
+  .version(version)
+  .showHelpAfterError();
+migrateCommand(program);
+
+program.parseAsync(process.argv).catch((error: unknown) => {
+  console.error(`event-store: ${error instanceof Error ? error.message : String(error)}`);
+  process.exit(1);
+});

@@ -1,0 +1,42 @@
+import { Global, Module, type DynamicModule } from '@nestjs/common';
+import { EventStoreConfigurationModule } from './configuration/event-store-configuration.module.js';
+import {
+  EVENT_STORE_ASYNC_OPTIONS_TYPE,
+  EVENT_STORE_OPTIONS_TYPE,
+} from './configuration/event-store-configuration.module-definition.js';
+import { EventStore } from './event-store.service.js';
+import { EventStoreHealthModule } from './health/event-store-health.module.js';
+import { EventSerializationModule } from './serialization/event-serialization.module.js';
+import { EventStorageModule } from './storage/event-storage.module.js';
+import { EventSubscriptionsModule } from './subscriptions/event-subscriptions.module.js';
+
+const parts = [EventStorageModule, EventSerializationModule, EventSubscriptionsModule, EventStoreHealthModule];
+
+/**
+ * The store itself, registered once by `EventStoreModule.forRoot()`: the configuration, storage,
+ * serialization, subscriptions and health modules, and the {@link EventStore} facade over them.
+ * Global, so that every module of the host app can inject `EventStore` (and the health indicator,
+ * the connection details) without importing anything, as `TypeOrmCoreModule` does for TypeORM.
+ */
+@Global()
+@Module({})
+export class EventStoreCoreModule {
+  /** The core for options given directly. */
+  static forRoot(options: typeof EVENT_STORE_OPTIONS_TYPE): DynamicModule {
+    return EventStoreCoreModule.around(EventStoreConfigurationModule.forRoot(options));
+  }
+
+  /** The core for options made by a factory, class or existing provider. */
+  static forRootAsync(options: typeof EVENT_STORE_ASYNC_OPTIONS_TYPE): DynamicModule {
+    return EventStoreCoreModule.around(EventStoreConfigurationModule.forRootAsync(options));
+  }
+
+  private static around(configuration: DynamicModule): DynamicModule {
+    return {
+      module: EventStoreCoreModule,
+      imports: [configuration, ...parts],
+      providers: [EventStore],
+      exports: [EventStore, ...parts],
+    };
+  }
+}

@@ -1,0 +1,17 @@
+/**
+ * `@game-bot/event-store/internal`: the store's own parts, for the event store service, its
+ * command line, benchmarks and tests. Not part of the public API: names and shapes here may change
+ * in any release. Applications use `@game-bot/event-store`.
+ */
+export { resolveEventStoreOptions, type ResolvedEventStoreOptions } from './configuration/resolve-event-store-options.js';
+export { EventStoreDatabase } from './storage/event-store-database.js';
+export { MigrationRunner, type MigrationStatus } from './storage/migration-runner.js';
+export { eventStoreMigrations } from './storage/migrations/index.js';
+export { storeSchema } from './storage/migrations/store-schema.js';
+export { EmbeddedPostgresServer, type EmbeddedPostgresServerOptions } from './storage/embedded-postgres.server.js';
+export { EventStoreObservers } from './storage/event-store-observers.js';
+export { EventTypeRegistry, type RegisteredEventType } from './serialization/event-type-registry.js';
+export { EventSerializer } from './serialization/event-serializer.js';
+export { FailedDeliveryWorker, type FailedDeliveryWorkerStats } from './subscriptions/failed-delivery.worker.js';
+export { SubscriptionManager } from './subscriptions/subscription-manager.js';
+export { SUBSCRIBE_TO, type SubscribeToMetadata } from './subscriptions/subscribe-to.decorator.js';

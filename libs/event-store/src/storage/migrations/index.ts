@@ -1,0 +1,5 @@
+import { CreateEventStore1764230400000 } from './1764230400000-create-event-store.js';
+import { CreateSubscriptions1764316800000 } from './1764316800000-create-subscriptions.js';
+
+/** Every migration of the store's own tables, oldest first. */
+export const eventStoreMigrations = [CreateEventStore1764230400000, CreateSubscriptions1764316800000];

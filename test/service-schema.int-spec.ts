@@ -1,0 +1,55 @@
+import { EventStoreConnection } from '@game-bot/event-store';
+import { EventStoreDatabase } from '@game-bot/event-store/internal';
+import pg from 'pg';
+import { withServiceMigrations } from '../apps/event-store-service/src/schema/service-schema.js';
+import { testConnection } from './helpers/test-database.js';
+import { createTestStore } from './helpers/test-store.js';
+
+/** The service's own migrations (webhook definitions), beside the store's in the same schema. */
+describe('service migrations', () => {
+  const sql = new pg.Pool({ ...testConnection(), max: 2 });
+  afterAll(() => sql.end());
+
+  const tables = async (schema: string): Promise<string[]> =>
+    (await sql.query<{ tablename: string }>('SELECT tablename FROM pg_tables WHERE schemaname = $1 ORDER BY 1', [schema])).rows.map((r) => r.tablename);
+
+  it('run on a store, revert to nothing and run again, recorded apart from the store migrations', async () => {
+    const t = await createTestStore({}, 'svc_updown');
+    try {
+      const connection = t.app.get(EventStoreConnection);
+      expect(await withServiceMigrations(connection, (runner) => runner.migrate())).toEqual(['CreateWebhooks1764403200000']);
+      expect(await tables(t.schema)).toEqual(expect.arrayContaining(['webhooks', 'event_store_service_migrations']));
+      expect(await withServiceMigrations(connection, (runner) => runner.status())).toEqual({ applied: ['CreateWebhooks1764403200000'], pending: [] });
+      expect((await t.app.get(EventStoreDatabase).migrations().status()).applied).not.toContain('CreateWebhooks1764403200000');
+
+      expect(await withServiceMigrations(connection, (runner) => runner.revertLast())).toBe('CreateWebhooks1764403200000');
+      expect(await tables(t.schema)).not.toContain('webhooks');
+      expect(await withServiceMigrations(connection, (runner) => runner.migrate())).toEqual(['CreateWebhooks1764403200000']);
+      expect(await tables(t.schema)).toContain('webhooks');
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('adopts a store whose own migrations recorded the webhooks table (before the service had migrations of its own)', async () => {
+    const t = await createTestStore({}, 'svc_legacy');
+    try {
+      const s = `"${t.schema}"`;
+      await sql.query(`CREATE TABLE ${s}.webhooks (name text COLLATE "C" PRIMARY KEY, url text NOT NULL, secret text NOT NULL,
+        stream_id text COLLATE "C", filter jsonb NOT NULL DEFAULT '{}', start_from text NOT NULL, options jsonb NOT NULL DEFAULT '{}',
+        created_at timestamptz NOT NULL DEFAULT now())`);
+      await sql.query(`INSERT INTO ${s}.webhooks (name, url, secret, start_from) VALUES ('kept', 'http://127.0.0.1:1/', 'x', 'origin')`);
+      await sql.query(`INSERT INTO ${s}.event_store_migrations (timestamp, name) VALUES (1764403200000, 'CreateWebhooks1764403200000')`);
+
+      expect(await withServiceMigrations(t.app.get(EventStoreConnection), (runner) => runner.migrate())).toEqual(['CreateWebhooks1764403200000']);
+      expect((await sql.query(`SELECT name FROM ${s}.webhooks`)).rows).toEqual([{ name: 'kept' }]);
+      // The store's history no longer names a migration it does not have, so it reverts cleanly.
+      const store = t.app.get(EventStoreDatabase).migrations();
+      expect(await store.status()).toEqual({ applied: ['CreateEventStore1764230400000', 'CreateSubscriptions1764316800000'], pending: [] });
+      expect(await store.revertLast()).toBe('CreateSubscriptions1764316800000');
+      expect(await store.migrate()).toEqual(['CreateSubscriptions1764316800000']);
+    } finally {
+      await t.close();
+    }
+  });
+});
