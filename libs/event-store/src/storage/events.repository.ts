@@ -4,7 +4,7 @@ import { InvalidArgumentError } from '../errors/invalid-argument.error.js';
 import { StreamDeletedError } from '../errors/stream-deleted.error.js';
 import { StreamNotFoundError } from '../errors/stream-not-found.error.js';
 import { WrongExpectedVersionError } from '../errors/wrong-expected-version.error.js';
-import { toRecordedEvent } from '../serialization/recorded-event.mapper.js';
+import { toRecordedEvent } from './sql/recorded-event.mapper.js';
 import type { AppendResult } from '../types/append-result.js';
 import type { RecordedEvent } from '../types/event-data.js';
 import type { NewEventRecord } from '../validation/event-data.validation.js';

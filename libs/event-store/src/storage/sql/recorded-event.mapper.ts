@@ -1,6 +1,6 @@
-import { CorruptedEventError } from '../errors/corrupted-event.error.js';
-import type { EventRow } from '../storage/sql/event-row.js';
-import type { JsonObject, RecordedEvent } from '../types/event-data.js';
+import { CorruptedEventError } from '../../errors/corrupted-event.error.js';
+import type { EventRow } from './event-row.js';
+import type { JsonObject, RecordedEvent } from '../../types/event-data.js';
 
 /**
  * Turns a stored row into a {@link RecordedEvent}. A row whose checksum no longer matches its
