@@ -23,6 +23,7 @@ export { ExpectedVersion } from './types/expected-version.js';
 export { EventType, type EventTypeOptions, type Upcaster, type UpcastContext } from './serialization/event-type.decorator.js';
 export { EventTypeRegistrationError, type UpcasterRegistration } from './serialization/event-type-registry.js';
 export { JsonBigInt } from './serialization/json-bigint.decorator.js';
+export { PlainPayload } from './serialization/class-transformer-metadata.js';
 export { causedBy } from './serialization/correlation.js';
 export type { FieldFailure } from './serialization/validation-failures.js';
 export type { EventData, JsonObject, RecordedEvent } from './types/event-data.js';

@@ -1,7 +1,8 @@
 import 'reflect-metadata';
-import { Type } from 'class-transformer';
+import { Exclude, Expose, plainToInstance, Transform, Type } from 'class-transformer';
 import { IsArray, IsDate, IsInt, IsOptional, IsString, Min, ValidateNested } from 'class-validator';
 import type { RecordedEvent } from '../types/event-data.js';
+import { PlainPayload } from './class-transformer-metadata.js';
 import { EventSerializer } from './event-serializer.js';
 import { EventType } from './event-type.decorator.js';
 import { EventTypeRegistry } from './event-type-registry.js';
@@ -212,5 +213,79 @@ describe('EventSerializer: payloads that try to slip past the class', () => {
     pots.verify();
     const read = new EventSerializer(pots, 'allow').fromStored(stored(new EventSerializer(new EventTypeRegistry(), 'allow'), { eventType: 'Pot', data: { amount: 5 } }));
     expect((read.data as unknown as Pot).amount).toBe(5n);
+  });
+});
+
+/** An instance as comparable data: its class, then its own fields in order; functions by kind, each instance has its own. */
+function comparable(value: unknown): unknown {
+  if (typeof value !== 'object' || value === null) {
+    return value;
+  }
+  const fields = Object.entries(value).map(([key, field]) => [key, typeof field === 'function' ? 'a function' : field]);
+  return { type: value.constructor, fields };
+}
+
+describe('EventSerializer: restoring instances as plainToInstance does', () => {
+  const NO_TAGS: string[] = [];
+  @EventType('Renamed', { version: 2, upcasters: { 1: (data) => ({ ...data, tags: NO_TAGS }) } })
+  class Renamed {
+    @IsString() name!: string;
+    @IsArray() tags!: string[];
+    onRename = (): string => 'kept';
+    shout?: string;
+    get loud(): string | undefined {
+      return this.shout;
+    }
+    set loud(value: string | undefined) {
+      this.shout = value?.toUpperCase();
+    }
+  }
+  @EventType('Hidden')
+  class Hidden {
+    @Expose({ name: 'p' }) player!: string;
+    @Exclude({ toClassOnly: true }) secret?: string;
+    @Transform(({ value }: { value: unknown }) => value === 'yes' || value, { toClassOnly: true })
+    agreed!: unknown;
+  }
+  @PlainPayload()
+  @EventType('Declared')
+  class Declared {
+    @IsString() name!: string;
+    @Type(() => Date) at!: Date;
+  }
+  const registry = new EventTypeRegistry();
+  registry.register([Renamed, Hidden, Declared]);
+  registry.verify();
+  const serializer = new EventSerializer(registry, 'allow');
+  const plain = new EventSerializer(new EventTypeRegistry(), 'allow');
+  const read = <T>(eventType: string, data: Record<string, unknown>, schemaVersion = 1): T =>
+    serializer.fromStored(stored(plain, { eventType, schemaVersion, data })).data as unknown as T;
+
+  it('a class without class-transformer decorators: setters run, functions the constructor set are kept', () => {
+    const data = { name: 'n', tags: ['t'], loud: 'hey', onRename: 'overwritten?' };
+    const renamed = read<Renamed>('Renamed', data, 2);
+    expect(comparable(renamed)).toStrictEqual(comparable(plainToInstance(Renamed, data)));
+    expect(renamed.shout).toBe('HEY');
+    expect(renamed.onRename()).toBe('kept');
+  });
+
+  it('values an upcaster shares between events are copied, not shared by the instances', () => {
+    const first = read<Renamed>('Renamed', { name: 'a' });
+    const second = read<Renamed>('Renamed', { name: 'b' });
+    first.tags.push('mine');
+    expect(second.tags).toEqual([]);
+    expect(NO_TAGS).toEqual([]);
+  });
+
+  it('honours @Expose names, @Exclude and @Transform of a class that has no @Type', () => {
+    const hidden = read<Hidden>('Hidden', { p: 'bot', secret: 's', agreed: 'yes' });
+    expect(hidden).toBeInstanceOf(Hidden);
+    expect(hidden).toMatchObject({ player: 'bot', agreed: true });
+    expect('secret' in hidden).toBe(false);
+  });
+
+  it('reads a class declared @PlainPayload() by a plain copy: the declaration is trusted, a @Type on it ignored', () => {
+    const data = { name: 'n', at: '2026-11-27T00:00:00.000Z', nested: { a: [1] } };
+    expect(read<Declared>('Declared', data)).toStrictEqual(Object.assign(new Declared(), data));
   });
 });

@@ -17,6 +17,7 @@ import {
   type NewEventRecord,
 } from '../validation/event-data.validation.js';
 import { assertName } from '../validation/stream-id.validation.js';
+import { plainCopyToInstance } from './class-transformer-metadata.js';
 import type { EventTypeRegistry, RegisteredEventType } from './event-type-registry.js';
 import { eventTypeDeclarationOf } from './event-type.decorator.js';
 import { assertJsonPayload, assertTransformableInstance } from './json-payload.js';
@@ -290,23 +291,12 @@ function appendDefaults(options: AppendOptions): EventDefaults {
 }
 
 /**
- * An instance of the registered class holding `data`. Without class-transformer metadata the
- * fields are copied onto `new Class()`, skipping, as class-transformer does, keys that name
- * something of the prototype chain (`__proto__`, `constructor`, methods, accessors): a payload must
- * not replace what makes the instance what it is, nor slip past its validation rules.
+ * An instance of the registered class holding `data`: what `plainToInstance` gives, through a plain
+ * copy when the class is declared `@PlainPayload()` and the payload is plain JSON.
  */
 function toInstance(registration: RegisteredEventType, data: JsonObject): object {
-  if (registration.transformed) {
-    return plainToInstance(registration.target, data);
-  }
-  const instance = new registration.target() as JsonObject;
-  const prototype = Object.getPrototypeOf(instance) as object;
-  for (const key of Object.keys(data)) {
-    if (!(key in prototype)) {
-      instance[key] = data[key];
-    }
-  }
-  return instance;
+  const copied = registration.transformed ? undefined : plainCopyToInstance(registration.target, data);
+  return copied ?? plainToInstance(registration.target, data);
 }
 
 /** The properties an instance has set, as a plain object: unset (undefined) ones are left out. */

@@ -183,6 +183,7 @@ export class EventTypeRegistry implements OnModuleInit {
 }
 
 function isTypeName(value: unknown): boolean {
+  // eslint-disable-next-line no-control-regex -- control characters are what it refuses
   return typeof value === 'string' && value.length > 0 && value.length <= 200 && !/[\u0000-\u001f\u007f-\u009f]/.test(value);
 }
 

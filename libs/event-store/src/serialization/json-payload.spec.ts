@@ -30,6 +30,7 @@ describe('assertJsonPayload', () => {
     ['a Map', { m: new Map([['a', 1]]) }, /a Map object would lose its type/],
     ['a class instance', { c: new (class Point { x = 1 })() }, /a Point object would lose its type/],
     ['an invalid date', { d: new Date('nope') }, /invalid Date/],
+    // eslint-disable-next-line no-sparse-arrays -- the hole is what is tested
     ['a hole in an array', { list: [1, , 3] }, /data\.list\[1\] .* hole/],
     ['a NUL character', { text: 'a\u0000b' }, /data\.text .* U\+0000/],
     ['a NUL character in a key', { 'a\u0000': 1 }, /U\+0000/],
