@@ -33,7 +33,9 @@ const commands = {
     ];
     const schema = database.options.schema;
     console.log(
-      applied.length === 0 ? `Schema ${schema} is up to date` : `Applied ${applied.length} migration(s) to schema ${schema} in ${Date.now() - started} ms`,
+      applied.length === 0
+        ? `Schema ${schema} is up to date`
+        : `Applied ${applied.length} migration(s) to schema ${schema} in ${Date.now() - started} ms`,
     );
   },
   async status(store: MigrationRunner, database: EventStoreDatabase): Promise<void> {

@@ -23,12 +23,18 @@ describe('error codes over HTTP', () => {
   describe('with registered event types, unregistered ones refused', () => {
     let t: TestApp;
     beforeAll(async () => {
-      t = await createTestApp({}, 'codes', { imports: [EventStoreModule.forFeature([PointsScored])], eventStore: { unregisteredEventTypes: 'reject' } });
+      t = await createTestApp({}, 'codes', {
+        imports: [EventStoreModule.forFeature([PointsScored])],
+        eventStore: { unregisteredEventTypes: 'reject' },
+      });
     });
     afterAll(async () => {
       await t.close();
     });
-    const append = (event: Record<string, unknown>) => request(t.http).post('/streams/codes-1/events').send({ expectedVersion: 'any', events: [event] });
+    const append = (event: Record<string, unknown>) =>
+      request(t.http)
+        .post('/streams/codes-1/events')
+        .send({ expectedVersion: 'any', events: [event] });
 
     it('UNKNOWN_EVENT_TYPE 400, EVENT_VALIDATION_FAILED 422 with the fields, UNSUPPORTED_SCHEMA_VERSION 422', async () => {
       expect((await append({ eventType: 'PointsScored', data: { points: 3, bonus: 1 } })).status).toBe(201);
@@ -36,7 +42,11 @@ describe('error codes over HTTP', () => {
       const invalid = await append({ eventType: 'PointsScored', data: { points: -1, bonus: 0 } });
       expectError(invalid, 422, 'EVENT_VALIDATION_FAILED');
       expect(JSON.stringify(invalid.body.details)).toContain('points');
-      expectError(await append({ eventType: 'PointsScored', schemaVersion: 3, data: { points: 1, bonus: 0 } }), 422, 'UNSUPPORTED_SCHEMA_VERSION');
+      expectError(
+        await append({ eventType: 'PointsScored', schemaVersion: 3, data: { points: 1, bonus: 0 } }),
+        422,
+        'UNSUPPORTED_SCHEMA_VERSION',
+      );
     });
 
     it('CORRUPTED_EVENT 500, naming the event, when a stored row was tampered with', async () => {
@@ -46,7 +56,9 @@ describe('error codes over HTTP', () => {
       try {
         await client.query('BEGIN');
         await client.query('SET LOCAL session_replication_role = replica'); // past the immutability trigger
-        await client.query(`UPDATE "${t.schema}".events SET data = '{"points": 500, "bonus": 0}' WHERE global_position = $1`, [appended.body.lastPosition]);
+        await client.query(`UPDATE "${t.schema}".events SET data = '{"points": 500, "bonus": 0}' WHERE global_position = $1`, [
+          appended.body.lastPosition,
+        ]);
         await client.query('COMMIT');
       } finally {
         client.release();
@@ -61,7 +73,10 @@ describe('error codes over HTTP', () => {
   describe('with the database failing', () => {
     let t: ProxiedTestApp;
     beforeAll(async () => {
-      t = await createTestAppBehindProxy({ EVENT_STORE_RETRY_ATTEMPTS: '2', EVENT_STORE_CONNECT_TIMEOUT_MS: '5000', EVENT_STORE_OPERATION_TIMEOUT_MS: '1500' }, 'failing');
+      t = await createTestAppBehindProxy(
+        { EVENT_STORE_RETRY_ATTEMPTS: '2', EVENT_STORE_CONNECT_TIMEOUT_MS: '5000', EVENT_STORE_OPERATION_TIMEOUT_MS: '1500' },
+        'failing',
+      );
     });
     afterAll(async () => {
       await t.close();

@@ -6,7 +6,10 @@ describe('health', () => {
   let t: ProxiedTestApp;
 
   beforeAll(async () => {
-    t = await createTestAppBehindProxy({ EVENT_STORE_RETRY_ATTEMPTS: '1', EVENT_STORE_CONNECT_TIMEOUT_MS: '500', HEALTH_DATABASE_TIMEOUT_MS: '1000' }, 'health');
+    t = await createTestAppBehindProxy(
+      { EVENT_STORE_RETRY_ATTEMPTS: '1', EVENT_STORE_CONNECT_TIMEOUT_MS: '500', HEALTH_DATABASE_TIMEOUT_MS: '1000' },
+      'health',
+    );
   });
   afterAll(async () => {
     await t.close();

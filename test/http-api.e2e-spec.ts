@@ -17,7 +17,9 @@ describe('the HTTP API', () => {
   };
 
   it('appends and reads a stream both ways, with the next page cursor', async () => {
-    const created = await request(t.http).post('/streams/game-1/events').send({ expectedVersion: 'no_stream', events: [guess(1), guess(2), guess(3)] });
+    const created = await request(t.http)
+      .post('/streams/game-1/events')
+      .send({ expectedVersion: 'no_stream', events: [guess(1), guess(2), guess(3)] });
     expect(created.status).toBe(201);
     expect(created.body).toMatchObject({ streamId: 'game-1', fromVersion: 1, toVersion: 3 });
     expect(typeof created.body.firstPosition).toBe('number');
@@ -26,7 +28,12 @@ describe('the HTTP API', () => {
     expect(page.status).toBe(200);
     expect(page.body.events.map((e: { streamVersion: number }) => e.streamVersion)).toEqual([1, 2]);
     expect(page.body.nextFromVersion).toBe(3);
-    expect(page.body.events[0]).toMatchObject({ eventType: 'GuessProcessed', data: { guess: 'crane', n: 1 }, schemaVersion: 1, streamId: 'game-1' });
+    expect(page.body.events[0]).toMatchObject({
+      eventType: 'GuessProcessed',
+      data: { guess: 'crane', n: 1 },
+      schemaVersion: 1,
+      streamId: 'game-1',
+    });
     expect(new Date(page.body.events[0].createdAt).toISOString()).toBe(page.body.events[0].createdAt);
     const last = await request(t.http).get('/streams/game-1/events?fromVersion=3&limit=2');
     expect(last.body).toMatchObject({ nextFromVersion: null });
@@ -35,7 +42,9 @@ describe('the HTTP API', () => {
   });
 
   it('maps every error of the store to its status and the one error body', async () => {
-    const conflict = await request(t.http).post('/streams/game-1/events').send({ expectedVersion: 1, events: [guess(4)] });
+    const conflict = await request(t.http)
+      .post('/streams/game-1/events')
+      .send({ expectedVersion: 1, events: [guess(4)] });
     expect(conflict.status).toBe(409);
     expectError(conflict.body, 409, 'WRONG_EXPECTED_VERSION');
     expect(conflict.body.details).toMatchObject({ expectedVersion: 1, actualVersion: 3 });
@@ -48,20 +57,31 @@ describe('the HTTP API', () => {
     expect(empty.status).toBe(400);
     expectError(empty.body, 400, 'INVALID_ARGUMENT');
 
-    const noVersion = await request(t.http).post('/streams/game-2/events').send({ events: [guess(1)] });
+    const noVersion = await request(t.http)
+      .post('/streams/game-2/events')
+      .send({ events: [guess(1)] });
     expectError(noVersion.body, 400, 'INVALID_ARGUMENT');
     expect(noVersion.body.message).toContain('expectedVersion is required');
 
-    const malformed = await request(t.http).post('/streams/game-2/events').set('Content-Type', 'application/json').send('{"expectedVersion":');
+    const malformed = await request(t.http)
+      .post('/streams/game-2/events')
+      .set('Content-Type', 'application/json')
+      .send('{"expectedVersion":');
     expect(malformed.status).toBe(400);
     expectError(malformed.body, 400, 'INVALID_ARGUMENT');
 
-    const badEvent = await request(t.http).post('/streams/game-2/events').send({ expectedVersion: 'any', events: [{ eventType: 'X', data: [] }] });
+    const badEvent = await request(t.http)
+      .post('/streams/game-2/events')
+      .send({ expectedVersion: 'any', events: [{ eventType: 'X', data: [] }] });
     expectError(badEvent.body, 400, 'INVALID_ARGUMENT');
 
     const eventId = '0b1f8a5e-6c9d-4f3a-9b2e-7d4c5a6b8e90';
-    await request(t.http).post('/streams/game-3/events').send({ expectedVersion: 'any', events: [{ ...guess(1), eventId }] });
-    const duplicate = await request(t.http).post('/streams/game-4/events').send({ expectedVersion: 'any', events: [{ ...guess(1), eventId }] });
+    await request(t.http)
+      .post('/streams/game-3/events')
+      .send({ expectedVersion: 'any', events: [{ ...guess(1), eventId }] });
+    const duplicate = await request(t.http)
+      .post('/streams/game-4/events')
+      .send({ expectedVersion: 'any', events: [{ ...guess(1), eventId }] });
     expect(duplicate.status).toBe(409);
     expectError(duplicate.body, 409, 'DUPLICATE_EVENT');
 
@@ -79,9 +99,13 @@ describe('the HTTP API', () => {
     expect((await request(t.http).head('/streams/game-1')).status).toBe(200);
     expect((await request(t.http).head('/streams/nope')).status).toBe(404);
 
-    await request(t.http).post('/streams/soft-1/events').send({ expectedVersion: 'no_stream', events: [guess(1)] });
+    await request(t.http)
+      .post('/streams/soft-1/events')
+      .send({ expectedVersion: 'no_stream', events: [guess(1)] });
     expect((await request(t.http).delete('/streams/soft-1?expectedVersion=1')).status).toBe(204);
-    const gone = await request(t.http).post('/streams/soft-1/events').send({ expectedVersion: 'any', events: [guess(2)] });
+    const gone = await request(t.http)
+      .post('/streams/soft-1/events')
+      .send({ expectedVersion: 'any', events: [guess(2)] });
     expect(gone.status).toBe(410);
     expectError(gone.body, 410, 'STREAM_DELETED');
 
@@ -98,7 +122,9 @@ describe('the HTTP API', () => {
     expect(listed.body.streams.map((s: { streamId: string }) => s.streamId)).toEqual(['game-1', 'game-3']);
     expect(listed.body.nextAfter).toBe('game-3');
 
-    await request(t.http).post('/streams/other-1/events').send({ expectedVersion: 'any', events: [{ eventType: 'Other', data: {} }] });
+    await request(t.http)
+      .post('/streams/other-1/events')
+      .send({ expectedVersion: 'any', events: [{ eventType: 'Other', data: {} }] });
     // $all shows events once older transactions on the server have ended (docs/design.md): poll.
     let all = await request(t.http).get('/all/events?eventTypes=GuessProcessed,Other&streamPrefix=game-&limit=100');
     for (let tries = 0; all.body.events?.length < 4 && tries < 100; tries++) {
@@ -114,7 +140,9 @@ describe('the HTTP API', () => {
   });
 
   it('serves Prometheus metrics: appends and reads of the store, pool, visibility lag, HTTP requests', async () => {
-    await request(t.http).post('/streams/metrics-1/events').send({ expectedVersion: 'any', events: [guess(1), guess(2)] });
+    await request(t.http)
+      .post('/streams/metrics-1/events')
+      .send({ expectedVersion: 'any', events: [guess(1), guess(2)] });
     await request(t.http).get('/streams/metrics-1/events');
     const response = await request(t.http).get('/metrics');
     expect(response.status).toBe(200);
@@ -131,7 +159,9 @@ describe('the HTTP API', () => {
     expect(samples.get('event_store_read_duration_seconds_count{kind="stream"}')).toBeGreaterThanOrEqual(1);
     expect(samples.get('event_store_pool_connections{state="total"}')).toBeGreaterThanOrEqual(1);
     expect(samples.has('event_store_all_visibility_lag_seconds')).toBe(true);
-    expect(samples.get('http_request_duration_seconds_count{method="POST",route="/streams/:streamId/events",status="201"}')).toBeGreaterThanOrEqual(1);
+    expect(
+      samples.get('http_request_duration_seconds_count{method="POST",route="/streams/:streamId/events",status="201"}'),
+    ).toBeGreaterThanOrEqual(1);
   });
 
   it('serves its OpenAPI document at /docs-json, and the UI at /docs', async () => {
@@ -144,7 +174,10 @@ describe('the HTTP API', () => {
   });
 
   it('takes requests as HTTP clients send them: empty JSON bodies, trailing slashes, HEAD; refuses malformed ones with the error body', async () => {
-    await request(t.http).post('/streams/edge-1/events').send({ expectedVersion: 'no_stream', events: [guess(1)] }).expect(201);
+    await request(t.http)
+      .post('/streams/edge-1/events')
+      .send({ expectedVersion: 'no_stream', events: [guess(1)] })
+      .expect(201);
     expect((await request(t.http).get('/streams/edge-1/events/')).status).toBe(200);
     expect((await request(t.http).head('/health/live')).status).toBe(200);
     expect((await request(t.http).head('/streams/edge-1')).status).toBe(200);
@@ -154,7 +187,10 @@ describe('the HTTP API', () => {
     expectError(noBody.body, 404, 'SUBSCRIPTION_NOT_FOUND'); // the empty body is {}, not a 400
     await request(t.http).delete('/streams/edge-1?mode=hard').set('Content-Type', 'application/json').expect(204);
 
-    const notJson = await request(t.http).post('/streams/edge-2/events').set('Content-Type', 'application/xml').send('{"expectedVersion":"any"}');
+    const notJson = await request(t.http)
+      .post('/streams/edge-2/events')
+      .set('Content-Type', 'application/xml')
+      .send('{"expectedVersion":"any"}');
     expectError(notJson.body, 400, 'INVALID_ARGUMENT');
     expect(notJson.body.message).toContain('Content-Type: application/json');
 

@@ -38,12 +38,19 @@ describe('Server-Sent Events', () => {
     expect(first.headers['content-type']).toMatch(/^text\/event-stream/);
     expect(versions(await first.take(3))).toEqual([1, 2, 3]);
 
-    const appended = await request(t.http).post('/streams/duel-1/events').send({ expectedVersion: 3, events: [guess(4), guess(5)] });
+    const appended = await request(t.http)
+      .post('/streams/duel-1/events')
+      .send({ expectedVersion: 3, events: [guess(4), guess(5)] });
     expect(appended.status).toBe(201);
     const live = await first.take(5);
     expect(versions(live)).toEqual([1, 2, 3, 4, 5]);
     expect(first.messages.map((message) => message.id)).toEqual(['1', '2', '3', '4', '5']);
-    expect(live[4]).toMatchObject({ streamId: 'duel-1', eventType: 'GuessProcessed', data: { n: 5 }, globalPosition: appended.body.lastPosition });
+    expect(live[4]).toMatchObject({
+      streamId: 'duel-1',
+      eventType: 'GuessProcessed',
+      data: { n: 5 },
+      globalPosition: appended.body.lastPosition,
+    });
     first.close();
 
     await store.appendToStream('duel-1', 5, [guess(6)]);
@@ -198,7 +205,11 @@ describe('small buffers and clients that never read again', () => {
     store = t.app.get(EventStore);
     const payload = 'y'.repeat(8_000);
     for (let batch = 0; batch < 8; batch += 1) {
-      await store.appendToStream('wide', 'any', Array.from({ length: 100 }, (_, i) => ({ eventType: 'Wide', data: { n: batch * 100 + i + 1, payload } })));
+      await store.appendToStream(
+        'wide',
+        'any',
+        Array.from({ length: 100 }, (_, i) => ({ eventType: 'Wide', data: { n: batch * 100 + i + 1, payload } })),
+      );
     }
   });
   afterAll(async () => {

@@ -19,7 +19,13 @@ interface Operation {
   security?: Array<Record<string, string[]>>;
   parameters?: Array<{ name: string; in: string; required?: boolean; description?: string; schema?: Schema & { default?: unknown } }>;
   requestBody?: { required?: boolean; content: Record<string, { schema: Schema }> };
-  responses: Record<string, { description: string; content?: Record<string, { schema: Schema; examples?: Record<string, { value: { code: string; statusCode: number } }> }> }>;
+  responses: Record<
+    string,
+    {
+      description: string;
+      content?: Record<string, { schema: Schema; examples?: Record<string, { value: { code: string; statusCode: number } }> }>;
+    }
+  >;
 }
 interface OpenApiDocument {
   openapi: string;
@@ -70,7 +76,8 @@ describe('the OpenAPI document', () => {
     expect(doc.components.schemas).toHaveProperty([name]);
     return doc.components.schemas[name]!;
   };
-  const jsonSchema = (operation: Operation, status: number): Schema => resolve(operation.responses[String(status)]?.content?.['application/json']?.schema);
+  const jsonSchema = (operation: Operation, status: number): Schema =>
+    resolve(operation.responses[String(status)]?.content?.['application/json']?.schema);
 
   it('lists every route of the contract with its methods, each tagged and under bearer auth', () => {
     for (const [path, methods] of Object.entries(CONTRACT)) {
@@ -93,7 +100,12 @@ describe('the OpenAPI document', () => {
     expect(body.required).toEqual(expect.arrayContaining(['name', 'url']));
     expect(jsonSchema(create, 201).properties).toHaveProperty('secret');
     expect(jsonSchema(doc.paths['/subscriptions/{name}']!.get!, 200).properties).toEqual(
-      expect.objectContaining({ checkpoint: expect.anything(), lag: expect.anything(), failed: expect.anything(), dead: expect.anything() }),
+      expect.objectContaining({
+        checkpoint: expect.anything(),
+        lag: expect.anything(),
+        failed: expect.anything(),
+        dead: expect.anything(),
+      }),
     );
     expect(jsonSchema(doc.paths['/subscriptions/{name}']!.get!, 200).properties).not.toHaveProperty('secret');
     expect(resolve(create.responses['409']?.content?.['application/json']?.schema).properties).toHaveProperty('code');
@@ -170,7 +182,19 @@ describe('the OpenAPI document', () => {
     expect(streamPage.properties?.nextFromVersion).toMatchObject({ type: 'integer', nullable: true });
     const event = resolve(streamPage.properties?.events?.items);
     expect(Object.keys(event.properties ?? {}).sort()).toEqual(
-      ['causationId', 'correlationId', 'createdAt', 'data', 'eventId', 'eventType', 'globalPosition', 'metadata', 'schemaVersion', 'streamId', 'streamVersion'].sort(),
+      [
+        'causationId',
+        'correlationId',
+        'createdAt',
+        'data',
+        'eventId',
+        'eventType',
+        'globalPosition',
+        'metadata',
+        'schemaVersion',
+        'streamId',
+        'streamVersion',
+      ].sort(),
     );
     expect(event.properties?.createdAt).toMatchObject({ type: 'string', format: 'date-time' });
 
@@ -192,13 +216,20 @@ describe('the OpenAPI document', () => {
     const read = doc.paths['/streams/{streamId}/events']!.get!;
     const direction = read.parameters?.find((parameter) => parameter.name === 'direction');
     expect(direction).toMatchObject({ in: 'query', required: false, schema: { enum: ['forward', 'backward'], default: 'forward' } });
-    expect(read.parameters?.map((parameter) => parameter.name)).toEqual(expect.arrayContaining(['streamId', 'direction', 'limit', 'fromVersion']));
+    expect(read.parameters?.map((parameter) => parameter.name)).toEqual(
+      expect.arrayContaining(['streamId', 'direction', 'limit', 'fromVersion']),
+    );
 
     const all = doc.paths['/all/events']!.get!;
-    expect(all.parameters?.map((parameter) => parameter.name)).toEqual(expect.arrayContaining(['fromPosition', 'eventTypes', 'streamPrefix', 'direction', 'limit']));
+    expect(all.parameters?.map((parameter) => parameter.name)).toEqual(
+      expect.arrayContaining(['fromPosition', 'eventTypes', 'streamPrefix', 'direction', 'limit']),
+    );
 
     const remove = doc.paths['/streams/{streamId}']!.delete!;
-    expect(remove.parameters?.find((parameter) => parameter.name === 'mode')?.schema).toMatchObject({ enum: ['soft', 'hard'], default: 'soft' });
+    expect(remove.parameters?.find((parameter) => parameter.name === 'mode')?.schema).toMatchObject({
+      enum: ['soft', 'hard'],
+      default: 'soft',
+    });
     expect(remove.parameters?.find((parameter) => parameter.name === 'expectedVersion')?.schema).toMatchObject({ default: 'any' });
   });
 

@@ -64,10 +64,25 @@ describe('the service process', () => {
       // Once its shutdown hooks have run, the service exits with 0 (so that buffered log lines are written).
       expect(await service.exited).toEqual({ code: 0, signal: null });
       // Structured logs: one JSON object a line, each request's line carrying its id.
-      const lines = service.output().trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
+      const lines = service
+        .output()
+        .trim()
+        .split('\n')
+        .map((line) => JSON.parse(line) as Record<string, unknown>);
       expect(lines.filter((line) => line.level === 'error')).toEqual([]);
-      expect(lines).toContainEqual(expect.objectContaining({ level: 'info', message: 'request', requestId: 'boot-check-1', method: 'GET', path: '/no-such-route', status: 404 }));
-      expect(lines).toContainEqual(expect.objectContaining({ message: 'request', requestId: generated, path: '/health/live', status: 200 }));
+      expect(lines).toContainEqual(
+        expect.objectContaining({
+          level: 'info',
+          message: 'request',
+          requestId: 'boot-check-1',
+          method: 'GET',
+          path: '/no-such-route',
+          status: 404,
+        }),
+      );
+      expect(lines).toContainEqual(
+        expect.objectContaining({ message: 'request', requestId: generated, path: '/health/live', status: 200 }),
+      );
       expect(existsSync(`${dataDir}/PG_VERSION`)).toBe(true);
       expect(existsSync(`${dataDir}/postmaster.pid`)).toBe(false);
     } finally {
@@ -85,9 +100,15 @@ describe('the service process', () => {
   });
 
   it('names the unreachable server and the fix when the database is down', async () => {
-    const service = runService({ EVENT_STORE_HOST: '127.0.0.1', EVENT_STORE_PORT: String(await freePort()), EVENT_STORE_CONNECT_TIMEOUT_MS: '1000' });
+    const service = runService({
+      EVENT_STORE_HOST: '127.0.0.1',
+      EVENT_STORE_PORT: String(await freePort()),
+      EVENT_STORE_CONNECT_TIMEOUT_MS: '1000',
+    });
     expect(await service.exited).toEqual({ code: 1, signal: null });
-    expect(service.output()).toMatch(/failed to start: Cannot reach PostgreSQL at postgres@127\.0\.0\.1:\d+\/game_bot_eventstore \(.*\): start it/);
+    expect(service.output()).toMatch(
+      /failed to start: Cannot reach PostgreSQL at postgres@127\.0\.0\.1:\d+\/game_bot_eventstore \(.*\): start it/,
+    );
   });
 
   it('shuts down gracefully: stops accepting, finishes the requests in flight, then exits', async () => {
@@ -124,10 +145,16 @@ describe('the service process', () => {
       expect(finished.status).toBe(201);
       expect(await finished.json()).toMatchObject({ streamId: 'shutdown-1', toVersion: 2 });
       expect(await service.exited).toEqual({ code: 0, signal: null });
-      const lines = service.output().trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
+      const lines = service
+        .output()
+        .trim()
+        .split('\n')
+        .map((line) => JSON.parse(line) as Record<string, unknown>);
       expect(lines).toContainEqual(expect.objectContaining({ message: 'Waiting up to 10000 ms for 1 request(s) in flight' }));
       // The line of the request that finished during the shutdown is written before the process goes.
-      expect(lines).toContainEqual(expect.objectContaining({ message: 'request', method: 'POST', path: '/streams/shutdown-1/events', status: 201 }));
+      expect(lines).toContainEqual(
+        expect.objectContaining({ message: 'request', method: 'POST', path: '/streams/shutdown-1/events', status: 201 }),
+      );
       expect(lines.filter((line) => line.level === 'error')).toEqual([]);
     } finally {
       service.stop();

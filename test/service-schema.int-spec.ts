@@ -11,7 +11,9 @@ describe('service migrations', () => {
   afterAll(() => sql.end());
 
   const tables = async (schema: string): Promise<string[]> =>
-    (await sql.query<{ tablename: string }>('SELECT tablename FROM pg_tables WHERE schemaname = $1 ORDER BY 1', [schema])).rows.map((r) => r.tablename);
+    (await sql.query<{ tablename: string }>('SELECT tablename FROM pg_tables WHERE schemaname = $1 ORDER BY 1', [schema])).rows.map(
+      (r) => r.tablename,
+    );
 
   it('run on a store, revert to nothing and run again, recorded apart from the store migrations', async () => {
     const t = await createTestStore({}, 'svc_updown');
@@ -19,7 +21,10 @@ describe('service migrations', () => {
       const connection = t.app.get(EventStoreConnection);
       expect(await withServiceMigrations(connection, (runner) => runner.migrate())).toEqual(['CreateWebhooks1764403200000']);
       expect(await tables(t.schema)).toEqual(expect.arrayContaining(['webhooks', 'event_store_service_migrations']));
-      expect(await withServiceMigrations(connection, (runner) => runner.status())).toEqual({ applied: ['CreateWebhooks1764403200000'], pending: [] });
+      expect(await withServiceMigrations(connection, (runner) => runner.status())).toEqual({
+        applied: ['CreateWebhooks1764403200000'],
+        pending: [],
+      });
       expect((await t.app.get(EventStoreDatabase).migrations().status()).applied).not.toContain('CreateWebhooks1764403200000');
 
       expect(await withServiceMigrations(connection, (runner) => runner.revertLast())).toBe('CreateWebhooks1764403200000');
@@ -41,7 +46,9 @@ describe('service migrations', () => {
       await sql.query(`INSERT INTO ${s}.webhooks (name, url, secret, start_from) VALUES ('kept', 'http://127.0.0.1:1/', 'x', 'origin')`);
       await sql.query(`INSERT INTO ${s}.event_store_migrations (timestamp, name) VALUES (1764403200000, 'CreateWebhooks1764403200000')`);
 
-      expect(await withServiceMigrations(t.app.get(EventStoreConnection), (runner) => runner.migrate())).toEqual(['CreateWebhooks1764403200000']);
+      expect(await withServiceMigrations(t.app.get(EventStoreConnection), (runner) => runner.migrate())).toEqual([
+        'CreateWebhooks1764403200000',
+      ]);
       expect((await sql.query(`SELECT name FROM ${s}.webhooks`)).rows).toEqual([{ name: 'kept' }]);
       // The store's history no longer names a migration it does not have, so it reverts cleanly.
       const store = t.app.get(EventStoreDatabase).migrations();

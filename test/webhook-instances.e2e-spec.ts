@@ -30,13 +30,19 @@ describe('webhook subscriptions across instances', () => {
 
   const delivered = () => receiver.accepted<Delivery>().map((delivery) => delivery.event);
   const append = (app: TestApp, stream: string, count: number) =>
-    app.app
-      .get(EventStore)
-      .appendToStream(stream, 'any', Array.from({ length: count }, (_, n) => ({ eventId: randomUUID(), eventType: 'Scored', data: { n } })));
-  const inspect = async (app: TestApp, name = 'shared') => (await request(app.http).get(`/subscriptions/${name}`)).body as { owner: string | null; checkpoint: number };
+    app.app.get(EventStore).appendToStream(
+      stream,
+      'any',
+      Array.from({ length: count }, (_, n) => ({ eventId: randomUUID(), eventType: 'Scored', data: { n } })),
+    );
+  const inspect = async (app: TestApp, name = 'shared') =>
+    (await request(app.http).get(`/subscriptions/${name}`)).body as { owner: string | null; checkpoint: number };
 
   it('delivers each event once, from one instance; another takes over when it stops, losing nothing', async () => {
-    await request(first!.http).post('/subscriptions').send({ name: 'shared', url: `${receiver.url}/hooks/shared` }).expect(201);
+    await request(first!.http)
+      .post('/subscriptions')
+      .send({ name: 'shared', url: `${receiver.url}/hooks/shared` })
+      .expect(201);
     await append(first!, 'match-1', 5);
     await eventually(() => delivered().length === 5);
     const firstOwner = (await inspect(first!)).owner;
@@ -59,7 +65,9 @@ describe('webhook subscriptions across instances', () => {
     const ids = delivered().map((event) => event.eventId);
     expect(new Set(ids).size).toBe(15); // each once
     for (const stream of ['match-1', 'match-2']) {
-      const versions = delivered().filter((event) => event.streamId === stream).map((event) => event.streamVersion);
+      const versions = delivered()
+        .filter((event) => event.streamId === stream)
+        .map((event) => event.streamVersion);
       expect(versions).toEqual(Array.from({ length: versions.length }, (_, i) => i + 1));
     }
   });
@@ -67,9 +75,14 @@ describe('webhook subscriptions across instances', () => {
   it('resets and deletes through the instance that does not deliver: no events again after the deletion, nothing left behind', async () => {
     first = await createTestApp(env, 'instances');
     await append(first, 'match-3', 3);
-    await request(second!.http).post('/subscriptions').send({ name: 'elsewhere', url: `${receiver.url}/hooks/elsewhere`, streamId: 'match-3' }).expect(201);
+    await request(second!.http)
+      .post('/subscriptions')
+      .send({ name: 'elsewhere', url: `${receiver.url}/hooks/elsewhere`, streamId: 'match-3' })
+      .expect(201);
     const versions = () =>
-      receiver.received.filter((hit) => hit.path === '/hooks/elsewhere' && hit.status === 200).map((hit) => (JSON.parse(hit.body) as Delivery).event.streamVersion);
+      receiver.received
+        .filter((hit) => hit.path === '/hooks/elsewhere' && hit.status === 200)
+        .map((hit) => (JSON.parse(hit.body) as Delivery).event.streamVersion);
     await eventually(() => versions().length === 3);
     const owner = (await inspect(second!, 'elsewhere')).owner;
     await sleep(500); // the other instance has picked it up and stands by

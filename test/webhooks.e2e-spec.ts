@@ -22,7 +22,12 @@ describe('webhook subscriptions', () => {
   beforeAll(async () => {
     receiver = await startWebhookReceiver();
     t = await createTestApp(
-      { WEBHOOK_ALLOWED_URLS: `${receiver.url}/hooks/`, WEBHOOK_SYNC_INTERVAL_MS: '200', HEALTH_MAX_SUBSCRIPTION_LAG: '0', HEALTH_MAX_FAILED_DELIVERIES: '0' },
+      {
+        WEBHOOK_ALLOWED_URLS: `${receiver.url}/hooks/`,
+        WEBHOOK_SYNC_INTERVAL_MS: '200',
+        HEALTH_MAX_SUBSCRIPTION_LAG: '0',
+        HEALTH_MAX_FAILED_DELIVERIES: '0',
+      },
       'hooks',
     );
     store = t.app.get(EventStore);
@@ -42,7 +47,13 @@ describe('webhook subscriptions', () => {
     receiver.answer = (hit) => (hit.path !== '/hooks/signed' ? 200 : ++attempts <= 2 ? 500 : 200);
     const created = await create({ name: 'signed', url: `${receiver.url}/hooks/signed`, filter: { streamPrefix: 'signed-' }, ...fast });
     expect(created.status).toBe(201);
-    expect(created.body).toMatchObject({ name: 'signed', streamId: '$all', filter: { streamPrefix: 'signed-' }, startFrom: 'origin', onFailure: 'skip' });
+    expect(created.body).toMatchObject({
+      name: 'signed',
+      streamId: '$all',
+      filter: { streamPrefix: 'signed-' },
+      startFrom: 'origin',
+      onFailure: 'skip',
+    });
     const secret = created.body.secret as string;
     expect(secret.length).toBeGreaterThanOrEqual(32);
 
@@ -73,7 +84,13 @@ describe('webhook subscriptions', () => {
   });
 
   it('delivers the events of a stream in order', async () => {
-    await create({ name: 'ordered', url: `${receiver.url}/hooks/ordered`, streamId: 'ordered-1', ...fast, secret: 'a-secret-of-our-own-choosing' }).expect(201);
+    await create({
+      name: 'ordered',
+      url: `${receiver.url}/hooks/ordered`,
+      streamId: 'ordered-1',
+      ...fast,
+      secret: 'a-secret-of-our-own-choosing',
+    }).expect(201);
     let calls = 0;
     receiver.answer = (hit) => (hit.path === '/hooks/ordered' && ++calls % 3 === 0 ? 503 : 200); // every third call fails once
     for (let n = 1; n <= 10; n += 1) await store.appendToStream('ordered-1', 'any', [scored(n)]);
@@ -81,24 +98,50 @@ describe('webhook subscriptions', () => {
     await eventually(() => ordered().length === 10);
     expect(ordered().map((delivery) => delivery.event.streamVersion)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
     const hit = receiver.received.find((entry) => entry.path === '/hooks/ordered')!;
-    expect(hit.headers['x-event-store-signature']).toBe(`sha256=${createHmac('sha256', 'a-secret-of-our-own-choosing').update(hit.body).digest('hex')}`);
+    expect(hit.headers['x-event-store-signature']).toBe(
+      `sha256=${createHmac('sha256', 'a-secret-of-our-own-choosing').update(hit.body).digest('hex')}`,
+    );
   });
 
   it('with onFailure halt, holds a stream back at a failing event until it is delivered, keeping the order', async () => {
-    await create({ name: 'strict', url: `${receiver.url}/hooks/strict`, streamId: 'strict-1', onFailure: 'halt', retry: { maxAttempts: 2, initialDelayMs: 10 } }).expect(201);
+    await create({
+      name: 'strict',
+      url: `${receiver.url}/hooks/strict`,
+      streamId: 'strict-1',
+      onFailure: 'halt',
+      retry: { maxAttempts: 2, initialDelayMs: 10 },
+    }).expect(201);
     let failuresLeft = 4; // two runs of two attempts each, then it goes through
-    receiver.answer = (hit) => (hit.path === '/hooks/strict' && (JSON.parse(hit.body) as Delivery).event.streamVersion === 3 && failuresLeft-- > 0 ? 500 : 200);
+    receiver.answer = (hit) =>
+      hit.path === '/hooks/strict' && (JSON.parse(hit.body) as Delivery).event.streamVersion === 3 && failuresLeft-- > 0 ? 500 : 200;
     for (let n = 1; n <= 6; n += 1) await store.appendToStream('strict-1', 'any', [scored(n)]);
     const strict = () => receiver.received.filter((hit) => hit.path === '/hooks/strict');
     await eventually(() => strict().filter((hit) => hit.status === 200).length === 6, 15_000);
     const versions = strict().map((hit) => [(JSON.parse(hit.body) as Delivery).event.streamVersion, hit.status]);
-    expect(versions).toEqual([[1, 200], [2, 200], [3, 500], [3, 500], [3, 500], [3, 500], [3, 200], [4, 200], [5, 200], [6, 200]]);
+    expect(versions).toEqual([
+      [1, 200],
+      [2, 200],
+      [3, 500],
+      [3, 500],
+      [3, 500],
+      [3, 500],
+      [3, 200],
+      [4, 200],
+      [5, 200],
+      [6, 200],
+    ]);
   });
 
   it('reports a webhook held back by its receiver in /health/ready without making the service unready', async () => {
     receiver.answer = (hit) => (hit.path === '/hooks/blocked' ? 503 : 200);
     await store.appendToStream('blocked-1', 'no_stream', [scored(1), scored(2)]);
-    await create({ name: 'blocked', url: `${receiver.url}/hooks/blocked`, streamId: 'blocked-1', onFailure: 'halt', retry: { maxAttempts: 1 } }).expect(201);
+    await create({
+      name: 'blocked',
+      url: `${receiver.url}/hooks/blocked`,
+      streamId: 'blocked-1',
+      onFailure: 'halt',
+      retry: { maxAttempts: 1 },
+    }).expect(201);
     await eventually(() => receiver.received.some((hit) => hit.path === '/hooks/blocked'));
     await eventually(async () => (await request(t.http).get('/subscriptions/blocked')).body.lag === 2);
     const ready = await request(t.http).get('/health/ready');
@@ -119,16 +162,29 @@ describe('webhook subscriptions', () => {
     }).expect(201);
     const event = scored(7);
     await store.appendToStream('dead-1', 'no_stream', [event]);
-    await eventually(async () => (await request(t.http).get('/subscriptions/dead/failed?status=dead')).body.deliveries.length === 1, 15_000);
+    await eventually(
+      async () => (await request(t.http).get('/subscriptions/dead/failed?status=dead')).body.deliveries.length === 1,
+      15_000,
+    );
     const dead = (await request(t.http).get('/subscriptions/dead/failed')).body.deliveries;
-    expect(dead).toEqual([expect.objectContaining({ eventId: event.eventId, streamId: 'dead-1', status: 'dead', lastError: expect.stringContaining('answered 500') })]);
+    expect(dead).toEqual([
+      expect.objectContaining({
+        eventId: event.eventId,
+        streamId: 'dead-1',
+        status: 'dead',
+        lastError: expect.stringContaining('answered 500'),
+      }),
+    ]);
     expect((await request(t.http).get('/subscriptions/dead')).body).toMatchObject({ dead: 1, failed: 0 });
 
     receiver.answer = () => 200;
     const replayed = await request(t.http).post('/subscriptions/dead/failed/replay?status=dead');
     expect(replayed.status).toBe(200);
     expect(replayed.body).toEqual({ replayed: 1 });
-    await eventually(() => receiver.accepted<Delivery>().some((delivery) => delivery.subscription === 'dead' && delivery.event.eventId === event.eventId), 15_000);
+    await eventually(
+      () => receiver.accepted<Delivery>().some((delivery) => delivery.subscription === 'dead' && delivery.event.eventId === event.eventId),
+      15_000,
+    );
     await eventually(async () => (await request(t.http).get('/subscriptions/dead/failed')).body.deliveries.length === 0, 5_000);
   });
 
@@ -177,6 +233,8 @@ describe('webhook subscriptions', () => {
     }
     const nested = await create({ name: 'bad-6', url: `${receiver.url}/hooks/x`, retry: { maxAttempts: 0 } });
     expect(nested.body.message).toMatch(/maxAttempts/);
-    expect((await request(t.http).get('/subscriptions')).body.subscriptions.map((entry: { name: string }) => entry.name)).not.toContain('bad-5');
+    expect((await request(t.http).get('/subscriptions')).body.subscriptions.map((entry: { name: string }) => entry.name)).not.toContain(
+      'bad-5',
+    );
   });
 });

@@ -115,14 +115,23 @@ async function runSubscriptionScenarios(environment: BenchEnvironment, seconds: 
   const latency = await measureLatency(store, await environment.openPeer(), 1_000, seconds);
   progress(`      p50 ${latency.p50Ms.toFixed(1)} ms, p99 ${latency.p99Ms.toFixed(1)} ms`);
   progress(`[11/${STEPS}] storing a 100,000-event backlog, then catching up through it (store, then raw)...`);
-  const { events: [newest] } = await store.readAllBackward({ maxCount: 1 });
+  const {
+    events: [newest],
+  } = await store.readAllBackward({ maxCount: 1 });
   await seedBacklog(store, 'backlog', 100_000);
   await analyze(environment);
   const catchUp = await measureCatchUp(store, raw, storeSchema, newest?.globalPosition ?? 0, 100_000);
   progress(`      store ${Math.round(catchUp.storeEventsPerSecond)} events/s, raw ${Math.round(catchUp.rawEventsPerSecond)} events/s`);
   progress(`[12/${STEPS}] memory of a slow subscriber facing 10,000 and 100,000 stored events...`);
   await seedBacklog(store, 'small', 10_000);
-  const memory = await measureMemory(store, [{ prefix: 'small', events: 10_000 }, { prefix: 'backlog', events: 100_000 }], Math.max(2, seconds));
+  const memory = await measureMemory(
+    store,
+    [
+      { prefix: 'small', events: 10_000 },
+      { prefix: 'backlog', events: 100_000 },
+    ],
+    Math.max(2, seconds),
+  );
   return renderSubscriptionReport(latency, catchUp, memory);
 }
 

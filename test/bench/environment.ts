@@ -3,11 +3,7 @@ import { Module, type DynamicModule, type INestApplicationContext } from '@nestj
 import { NestFactory } from '@nestjs/core';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
-import {
-  EventStore,
-  EventStoreModule,
-  type PostgresConnectionOptions,
-} from '@game-bot/event-store';
+import { EventStore, EventStoreModule, type PostgresConnectionOptions } from '@game-bot/event-store';
 import { EmbeddedPostgresServer } from '@game-bot/event-store/internal';
 import { TypedGuessProcessed } from './bench-events.js';
 import { describeError } from './harness.js';
@@ -100,10 +96,7 @@ export async function openEnvironment(log: (line: string) => void): Promise<Benc
 }
 
 /** `EVENT_STORE_HOST` (and friends) when set, otherwise an embedded server started here. */
-async function reachServer(
-  parts: Parts,
-  log: (line: string) => void,
-): Promise<{ connection: BenchConnection; kind: ServerInfo['kind'] }> {
+async function reachServer(parts: Parts, log: (line: string) => void): Promise<{ connection: BenchConnection; kind: ServerInfo['kind'] }> {
   const host = process.env.EVENT_STORE_HOST;
   if (host) {
     const connection = {

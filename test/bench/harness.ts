@@ -44,7 +44,10 @@ export async function measurePair(
   settings: RunSettings & { rounds: number },
 ): Promise<[Measurement, Measurement]> {
   const slice = settings.seconds / settings.rounds;
-  const warmups = [await runFor(first, settings.concurrency, settings.warmupSeconds), await runFor(second, settings.concurrency, settings.warmupSeconds)];
+  const warmups = [
+    await runFor(first, settings.concurrency, settings.warmupSeconds),
+    await runFor(second, settings.concurrency, settings.warmupSeconds),
+  ];
   const slices: [Measurement[], Measurement[]] = [[], []];
   for (let round = 0; round < settings.rounds; round++) {
     const order = round % 2 === 0 ? [0, 1] : [1, 0];

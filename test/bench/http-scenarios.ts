@@ -110,7 +110,13 @@ function readPath(fromVersion: number): string {
 }
 
 /** One request before the load, so that a set-up mistake fails loudly rather than as 32 connections of errors. */
-async function expectStatus(service: ServiceProcess, method: string, path: string, body: string | undefined, status: number): Promise<string> {
+async function expectStatus(
+  service: ServiceProcess,
+  method: string,
+  path: string,
+  body: string | undefined,
+  status: number,
+): Promise<string> {
   const response = await fetch(`${service.baseUrl}${path}`, { method, body, headers: { 'content-type': 'application/json' } });
   const text = await response.text();
   if (response.status !== status) {

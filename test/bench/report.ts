@@ -220,7 +220,10 @@ export function renderHttpReport(scenarios: HttpScenarioResult[], info: { main: 
     '',
     ...table(
       ['scenario', 'side', 'loops', 'ops/s', 'p50 ms', 'p99 ms', 'max ms', 'errors', 'non-2xx', 'client CPU', 'service CPU', 'machine CPU'],
-      scenarios.flatMap(({ id, comparison }) => [httpDetailRow(id, 'library', comparison.library), httpDetailRow(id, 'HTTP', comparison.http)]),
+      scenarios.flatMap(({ id, comparison }) => [
+        httpDetailRow(id, 'library', comparison.library),
+        httpDetailRow(id, 'HTTP', comparison.http),
+      ]),
     ),
     ...httpErrorLines(scenarios),
     '',

@@ -51,7 +51,11 @@ export async function startService(settings: ServiceSettings): Promise<ServicePr
   // line per request would cost the benchmark process CPU that the library side does not pay.
   const logFile = join(workDir, 'service.log');
   const log = openSync(logFile, 'w');
-  const child = spawn(process.execPath, [SERVICE_MAIN], { cwd: workDir, env: serviceEnvironment(settings, port), stdio: ['ignore', log, log] });
+  const child = spawn(process.execPath, [SERVICE_MAIN], {
+    cwd: workDir,
+    env: serviceEnvironment(settings, port),
+    stdio: ['ignore', log, log],
+  });
   closeSync(log);
   const killOnExit = (): void => void child.kill('SIGKILL');
   process.once('exit', killOnExit);
@@ -73,7 +77,7 @@ export async function startService(settings: ServiceSettings): Promise<ServicePr
     // The log goes with the working directory: its tail is what tells why the boot failed.
     const lines = await service.output();
     await service.stop();
-    throw new Error(`${describeError(error)}; the service's last lines:\n${lines.join('\n')}`);
+    throw new Error(`${describeError(error)}; the service's last lines:\n${lines.join('\n')}`, { cause: error });
   }
 }
 
@@ -116,7 +120,10 @@ async function freePort(): Promise<number> {
 
 async function lastLines(file: string): Promise<string[]> {
   try {
-    return (await readFile(file, 'utf8')).split('\n').filter((line) => line.trim() !== '').slice(-KEPT_LINES);
+    return (await readFile(file, 'utf8'))
+      .split('\n')
+      .filter((line) => line.trim() !== '')
+      .slice(-KEPT_LINES);
   } catch {
     return [];
   }

@@ -77,7 +77,13 @@ export async function seedBacklog(store: EventStore, prefix: string, count: numb
  * A subscription to `$all` through the `count` events stored after `after` (no filter), beside raw
  * paging of the same rows by position.
  */
-export async function measureCatchUp(store: EventStore, raw: pg.Pool, schema: string, after: number, count: number): Promise<CatchUpResult> {
+export async function measureCatchUp(
+  store: EventStore,
+  raw: pg.Pool,
+  schema: string,
+  after: number,
+  count: number,
+): Promise<CatchUpResult> {
   let seen = 0;
   const started = performance.now();
   const subscription = store.subscribe('$all', () => void seen++, { startFrom: after, batchSize: 1000 });
@@ -91,17 +97,25 @@ export async function measureCatchUp(store: EventStore, raw: pg.Pool, schema: st
 }
 
 /** Heap growth while a subscriber that takes 1 ms per event works through each backlog for `seconds`. */
-export async function measureMemory(store: EventStore, backlogs: Array<{ prefix: string; events: number }>, seconds: number): Promise<MemoryResult> {
+export async function measureMemory(
+  store: EventStore,
+  backlogs: Array<{ prefix: string; events: number }>,
+  seconds: number,
+): Promise<MemoryResult> {
   const results: MemoryResult['backlogs'] = [];
   for (const { prefix, events } of backlogs) {
     global.gc?.();
     const before = process.memoryUsage().heapUsed;
     let handled = 0;
     let peak = before;
-    const subscription = store.subscribe('$all', async () => {
-      handled++;
-      await sleep(1);
-    }, { filter: { streamPrefix: `${prefix}-` }, batchSize: 100 });
+    const subscription = store.subscribe(
+      '$all',
+      async () => {
+        handled++;
+        await sleep(1);
+      },
+      { filter: { streamPrefix: `${prefix}-` }, batchSize: 100 },
+    );
     const end = performance.now() + seconds * 1000;
     while (performance.now() < end) {
       await sleep(100);

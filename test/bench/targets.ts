@@ -1,12 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
-import {
-  ExpectedVersion,
-  type EventData,
-  type EventStore,
-  type JsonObject,
-  type RecordedEvent,
-} from '@game-bot/event-store';
+import { ExpectedVersion, type EventData, type EventStore, type JsonObject, type RecordedEvent } from '@game-bot/event-store';
 import { TypedGuessProcessed } from './bench-events.js';
 
 /** The operations a scenario times, implemented by the store and by plain SQL alike. */

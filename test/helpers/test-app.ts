@@ -43,7 +43,10 @@ export async function createTestApp(env: Record<string, string> = {}, label = 'h
   });
   config.eventStore = { ...config.eventStore, ...extras.eventStore };
   const moduleRef = await Test.createTestingModule({ imports: [AppModule.register(config), ...(extras.imports ?? [])] }).compile();
-  const app = moduleRef.createNestApplication<NestFastifyApplication>(createHttpAdapter(config), { logger: ['error'], return503OnClosing: true });
+  const app = moduleRef.createNestApplication<NestFastifyApplication>(createHttpAdapter(config), {
+    logger: ['error'],
+    return503OnClosing: true,
+  });
   configureHttp(app, config);
   await app.init();
   await app.getHttpAdapter().getInstance().ready();

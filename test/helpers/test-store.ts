@@ -2,11 +2,7 @@ import 'reflect-metadata';
 import type { INestApplicationContext, ModuleMetadata } from '@nestjs/common';
 import { createTestEventStore, uniqueSchemaName } from '@game-bot/event-store/testing';
 import pg from 'pg';
-import {
-  EventStore,
-  EventStoreModule,
-  type EventStoreModuleOptions,
-} from '@game-bot/event-store';
+import type { EventStore, EventStoreModuleOptions } from '@game-bot/event-store';
 import { testConnection } from './test-database.js';
 
 /** A store in a fresh schema of the test database, with a raw pool for checks behind its back. */

@@ -35,7 +35,12 @@ export async function startWebhookReceiver(): Promise<WebhookReceiver> {
     const chunks: Buffer[] = [];
     request.on('data', (chunk: Buffer) => chunks.push(chunk));
     request.on('end', () => {
-      const hit: ReceivedWebhook = { path: request.url ?? '', headers: request.headers, body: Buffer.concat(chunks).toString('utf8'), status: 0 };
+      const hit: ReceivedWebhook = {
+        path: request.url ?? '',
+        headers: request.headers,
+        body: Buffer.concat(chunks).toString('utf8'),
+        status: 0,
+      };
       hit.status = receiver.answer(hit);
       receiver.received.push(hit);
       response.writeHead(hit.status).end();

@@ -22,7 +22,9 @@ async function bootstrap(): Promise<void> {
   configureHttp(app, config);
   await listen(app, config.httpPort);
   const base = `http://localhost:${config.httpPort}`;
-  logger.log(`Event store service (${config.environment}) listening on ${base}: API docs at ${base}/docs, health at ${base}/health, metrics at ${base}/metrics`);
+  logger.log(
+    `Event store service (${config.environment}) listening on ${base}: API docs at ${base}/docs, health at ${base}/health, metrics at ${base}/metrics`,
+  );
 }
 
 /** Every address, IPv6 and IPv4 (`::`), or IPv4 alone on a host without IPv6. */

@@ -1,9 +1,6 @@
 import { Global, Module, type DynamicModule } from '@nestjs/common';
 import { EventStoreConfigurationModule } from './configuration/event-store-configuration.module.js';
-import {
-  EVENT_STORE_ASYNC_OPTIONS_TYPE,
-  EVENT_STORE_OPTIONS_TYPE,
-} from './configuration/event-store-configuration.module-definition.js';
+import { EVENT_STORE_ASYNC_OPTIONS_TYPE, EVENT_STORE_OPTIONS_TYPE } from './configuration/event-store-configuration.module-definition.js';
 import { EventStore } from './event-store.service.js';
 import { EventStoreHealthModule } from './health/event-store-health.module.js';
 import { EventSerializationModule } from './serialization/event-serialization.module.js';

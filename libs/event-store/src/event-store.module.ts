@@ -1,8 +1,5 @@
 import { Module, type DynamicModule, type Type } from '@nestjs/common';
-import {
-  EVENT_STORE_ASYNC_OPTIONS_TYPE,
-  EVENT_STORE_OPTIONS_TYPE,
-} from './configuration/event-store-configuration.module-definition.js';
+import { EVENT_STORE_ASYNC_OPTIONS_TYPE, EVENT_STORE_OPTIONS_TYPE } from './configuration/event-store-configuration.module-definition.js';
 import { EventStoreCoreModule } from './event-store-core.module.js';
 import { EventTypeRegistry, type UpcasterRegistration } from './serialization/event-type-registry.js';
 

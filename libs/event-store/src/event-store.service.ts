@@ -142,11 +142,7 @@ export class EventStore {
    * Deletes a stream at `expectedVersion`. `soft` (default) refuses further reads and appends but
    * keeps its events in `$all`; `hard` removes the stream and its events, and frees its id.
    */
-  async deleteStream(
-    streamId: string,
-    expectedVersion: ExpectedVersion,
-    options: DeleteStreamOptions = {},
-  ): Promise<void> {
+  async deleteStream(streamId: string, expectedVersion: ExpectedVersion, options: DeleteStreamOptions = {}): Promise<void> {
     assertStreamId(streamId);
     const expected = this.expected(expectedVersion);
     const mode = options.mode ?? 'soft';
@@ -166,11 +162,7 @@ export class EventStore {
   }
 
   /** Replaces the stream's metadata, if the stream is at `expectedVersion` (default `any`). */
-  async setStreamMetadata(
-    streamId: string,
-    metadata: JsonObject,
-    expectedVersion: ExpectedVersion = ExpectedVersion.Any,
-  ): Promise<void> {
+  async setStreamMetadata(streamId: string, metadata: JsonObject, expectedVersion: ExpectedVersion = ExpectedVersion.Any): Promise<void> {
     assertStreamId(streamId);
     if (typeof metadata !== 'object' || metadata === null || Array.isArray(metadata)) {
       throw new InvalidArgumentError('metadata must be a JSON object');

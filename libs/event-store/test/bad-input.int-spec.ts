@@ -48,7 +48,13 @@ describe('bad input is INVALID_ARGUMENT, and stores nothing', () => {
     await invalid(append('s-bad', [{ eventType: 'T', data: {}, eventId: 'not-a-uuid' }]), /UUID/);
     await invalid(append('s-bad', [{ eventType: 'T', data: {}, correlationId: 'nope' }]), /UUID/);
     const eventId = '6f1c2b8e-8f0a-4a51-9d55-0f1f5e0f2c11';
-    await invalid(append('s-bad', [{ eventType: 'T', data: {}, eventId }, { eventType: 'T', data: {}, eventId }]), /twice/);
+    await invalid(
+      append('s-bad', [
+        { eventType: 'T', data: {}, eventId },
+        { eventType: 'T', data: {}, eventId },
+      ]),
+      /twice/,
+    );
     await invalid(append('s-bad', someEvents(1), 'sometimes'), /expectedVersion/);
     await invalid(append('s-bad', someEvents(1), -1), /expectedVersion/);
     await invalid(append('s-bad', someEvents(1), 1.5), /expectedVersion/);

@@ -1,7 +1,4 @@
-import {
-  EventStoreTimeoutError,
-  StoreUnavailableError,
-} from '@game-bot/event-store';
+import { EventStoreTimeoutError, StoreUnavailableError } from '@game-bot/event-store';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { testConnection } from '../../../test/helpers/test-database.js';
 import { TcpProxy } from '../../../test/helpers/tcp-proxy.js';

@@ -78,9 +78,7 @@ describe('deletion and integrity', () => {
     it('the database refuses to change or delete a stored event', async () => {
       await t.store.appendToStream('immutable-1', 'no_stream', someEvents(1));
       const events = `"${t.schema}".events`;
-      await expect(t.sql.query(`UPDATE ${events} SET data = '{"n": 99}' WHERE stream_id = 'immutable-1'`)).rejects.toThrow(
-        /immutable/,
-      );
+      await expect(t.sql.query(`UPDATE ${events} SET data = '{"n": 99}' WHERE stream_id = 'immutable-1'`)).rejects.toThrow(/immutable/);
       await expect(t.sql.query(`DELETE FROM ${events} WHERE stream_id = 'immutable-1'`)).rejects.toThrow(/immutable/);
       await expect(t.sql.query(`TRUNCATE ${events} CASCADE`)).rejects.toThrow(/immutable/);
       expect(await t.store.readStreamForward('immutable-1')).toHaveLength(1);

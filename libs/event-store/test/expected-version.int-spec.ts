@@ -71,9 +71,7 @@ describe('appendToStream: expected versions, races, idempotency', () => {
       await expect(t.store.appendToStream(missing, 'stream_exists', someEvents(1))).rejects.toBeInstanceOf(StreamNotFoundError);
       expect(await t.store.streamExists(missing)).toBe(false);
       await ok(await existing(2), 'stream_exists', 2);
-      await expect(t.store.appendToStream(await softDeleted(), 'stream_exists', someEvents(1))).rejects.toBeInstanceOf(
-        StreamDeletedError,
-      );
+      await expect(t.store.appendToStream(await softDeleted(), 'stream_exists', someEvents(1))).rejects.toBeInstanceOf(StreamDeletedError);
     });
 
     it('n >= 1: missing WRONG_EXPECTED_VERSION (actual 0), n = v ok, n != v WRONG_EXPECTED_VERSION, soft-deleted STREAM_DELETED', async () => {
@@ -112,9 +110,7 @@ describe('appendToStream: expected versions, races, idempotency', () => {
 
     it('8 writers creating the same new stream with no_stream: exactly one wins', async () => {
       const id = fresh();
-      const results = await Promise.allSettled(
-        Array.from({ length: 8 }, () => t.store.appendToStream(id, 'no_stream', someEvents(3))),
-      );
+      const results = await Promise.allSettled(Array.from({ length: 8 }, () => t.store.appendToStream(id, 'no_stream', someEvents(3))));
       expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
       for (const r of results.filter((r): r is PromiseRejectedResult => r.status === 'rejected')) {
         expect(r.reason).toMatchObject({ code: 'WRONG_EXPECTED_VERSION', details: { actualVersion: 3 } });
@@ -125,9 +121,7 @@ describe('appendToStream: expected versions, races, idempotency', () => {
     it('concurrent any appends all succeed, each atomically and contiguously', async () => {
       const id = fresh();
       const results = await Promise.all(
-        Array.from({ length: 16 }, (_, writer) =>
-          t.store.appendToStream(id, 'any', someEvents(5, `Writer${writer}`)),
-        ),
+        Array.from({ length: 16 }, (_, writer) => t.store.appendToStream(id, 'any', someEvents(5, `Writer${writer}`))),
       );
       const events = await t.store.readStreamForward(id);
       expect(events.map((e) => e.streamVersion)).toEqual(Array.from({ length: 80 }, (_, i) => i + 1));
@@ -169,7 +163,10 @@ describe('appendToStream: expected versions, races, idempotency', () => {
       await t.store.appendToStream(fresh(), 'any', [{ eventId, eventType: 'Once', data: {} }]);
       const other = await existing(1);
       const error = await t.store
-        .appendToStream(other, 'any', [{ eventType: 'New', data: {} }, { eventId, eventType: 'Again', data: {} }])
+        .appendToStream(other, 'any', [
+          { eventType: 'New', data: {} },
+          { eventId, eventType: 'Again', data: {} },
+        ])
         .catch((e: unknown) => e);
       expect(error).toBeInstanceOf(DuplicateEventError);
       expect(error).toMatchObject({ code: 'DUPLICATE_EVENT', details: { eventId } });

@@ -50,7 +50,9 @@ describe('migrations', () => {
       expect(await runner.revertLast()).toBe('CreateSubscriptions1764316800000');
       expect(await runner.revertLast()).toBe('CreateEventStore1764230400000');
       expect(await runner.revertLast()).toBeUndefined();
-      expect(await count(`SELECT count(*) AS n FROM pg_tables WHERE schemaname = '${t.schema}' AND tablename <> 'event_store_migrations'`)).toBe(0);
+      expect(
+        await count(`SELECT count(*) AS n FROM pg_tables WHERE schemaname = '${t.schema}' AND tablename <> 'event_store_migrations'`),
+      ).toBe(0);
       expect(await runner.status()).toEqual({ applied: [], pending: all });
       expect(await runner.migrate()).toEqual(all);
       await t.store.appendToStream('after-remigration', 'no_stream', someEvents(2));

@@ -90,9 +90,7 @@ describe('reading streams and $all, listing, metadata, snapshots', () => {
       }
       expect(seen).toHaveLength(17);
       expect(new Set(seen.map((e) => e.eventId)).size).toBe(17);
-      expect(seen.filter((e) => e.streamId === 'game-1').map((e) => e.streamVersion)).toEqual(
-        Array.from({ length: 12 }, (_, i) => i + 1),
-      );
+      expect(seen.filter((e) => e.streamId === 'game-1').map((e) => e.streamVersion)).toEqual(Array.from({ length: 12 }, (_, i) => i + 1));
     });
 
     it('pages backward from the end to the start, the reverse of forward', async () => {
@@ -203,7 +201,13 @@ describe('reading streams and $all, listing, metadata, snapshots', () => {
     it('records, replaces, reads and deletes snapshots', async () => {
       expect(await t.store.readSnapshot('game-1')).toBeNull();
       await t.store.recordSnapshot({ sourceId: 'game-1', sourceVersion: 10, sourceType: 'Game', data: { guesses: 10 } });
-      await t.store.recordSnapshot({ sourceId: 'game-1', sourceVersion: 12, sourceType: 'Game', data: { guesses: 12 }, metadata: { v: 2 } });
+      await t.store.recordSnapshot({
+        sourceId: 'game-1',
+        sourceVersion: 12,
+        sourceType: 'Game',
+        data: { guesses: 12 },
+        metadata: { v: 2 },
+      });
       expect(await t.store.readSnapshot('game-1')).toMatchObject({
         sourceId: 'game-1',
         sourceVersion: 12,

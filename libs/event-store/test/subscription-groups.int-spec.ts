@@ -4,7 +4,6 @@ import type { RecordedEvent, Subscription } from '@game-bot/event-store';
 import { eventually } from '../../../test/helpers/eventually.js';
 import { createTestStore, someEvents, uniqueSchema, type TestStore } from '../../../test/helpers/test-store.js';
 
-
 /** The partition PostgreSQL puts a stream in: the first 32 bits of the MD5 of its id, modulo the count. */
 function partitionOf(streamId: string, count: number): number {
   return Number.parseInt(createHash('md5').update(streamId).digest('hex').slice(0, 8), 16) % count;
@@ -31,10 +30,14 @@ describe('subscription groups: competing consumers partitioned by stream', () =>
     await first!.allVisible();
     const index = partitionOf('grp-probe', 6);
     const hit = await first!.store.readAllForward({ filter: { streamPrefix: 'grp-probe', partition: { count: 6, index } } });
-    const miss = await first!.store.readAllForward({ filter: { streamPrefix: 'grp-probe', partition: { count: 6, index: (index + 1) % 6 } } });
+    const miss = await first!.store.readAllForward({
+      filter: { streamPrefix: 'grp-probe', partition: { count: 6, index: (index + 1) % 6 } },
+    });
     expect(hit.events).toHaveLength(1);
     expect(miss.events).toHaveLength(0);
-    await expect(first!.store.readAllForward({ filter: { partition: { count: 6, index: 6 } } })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+    await expect(first!.store.readAllForward({ filter: { partition: { count: 6, index: 6 } } })).rejects.toMatchObject({
+      code: 'INVALID_ARGUMENT',
+    });
   });
 
   it('three members share the partitions; each stream is handled once, in order, by one member; a leaving member is replaced', async () => {
@@ -52,7 +55,10 @@ describe('subscription groups: competing consumers partitioned by stream', () =>
     };
     await appendRound(0);
     await eventually(() => handled.length === 60, 20_000);
-    await eventually(() => (subscriptions as Array<Subscription & { partitions: number[] }>).every((s) => s.partitions.length === 2), 20_000);
+    await eventually(
+      () => (subscriptions as Array<Subscription & { partitions: number[] }>).every((s) => s.partitions.length === 2),
+      20_000,
+    );
     const shares = (subscriptions as Array<Subscription & { partitions: number[] }>).map((s) => s.partitions);
     expect(shares.flat().sort()).toEqual([0, 1, 2, 3, 4, 5]);
 

@@ -28,7 +28,12 @@ describe('subscriptions through outages, shutdowns and quick unsubscribes', () =
     const proxy = new TcpProxy({ host: target.host, port: target.port! });
     await proxy.start();
     const through = await createTestStore(
-      { schema, connection: { ...target, host: '127.0.0.1', port: proxy.port }, retry: { maxAttempts: 2, initialDelayMs: 20, maxDelayMs: 20 }, connectionTimeoutMs: 500 },
+      {
+        schema,
+        connection: { ...target, host: '127.0.0.1', port: proxy.port },
+        retry: { maxAttempts: 2, initialDelayMs: 20, maxDelayMs: 20 },
+        connectionTimeoutMs: 500,
+      },
       undefined,
     );
     try {
@@ -41,7 +46,13 @@ describe('subscriptions through outages, shutdowns and quick unsubscribes', () =
       await t.store.appendToStream('outage', 1, someEvents(1, 'O', 1));
       await proxy.restore();
       await eventually(() => seen.length === 2, 15_000);
-      const settled = await Promise.race([subscription.stopped.then(() => 'stopped', () => 'failed'), sleep(50).then(() => 'running')]);
+      const settled = await Promise.race([
+        subscription.stopped.then(
+          () => 'stopped',
+          () => 'failed',
+        ),
+        sleep(50).then(() => 'running'),
+      ]);
       expect(settled).toBe('running');
       await subscription.unsubscribe();
     } finally {
@@ -106,7 +117,9 @@ describe('subscriptions through outages, shutdowns and quick unsubscribes', () =
       await t.store.resetSubscription('rewound', 1, { whileRunning: true });
       await eventually(() => seen.length === 7, 10_000);
       expect(seen).toEqual([1, 2, 3, 4, 2, 3, 4]);
-      await expect(t.store.resetSubscription('no-such-subscription', 0, { whileRunning: true })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+      await expect(t.store.resetSubscription('no-such-subscription', 0, { whileRunning: true })).rejects.toMatchObject({
+        code: 'INVALID_ARGUMENT',
+      });
       await running.unsubscribe();
     } finally {
       await other.app.close().then(() => other.sql.end());

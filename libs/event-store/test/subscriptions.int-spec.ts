@@ -5,7 +5,6 @@ import { SubscribeTo, type RecordedEvent, type Subscription } from '@game-bot/ev
 import { eventually } from '../../../test/helpers/eventually.js';
 import { createTestStore, someEvents, uniqueSchema, type TestStore } from '../../../test/helpers/test-store.js';
 
-
 describe('subscriptions', () => {
   const schema = uniqueSchema('subs');
   let t: TestStore;
@@ -64,9 +63,7 @@ describe('subscriptions', () => {
   it('catch-up switches to live without a gap or a duplicate while 8 writers keep appending', async () => {
     for (let i = 0; i < 5; i++) await t.store.appendToStream(`s3-pre-${i}`, 'no_stream', someEvents(100, 'Pre'));
     const seen: RecordedEvent[] = [];
-    const subscription = track(
-      t.store.subscribe('$all', (e) => void seen.push(e), { filter: { streamPrefix: 's3-' }, batchSize: 37 }),
-    );
+    const subscription = track(t.store.subscribe('$all', (e) => void seen.push(e), { filter: { streamPrefix: 's3-' }, batchSize: 37 }));
     await Promise.all(
       Array.from({ length: 8 }, async (_, w) => {
         for (let i = 0; i < 25; i++) await t.store.appendToStream(`s3-w${w}`, 'any', someEvents(2, 'Live'));
@@ -90,11 +87,16 @@ describe('subscriptions', () => {
       return Number(rows[0]?.checkpoint ?? 0);
     };
     const first = track(
-      t.store.subscribeToStream('s4', 'resumer', async (e) => {
-        handled.push(e.streamVersion);
-        checkpoints.push(await checkpoint());
-        await sleep(2);
-      }, { checkpointEvery: 7, checkpointIntervalMs: 50 }),
+      t.store.subscribeToStream(
+        's4',
+        'resumer',
+        async (e) => {
+          handled.push(e.streamVersion);
+          checkpoints.push(await checkpoint());
+          await sleep(2);
+        },
+        { checkpointEvery: 7, checkpointIntervalMs: 50 },
+      ),
     );
     await first.waitUntilCaughtUp();
     await first.unsubscribe();
@@ -124,9 +126,7 @@ describe('subscriptions', () => {
     const seenWhileDown: RecordedEvent[] = [];
     const watcher = track(other.store.subscribe('s5', (e) => void seenWhileDown.push(e), { startFrom: 'end', pollIntervalMs: 200 }));
     await watcher.waitUntilCaughtUp();
-    const killed = await t.sql.query(
-      `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'subs-b-listener'`,
-    );
+    const killed = await t.sql.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'subs-b-listener'`);
     expect(killed.rowCount).toBe(1);
     await t.store.appendToStream('s5', 2, someEvents(3, 'N', 2));
     await eventually(() => seenWhileDown.length === 3, 5_000);
@@ -137,10 +137,14 @@ describe('subscriptions', () => {
     await t.store.appendToStream('s6', 'no_stream', someEvents(3, 'F'));
     const attempts: number[] = [];
     const subscription = track(
-      t.store.subscribe('s6', (e) => {
-        attempts.push(e.streamVersion);
-        if (e.streamVersion === 2) throw new Error('game rules engine is down');
-      }, { retry: { maxAttempts: 3, initialDelayMs: 10 } }),
+      t.store.subscribe(
+        's6',
+        (e) => {
+          attempts.push(e.streamVersion);
+          if (e.streamVersion === 2) throw new Error('game rules engine is down');
+        },
+        { retry: { maxAttempts: 3, initialDelayMs: 10 } },
+      ),
     );
     await expect(subscription.stopped).rejects.toThrow('game rules engine is down');
     expect(attempts).toEqual([1, 2, 2, 2]);
@@ -184,15 +188,32 @@ describe('subscriptions', () => {
     let slowCalls = 0;
     let fastCalls = 0;
     let fastDeliveredAt = 0;
-    track(t.store.subscribeToStream('side-slow', 'side-slow', async () => {
-      if (slowCalls++ > 0) await sleep(1_000); // a retry that takes a webhook timeout to fail
-      throw new Error('receiver down');
-    }, options));
-    track(t.store.subscribeToStream('side-fast', 'side-fast', () => {
-      if (fastCalls++ === 0) throw new Error('once');
-      fastDeliveredAt = Date.now();
-    }, options));
-    await eventually(async () => (await t.store.listFailedDeliveries('side-slow')).length === 1 && (await t.store.listFailedDeliveries('side-fast')).length === 1);
+    track(
+      t.store.subscribeToStream(
+        'side-slow',
+        'side-slow',
+        async () => {
+          if (slowCalls++ > 0) await sleep(1_000); // a retry that takes a webhook timeout to fail
+          throw new Error('receiver down');
+        },
+        options,
+      ),
+    );
+    track(
+      t.store.subscribeToStream(
+        'side-fast',
+        'side-fast',
+        () => {
+          if (fastCalls++ === 0) throw new Error('once');
+          fastDeliveredAt = Date.now();
+        },
+        options,
+      ),
+    );
+    await eventually(
+      async () =>
+        (await t.store.listFailedDeliveries('side-slow')).length === 1 && (await t.store.listFailedDeliveries('side-fast')).length === 1,
+    );
     await sleep(50); // both due
     const started = Date.now();
     const report = await t.store.retryFailedDeliveries();
@@ -206,21 +227,38 @@ describe('subscriptions', () => {
     let broken = true;
     const handled: number[] = [];
     const subscription = track(
-      t.store.subscribeToStream('s9', 'retrying', (e) => {
-        if (e.streamVersion === 2 && broken) throw new Error('score service is down');
-        handled.push(e.streamVersion);
-      }, { onFailure: 'skip', retry: { maxAttempts: 2, initialDelayMs: 5 }, failedRetry: { maxAttempts: 2, initialDelayMs: 1, maxDelayMs: 1 } }),
+      t.store.subscribeToStream(
+        's9',
+        'retrying',
+        (e) => {
+          if (e.streamVersion === 2 && broken) throw new Error('score service is down');
+          handled.push(e.streamVersion);
+        },
+        {
+          onFailure: 'skip',
+          retry: { maxAttempts: 2, initialDelayMs: 5 },
+          failedRetry: { maxAttempts: 2, initialDelayMs: 1, maxDelayMs: 1 },
+        },
+      ),
     );
     await subscription.waitUntilCaughtUp();
     expect(handled).toEqual([1, 3]);
     const [failed] = await t.store.listFailedDeliveries('retrying');
-    expect(failed).toMatchObject({ streamId: 's9', streamVersion: 2, attempts: 1, status: 'failed', lastError: 'Error: score service is down' });
+    expect(failed).toMatchObject({
+      streamId: 's9',
+      streamVersion: 2,
+      attempts: 1,
+      status: 'failed',
+      lastError: 'Error: score service is down',
+    });
 
     await sleep(5);
     expect(await t.store.retryFailedDeliveries()).toEqual({ retried: 1, succeeded: 0, deadLettered: 0 });
     await sleep(5);
     expect(await t.store.retryFailedDeliveries()).toEqual({ retried: 1, succeeded: 0, deadLettered: 1 });
-    expect(await t.store.listFailedDeliveries('retrying', { status: 'dead' })).toMatchObject([{ streamVersion: 2, attempts: 3, nextAttemptAt: null }]);
+    expect(await t.store.listFailedDeliveries('retrying', { status: 'dead' })).toMatchObject([
+      { streamVersion: 2, attempts: 3, nextAttemptAt: null },
+    ]);
     expect(await t.store.retryFailedDeliveries()).toEqual({ retried: 0, succeeded: 0, deadLettered: 0 });
 
     broken = false;
@@ -236,10 +274,15 @@ describe('subscriptions', () => {
       await scheduled.store.appendToStream('s10', 'no_stream', someEvents(2, 'W'));
       let failures = 0;
       const handled: number[] = [];
-      const subscription = scheduled.store.subscribeToStream('s10', 'scheduled', (e) => {
-        if (e.streamVersion === 1 && failures++ < 3) throw new Error('not yet');
-        handled.push(e.streamVersion);
-      }, { onFailure: 'skip', retry: { maxAttempts: 1 }, failedRetry: { initialDelayMs: 10, maxDelayMs: 10 } });
+      const subscription = scheduled.store.subscribeToStream(
+        's10',
+        'scheduled',
+        (e) => {
+          if (e.streamVersion === 1 && failures++ < 3) throw new Error('not yet');
+          handled.push(e.streamVersion);
+        },
+        { onFailure: 'skip', retry: { maxAttempts: 1 }, failedRetry: { initialDelayMs: 10, maxDelayMs: 10 } },
+      );
       await eventually(() => handled.length === 2, 10_000);
       expect(handled).toEqual([2, 1]);
       await subscription.unsubscribe();
@@ -278,7 +321,12 @@ describe('subscriptions', () => {
     try {
       await app.store.appendToStream('s12-p2', 'no_stream', someEvents(2, 'Scored', 10));
       await eventually(() => seen.length === 5);
-      expect(app.app.get(Leaderboard).scores).toEqual(new Map([['s12-p1', 3], ['s12-p2', 21]]));
+      expect(app.app.get(Leaderboard).scores).toEqual(
+        new Map([
+          ['s12-p1', 3],
+          ['s12-p2', 21],
+        ]),
+      );
     } finally {
       await app.app.close().then(() => app.sql.end());
     }

@@ -109,7 +109,10 @@ describe('typed events on real PostgreSQL', () => {
     const old = stores[0]!;
     const error = await old.store.readStreamForward('game-2').catch((e: unknown) => e);
     expect(error).toBeInstanceOf(UnsupportedSchemaVersionError);
-    expect(error).toMatchObject({ code: 'UNSUPPORTED_SCHEMA_VERSION', details: { eventType: 'GuessProcessed', schemaVersion: 3, latestVersion: 1 } });
+    expect(error).toMatchObject({
+      code: 'UNSUPPORTED_SCHEMA_VERSION',
+      details: { eventType: 'GuessProcessed', schemaVersion: 3, latestVersion: 1 },
+    });
   });
 
   it('a validation failure stores nothing of the append', async () => {
@@ -127,13 +130,17 @@ describe('typed events on real PostgreSQL', () => {
 
   it('a stored payload that still misses required fields after upcasting is EVENT_VALIDATION_FAILED naming the event', async () => {
     const untyped = await open([]);
-    await untyped.store.appendToStream('game-4', 'no_stream', [{ eventType: 'GuessProcessed', data: { guess: 'x', player: 'p' }, schemaVersion: 2 }]);
+    await untyped.store.appendToStream('game-4', 'no_stream', [
+      { eventType: 'GuessProcessed', data: { guess: 'x', player: 'p' }, schemaVersion: 2 },
+    ]);
     await untyped.store.appendToStream('game-4', 1, [{ eventType: 'GuessProcessed', data: { player: 'p' } }]);
     const [, current] = stores;
     const error = await current!.store.readStreamForward('game-4').catch((e: unknown) => e);
     expect(error).toBeInstanceOf(EventValidationFailedError);
     const [, broken] = await untyped.store.readStreamForward('game-4');
-    expect(error).toMatchObject({ details: { eventId: broken!.eventId, streamId: 'game-4', streamVersion: 2, fields: [{ property: 'guess' }] } });
+    expect(error).toMatchObject({
+      details: { eventId: broken!.eventId, streamId: 'game-4', streamVersion: 2, fields: [{ property: 'guess' }] },
+    });
     expect((error as Error).message).toContain(broken!.eventId);
     expect((await current!.store.readStreamForward('game-4', { maxCount: 1 }))[0]!.data).toBeInstanceOf(GuessProcessed);
   });
@@ -152,7 +159,9 @@ describe('typed events on real PostgreSQL', () => {
     await permissive.store.appendToStream('misc-1', 'no_stream', [{ eventType: 'Untyped', data: { any: ['json', 1] } }]);
     expect((await permissive.store.readStreamForward('misc-1'))[0]!.data).toEqual({ any: ['json', 1] });
     const strict = await open([GuessProcessed], true);
-    await expect(strict.store.appendToStream('misc-2', 'any', [{ eventType: 'Untyped', data: {} }])).rejects.toBeInstanceOf(UnknownEventTypeError);
+    await expect(strict.store.appendToStream('misc-2', 'any', [{ eventType: 'Untyped', data: {} }])).rejects.toBeInstanceOf(
+      UnknownEventTypeError,
+    );
     await expect(strict.store.readStreamForward('misc-1')).rejects.toMatchObject({ code: 'UNKNOWN_EVENT_TYPE' });
     expect(await strict.store.streamExists('misc-2')).toBe(false);
   });
@@ -173,7 +182,11 @@ describe('typed events on real PostgreSQL', () => {
     class Impostor {}
     await expect(
       createTestStore({ schema }, undefined, [EventStoreModule.forFeature([GuessProcessed]), EventStoreModule.forFeature([Impostor])]),
-    ).rejects.toThrow(new EventTypeRegistrationError("Event type registration failed: event type 'GuessProcessed' is claimed by GuessProcessed and Impostor"));
+    ).rejects.toThrow(
+      new EventTypeRegistrationError(
+        "Event type registration failed: event type 'GuessProcessed' is claimed by GuessProcessed and Impostor",
+      ),
+    );
   });
 });
 

@@ -51,7 +51,9 @@ export class AccessTokens {
       const token = pair.slice(0, separator).trim();
       const role = pair.slice(separator + 1).trim() as Role;
       if (separator < 1 || token.length < 16 || !ROLES.includes(role)) {
-        throw new Error(`EVENT_STORE_TOKENS entry ${index + 1} must be token:role, the token at least 16 characters, the role read, write or admin`);
+        throw new Error(
+          `EVENT_STORE_TOKENS entry ${index + 1} must be token:role, the token at least 16 characters, the role read, write or admin`,
+        );
       }
       return { token, role };
     });

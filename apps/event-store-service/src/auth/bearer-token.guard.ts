@@ -25,7 +25,9 @@ export class BearerTokenGuard implements CanActivate {
     const targets = [context.getHandler(), context.getClass()];
     const observability = this.reflector.getAllAndOverride<boolean | undefined>(OBSERVABILITY, targets) === true;
     const required = observability
-      ? this.publicObservability ? undefined : 'read'
+      ? this.publicObservability
+        ? undefined
+        : 'read'
       : this.reflector.getAllAndOverride<Role | undefined>(REQUIRED_ROLE, targets);
     if (required === undefined || !this.tokens.enabled) {
       return true;

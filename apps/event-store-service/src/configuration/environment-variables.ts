@@ -35,6 +35,7 @@ export class EnvironmentVariables {
   @IsString()
   EVENT_STORE_PASS = 'postgres';
 
+  // eslint-disable-next-line no-control-regex -- control characters are what it refuses
   @Matches(/^[^\u0000-\u001f]{1,63}$/, { message: 'EVENT_STORE_DB must be a database name of 1 to 63 characters' })
   EVENT_STORE_DB = 'game_bot_eventstore';
 

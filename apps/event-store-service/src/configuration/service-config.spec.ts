@@ -58,14 +58,20 @@ describe('loadServiceConfig', () => {
   const TOKENS = 'reader-token-0123456789:read,writer-token-0123456789:write';
 
   it('refuses the embedded database in production unless explicitly allowed', () => {
-    expect(() => loadServiceConfig({ NODE_ENV: 'production', EVENT_STORE_TOKENS: TOKENS })).toThrow(/EVENT_STORE_HOST is unset in production/);
+    expect(() => loadServiceConfig({ NODE_ENV: 'production', EVENT_STORE_TOKENS: TOKENS })).toThrow(
+      /EVENT_STORE_HOST is unset in production/,
+    );
     const allowed = loadServiceConfig({ NODE_ENV: 'production', EVENT_STORE_ALLOW_EMBEDDED: 'true', EVENT_STORE_TOKENS: TOKENS });
     expect(allowed.eventStore.connection).toBeUndefined();
   });
 
   it('refuses production without access tokens unless explicitly allowed, and malformed tokens anywhere', () => {
-    expect(() => loadServiceConfig({ NODE_ENV: 'production', EVENT_STORE_HOST: 'db' })).toThrow(/EVENT_STORE_TOKENS is unset in production/);
-    expect(loadServiceConfig({ NODE_ENV: 'production', EVENT_STORE_HOST: 'db', EVENT_STORE_ALLOW_NO_AUTH: 'true' }).auth.tokens).toEqual([]);
+    expect(() => loadServiceConfig({ NODE_ENV: 'production', EVENT_STORE_HOST: 'db' })).toThrow(
+      /EVENT_STORE_TOKENS is unset in production/,
+    );
+    expect(loadServiceConfig({ NODE_ENV: 'production', EVENT_STORE_HOST: 'db', EVENT_STORE_ALLOW_NO_AUTH: 'true' }).auth.tokens).toEqual(
+      [],
+    );
     expect(loadServiceConfig({ EVENT_STORE_TOKENS: TOKENS }).auth.tokens).toEqual([
       { token: 'reader-token-0123456789', role: 'read' },
       { token: 'writer-token-0123456789', role: 'write' },

@@ -10,7 +10,11 @@ import type { HealthThresholds } from './health-thresholds.js';
 /** Terminus health: `live` (the process answers), `ready` and the bare path (the store's checks). */
 @ApiTags('health')
 @ApiBearerAuth()
-@ApiErrorResponse(401, 'Only when health and metrics are not public (`PUBLIC_HEALTH_AND_METRICS=false`) and no known bearer token was sent (any role may read them).', 'UNAUTHORIZED')
+@ApiErrorResponse(
+  401,
+  'Only when health and metrics are not public (`PUBLIC_HEALTH_AND_METRICS=false`) and no known bearer token was sent (any role may read them).',
+  'UNAUTHORIZED',
+)
 @Observability()
 @Controller('health')
 export class HealthController {
@@ -21,9 +25,16 @@ export class HealthController {
   ) {}
 
   /** The store: database, migrations, listener, `$all` visibility, subscriptions. */
-  @ApiOperation({ summary: 'Health of the store (same as /health/ready)', description: 'Database, migrations, notification listener, `$all` visibility lag, subscription lag and failed deliveries, each with its numbers.' })
+  @ApiOperation({
+    summary: 'Health of the store (same as /health/ready)',
+    description:
+      'Database, migrations, notification listener, `$all` visibility lag, subscription lag and failed deliveries, each with its numbers.',
+  })
   @ApiOkResponse({ type: HealthReportModel, description: 'Every check is up.' })
-  @ApiServiceUnavailableResponse({ type: HealthReportModel, description: 'A check is down (see `error`), or the service is shutting down.' })
+  @ApiServiceUnavailableResponse({
+    type: HealthReportModel,
+    description: 'A check is down (see `error`), or the service is shutting down.',
+  })
   @Get()
   @HealthCheck({ noCache: true, swaggerDocumentation: false })
   check(): Promise<HealthCheckResult> {
@@ -41,9 +52,16 @@ export class HealthController {
   }
 
   /** Readiness: every check of the store. */
-  @ApiOperation({ summary: 'Readiness', description: 'Every check of the store, each with its numbers (thresholds in `.env.example`); webhooks are reported (`webhooks`) but never make it down. For a readiness probe.' })
+  @ApiOperation({
+    summary: 'Readiness',
+    description:
+      'Every check of the store, each with its numbers (thresholds in `.env.example`); webhooks are reported (`webhooks`) but never make it down. For a readiness probe.',
+  })
   @ApiOkResponse({ type: HealthReportModel, description: 'Every check is up.' })
-  @ApiServiceUnavailableResponse({ type: HealthReportModel, description: 'A check is down (see `error`), or the service is shutting down.' })
+  @ApiServiceUnavailableResponse({
+    type: HealthReportModel,
+    description: 'A check is down (see `error`), or the service is shutting down.',
+  })
   @Get('ready')
   @HealthCheck({ noCache: true, swaggerDocumentation: false })
   ready(): Promise<HealthCheckResult> {

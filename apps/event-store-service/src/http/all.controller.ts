@@ -21,9 +21,24 @@ export class AllController {
       'Every committed event of every stream in global-position order, never missing or reordering one; forward from the start by default, or backward from the end. Filter by `eventTypes` and `streamPrefix`; `nextFromPosition` continues the read (forward, poll it for new events). Needs the `read` role.',
   })
   @ApiOkResponse({ type: AllEventsPageModel, description: 'A page of `$all`.' })
-  @ApiErrorResponse(400, 'Bad query (`direction`, `limit`, `fromPosition`, `eventTypes`, `streamPrefix`), or a stored event of a type that is not registered while the store refuses unregistered types.', 'INVALID_ARGUMENT', 'UNKNOWN_EVENT_TYPE')
-  @ApiErrorResponse(422, "A stored event's schema version is unknown to its registered type, or it fails validation once upcast.", 'UNSUPPORTED_SCHEMA_VERSION', 'EVENT_VALIDATION_FAILED')
-  @ApiErrorResponse(500, 'A stored event cannot be read as its registered type (or its upcasting failed); or an unexpected failure.', 'CORRUPTED_EVENT', 'INTERNAL')
+  @ApiErrorResponse(
+    400,
+    'Bad query (`direction`, `limit`, `fromPosition`, `eventTypes`, `streamPrefix`), or a stored event of a type that is not registered while the store refuses unregistered types.',
+    'INVALID_ARGUMENT',
+    'UNKNOWN_EVENT_TYPE',
+  )
+  @ApiErrorResponse(
+    422,
+    "A stored event's schema version is unknown to its registered type, or it fails validation once upcast.",
+    'UNSUPPORTED_SCHEMA_VERSION',
+    'EVENT_VALIDATION_FAILED',
+  )
+  @ApiErrorResponse(
+    500,
+    'A stored event cannot be read as its registered type (or its upcasting failed); or an unexpected failure.',
+    'CORRUPTED_EVENT',
+    'INTERNAL',
+  )
   @RequiresRole('read')
   @Get('events')
   async read(@Query() query: ReadAllQuery): Promise<object> {

@@ -16,10 +16,20 @@ export class AppendResultModel implements AppendResult {
   @ApiProperty({ description: 'The stream appended to.', example: 'game-42' })
   streamId!: string;
 
-  @ApiProperty({ type: 'integer', minimum: 1, description: 'Stream version of the first event appended (1 for the first event of a stream).', example: 1 })
+  @ApiProperty({
+    type: 'integer',
+    minimum: 1,
+    description: 'Stream version of the first event appended (1 for the first event of a stream).',
+    example: 1,
+  })
   fromVersion!: number;
 
-  @ApiProperty({ type: 'integer', minimum: 1, description: "Stream version of the last event appended: the stream's version right after this append.", example: 3 })
+  @ApiProperty({
+    type: 'integer',
+    minimum: 1,
+    description: "Stream version of the last event appended: the stream's version right after this append.",
+    example: 3,
+  })
   toVersion!: number;
 
   @ApiProperty({ type: 'integer', minimum: 1, description: 'Global position (`$all`) of the first event appended.', example: 1041 })
@@ -38,7 +48,12 @@ export class RecordedEventModel {
   @ApiProperty({ description: "The event's type name.", example: 'GuessProcessed' })
   eventType!: string;
 
-  @ApiProperty({ type: 'integer', minimum: 1, description: "Version of the payload's shape (after upcasting, for registered types).", example: 1 })
+  @ApiProperty({
+    type: 'integer',
+    minimum: 1,
+    description: "Version of the payload's shape (after upcasting, for registered types).",
+    example: 1,
+  })
   schemaVersion!: number;
 
   @ApiProperty({ ...JSON_OBJECT, description: 'The payload: a JSON object.', example: { guess: 'crane', score: 2 } })
@@ -47,10 +62,22 @@ export class RecordedEventModel {
   @ApiProperty({ ...JSON_OBJECT, description: 'Free-form JSON metadata (`{}` when none was given).', example: { botId: 'bot-7' } })
   metadata!: Record<string, unknown>;
 
-  @ApiProperty({ type: 'string', format: 'uuid', nullable: true, description: 'UUID of the event or command that caused this one, or `null`.', example: null })
+  @ApiProperty({
+    type: 'string',
+    format: 'uuid',
+    nullable: true,
+    description: 'UUID of the event or command that caused this one, or `null`.',
+    example: null,
+  })
   causationId!: string | null;
 
-  @ApiProperty({ type: 'string', format: 'uuid', nullable: true, description: 'UUID shared by every event of one conversation or workflow, or `null`.', example: null })
+  @ApiProperty({
+    type: 'string',
+    format: 'uuid',
+    nullable: true,
+    description: 'UUID shared by every event of one conversation or workflow, or `null`.',
+    example: null,
+  })
   correlationId!: string | null;
 
   @ApiProperty({ description: 'The stream the event belongs to.', example: 'game-42' })
@@ -59,7 +86,12 @@ export class RecordedEventModel {
   @ApiProperty({ type: 'integer', minimum: 1, description: 'Version of the event in its stream: 1 for the first event.', example: 1 })
   streamVersion!: number;
 
-  @ApiProperty({ type: 'integer', minimum: 1, description: 'Position in `$all`: unique in the store, never reused; the `$all` cursor.', example: 1041 })
+  @ApiProperty({
+    type: 'integer',
+    minimum: 1,
+    description: 'Position in `$all`: unique in the store, never reused; the `$all` cursor.',
+    example: 1041,
+  })
   globalPosition!: number;
 
   @ApiProperty({ format: 'date-time', description: 'When the event was stored (ISO-8601, UTC).', example: TIME_EXAMPLE })
@@ -79,7 +111,8 @@ export class StreamEventsPageModel {
     type: 'integer',
     minimum: 1,
     nullable: true,
-    description: 'Pass as `fromVersion` (same `direction`) for the next page; `null` when this page is the last (fewer events than `limit`, no `limit` given, or the start of the stream reached backward).',
+    description:
+      'Pass as `fromVersion` (same `direction`) for the next page; `null` when this page is the last (fewer events than `limit`, no `limit` given, or the start of the stream reached backward).',
     example: 101,
   })
   nextFromVersion!: number | null;
@@ -88,7 +121,11 @@ export class StreamEventsPageModel {
 /** A page of `$all` (`GET /all/events`). */
 @ApiSchema({ name: 'AllEventsPage', description: 'A page of `$all`, the global stream: every committed event in global-position order.' })
 export class AllEventsPageModel {
-  @ApiProperty({ type: () => RecordedEventModel, isArray: true, description: 'The events of the page, in the direction read, after the filters.' })
+  @ApiProperty({
+    type: () => RecordedEventModel,
+    isArray: true,
+    description: 'The events of the page, in the direction read, after the filters.',
+  })
   events!: RecordedEventModel[];
 
   @ApiProperty({
@@ -114,10 +151,17 @@ export class StreamInfoModel {
   @ApiProperty({ format: 'date-time', description: 'When its first event was stored (ISO-8601, UTC).', example: TIME_EXAMPLE })
   createdAt!: string;
 
-  @ApiProperty({ format: 'date-time', description: 'When it last changed: append, metadata or deletion (ISO-8601, UTC).', example: TIME_EXAMPLE })
+  @ApiProperty({
+    format: 'date-time',
+    description: 'When it last changed: append, metadata or deletion (ISO-8601, UTC).',
+    example: TIME_EXAMPLE,
+  })
   updatedAt!: string;
 
-  @ApiProperty({ description: '`true` once soft-deleted: its events stay in `$all`, but reading or appending to it answers 410 `STREAM_DELETED`.', example: false })
+  @ApiProperty({
+    description: '`true` once soft-deleted: its events stay in `$all`, but reading or appending to it answers 410 `STREAM_DELETED`.',
+    example: false,
+  })
   deleted!: boolean;
 
   @ApiProperty({ ...JSON_OBJECT, description: "The stream's metadata (`{}` until set).", example: { owner: 'bot-7' } })
@@ -130,7 +174,12 @@ export class StreamListModel {
   @ApiProperty({ type: () => StreamInfoModel, isArray: true, description: 'The streams of the page, soft-deleted ones included.' })
   streams!: StreamInfoModel[];
 
-  @ApiProperty({ type: 'string', nullable: true, description: 'Pass as `after` for the next page; `null` when this page is the last.', example: 'game-43' })
+  @ApiProperty({
+    type: 'string',
+    nullable: true,
+    description: 'Pass as `after` for the next page; `null` when this page is the last.',
+    example: 'game-43',
+  })
   nextAfter!: string | null;
 }
 
@@ -147,10 +196,17 @@ export class ErrorBodyModel implements ErrorBody {
   })
   code!: string;
 
-  @ApiProperty({ description: 'What went wrong and what to do about it, for people.', example: "Stream 'game-42' is at version 3, not at the expected 1: read the stream again and retry with its current version" })
+  @ApiProperty({
+    description: 'What went wrong and what to do about it, for people.',
+    example: "Stream 'game-42' is at version 3, not at the expected 1: read the stream again and retry with its current version",
+  })
   message!: string;
 
-  @ApiProperty({ ...JSON_OBJECT, description: 'Machine-readable facts about the failure, by code (e.g. `actualVersion`); `{}` when there are none.', example: { streamId: 'game-42', expectedVersion: 1, actualVersion: 3 } })
+  @ApiProperty({
+    ...JSON_OBJECT,
+    description: 'Machine-readable facts about the failure, by code (e.g. `actualVersion`); `{}` when there are none.',
+    example: { streamId: 'game-42', expectedVersion: 1, actualVersion: 3 },
+  })
   details!: Record<string, unknown>;
 }
 
@@ -172,13 +228,29 @@ const INDICATORS_EXAMPLE = {
 /** Terminus's health report (`/health`, `/health/live`, `/health/ready`). */
 @ApiSchema({ name: 'HealthReport', description: "Terminus's report: the overall status and each indicator with its numbers." })
 export class HealthReportModel {
-  @ApiProperty({ enum: ['ok', 'error', 'shutting_down'], description: '`ok` (200) when every indicator is up, else `error` or `shutting_down` (503).', example: 'ok' })
+  @ApiProperty({
+    enum: ['ok', 'error', 'shutting_down'],
+    description: '`ok` (200) when every indicator is up, else `error` or `shutting_down` (503).',
+    example: 'ok',
+  })
   status!: 'ok' | 'error' | 'shutting_down';
 
-  @ApiPropertyOptional({ type: 'object', additionalProperties: INDICATOR, nullable: true, description: 'The indicators that are up, by name.', example: INDICATORS_EXAMPLE })
+  @ApiPropertyOptional({
+    type: 'object',
+    additionalProperties: INDICATOR,
+    nullable: true,
+    description: 'The indicators that are up, by name.',
+    example: INDICATORS_EXAMPLE,
+  })
   info?: Record<string, unknown> | null;
 
-  @ApiPropertyOptional({ type: 'object', additionalProperties: INDICATOR, nullable: true, description: 'The indicators that are down, by name, with why.', example: {} })
+  @ApiPropertyOptional({
+    type: 'object',
+    additionalProperties: INDICATOR,
+    nullable: true,
+    description: 'The indicators that are down, by name, with why.',
+    example: {},
+  })
   error?: Record<string, unknown> | null;
 
   @ApiProperty({ type: 'object', additionalProperties: INDICATOR, description: 'Every indicator, by name.', example: INDICATORS_EXAMPLE })
@@ -204,8 +276,16 @@ const EXAMPLES: Record<ErrorCode, Omit<ErrorBody, 'statusCode'>> = {
     message: "Stream 'game-42' is at version 3, not at the expected 1: read the stream again and retry with its current version",
     details: { streamId: 'game-42', expectedVersion: 1, actualVersion: 3 },
   },
-  [EventStoreErrorCode.StreamNotFound]: { code: 'STREAM_NOT_FOUND', message: "Stream 'game-42' does not exist", details: { streamId: 'game-42' } },
-  [EventStoreErrorCode.StreamDeleted]: { code: 'STREAM_DELETED', message: "Stream 'game-42' is deleted: hard-delete it to reuse its id", details: { streamId: 'game-42' } },
+  [EventStoreErrorCode.StreamNotFound]: {
+    code: 'STREAM_NOT_FOUND',
+    message: "Stream 'game-42' does not exist",
+    details: { streamId: 'game-42' },
+  },
+  [EventStoreErrorCode.StreamDeleted]: {
+    code: 'STREAM_DELETED',
+    message: "Stream 'game-42' is deleted: hard-delete it to reuse its id",
+    details: { streamId: 'game-42' },
+  },
   [EventStoreErrorCode.DuplicateEvent]: {
     code: 'DUPLICATE_EVENT',
     message: `Event id ${UUID_EXAMPLE} is already stored elsewhere than this append to 'game-42': use a new event id`,
@@ -224,11 +304,16 @@ const EXAMPLES: Record<ErrorCode, Omit<ErrorBody, 'statusCode'>> = {
   [EventStoreErrorCode.EventValidationFailed]: {
     code: 'EVENT_VALIDATION_FAILED',
     message: 'events[0] (GuessProcessed) fails validation: guess must be a string',
-    details: { at: 'events[0]', eventType: 'GuessProcessed', fields: [{ property: 'guess', constraints: { isString: 'guess must be a string' } }] },
+    details: {
+      at: 'events[0]',
+      eventType: 'GuessProcessed',
+      fields: [{ property: 'guess', constraints: { isString: 'guess must be a string' } }],
+    },
   },
   [EventStoreErrorCode.UnsupportedSchemaVersion]: {
     code: 'UNSUPPORTED_SCHEMA_VERSION',
-    message: "Schema version 3 of event type 'GuessProcessed' is not supported (this code knows up to version 2): deploy the code that knows it, or register an upcaster",
+    message:
+      "Schema version 3 of event type 'GuessProcessed' is not supported (this code knows up to version 2): deploy the code that knows it, or register an upcaster",
     details: { eventType: 'GuessProcessed', schemaVersion: 3, latestVersion: 2 },
   },
   [EventStoreErrorCode.CorruptedEvent]: {
@@ -237,14 +322,35 @@ const EXAMPLES: Record<ErrorCode, Omit<ErrorBody, 'statusCode'>> = {
     details: { eventId: UUID_EXAMPLE, streamId: 'game-42', streamVersion: 2, globalPosition: 1042, reason: 'upcasting it failed: …' },
   },
   [EventStoreErrorCode.Unauthorized]: { code: 'UNAUTHORIZED', message: 'Missing or invalid credentials: send a bearer token', details: {} },
-  [EventStoreErrorCode.Forbidden]: { code: 'FORBIDDEN', message: "This operation needs the 'write' role; these credentials have 'read'", details: {} },
-  [EventStoreErrorCode.StoreUnavailable]: { code: 'STORE_UNAVAILABLE', message: "The event store's database is unavailable (connect ECONNREFUSED 127.0.0.1:5432) after 5 attempt(s): check that PostgreSQL is running and reachable", details: {} },
-  [EventStoreErrorCode.Timeout]: { code: 'TIMEOUT', message: 'The operation ran past its time limit: retry later, or raise the timeout', details: {} },
+  [EventStoreErrorCode.Forbidden]: {
+    code: 'FORBIDDEN',
+    message: "This operation needs the 'write' role; these credentials have 'read'",
+    details: {},
+  },
+  [EventStoreErrorCode.StoreUnavailable]: {
+    code: 'STORE_UNAVAILABLE',
+    message:
+      "The event store's database is unavailable (connect ECONNREFUSED 127.0.0.1:5432) after 5 attempt(s): check that PostgreSQL is running and reachable",
+    details: {},
+  },
+  [EventStoreErrorCode.Timeout]: {
+    code: 'TIMEOUT',
+    message: 'The operation ran past its time limit: retry later, or raise the timeout',
+    details: {},
+  },
   ROUTE_NOT_FOUND: { code: 'ROUTE_NOT_FOUND', message: 'Cannot GET /no/such/route', details: {} },
   HTTP_ERROR: { code: 'HTTP_ERROR', message: 'Method Not Allowed', details: {} },
   INTERNAL: { code: 'INTERNAL', message: 'Internal error', details: {} },
-  SUBSCRIPTION_NOT_FOUND: { code: 'SUBSCRIPTION_NOT_FOUND', message: "No webhook subscription named 'scores'", details: { name: 'scores' } },
-  SUBSCRIPTION_NOT_STARTED: { code: 'SUBSCRIPTION_NOT_STARTED', message: "Webhook 'scores' has not started yet: retry in a moment", details: { name: 'scores' } },
+  SUBSCRIPTION_NOT_FOUND: {
+    code: 'SUBSCRIPTION_NOT_FOUND',
+    message: "No webhook subscription named 'scores'",
+    details: { name: 'scores' },
+  },
+  SUBSCRIPTION_NOT_STARTED: {
+    code: 'SUBSCRIPTION_NOT_STARTED',
+    message: "Webhook 'scores' has not started yet: retry in a moment",
+    details: { name: 'scores' },
+  },
   SHUTTING_DOWN: { code: 'SHUTTING_DOWN', message: 'The service is shutting down: reconnect to another instance', details: {} },
   TOO_MANY_STREAMS: {
     code: 'TOO_MANY_STREAMS',

@@ -10,19 +10,26 @@ import { InvalidArgumentError, type EventData, type ExpectedVersion } from '@gam
 export class NewEventDto implements EventData {
   @ApiPropertyOptional({
     format: 'uuid',
-    description: 'UUID of the event, generated when absent. Give ids to make retries safe: re-sending the same events with the same ids answers the original result and stores nothing; any other reuse of an id (another stream, other content) is `DUPLICATE_EVENT` (409).',
+    description:
+      'UUID of the event, generated when absent. Give ids to make retries safe: re-sending the same events with the same ids answers the original result and stores nothing; any other reuse of an id (another stream, other content) is `DUPLICATE_EVENT` (409).',
     example: '0b1f8a5e-6c9d-4f3a-9b2e-7d4c5a6b8e90',
   })
   eventId?: string;
 
-  @ApiProperty({ minLength: 1, maxLength: 200, description: "The event's type name (1 to 200 characters, no control characters).", example: 'GuessProcessed' })
+  @ApiProperty({
+    minLength: 1,
+    maxLength: 200,
+    description: "The event's type name (1 to 200 characters, no control characters).",
+    example: 'GuessProcessed',
+  })
   eventType!: string;
 
   @ApiPropertyOptional({
     type: 'integer',
     minimum: 1,
     default: 1,
-    description: "Version of the payload's shape. Default `1` (for a registered type: its latest version); a version the registered type does not know is `UNSUPPORTED_SCHEMA_VERSION` (422).",
+    description:
+      "Version of the payload's shape. Default `1` (for a registered type: its latest version); a version the registered type does not know is `UNSUPPORTED_SCHEMA_VERSION` (422).",
     example: 1,
   })
   schemaVersion?: number;
@@ -30,18 +37,33 @@ export class NewEventDto implements EventData {
   @ApiProperty({
     type: 'object',
     additionalProperties: true,
-    description: 'The payload: a JSON object (not an array). A registered type validates it: `EVENT_VALIDATION_FAILED` (422) when it does not fit.',
+    description:
+      'The payload: a JSON object (not an array). A registered type validates it: `EVENT_VALIDATION_FAILED` (422) when it does not fit.',
     example: { guess: 'crane', score: 2 },
   })
   data!: Record<string, unknown>;
 
-  @ApiPropertyOptional({ type: 'object', additionalProperties: true, default: {}, description: 'Free-form JSON metadata. Default `{}`.', example: { botId: 'bot-7' } })
+  @ApiPropertyOptional({
+    type: 'object',
+    additionalProperties: true,
+    default: {},
+    description: 'Free-form JSON metadata. Default `{}`.',
+    example: { botId: 'bot-7' },
+  })
   metadata?: Record<string, unknown>;
 
-  @ApiPropertyOptional({ format: 'uuid', description: 'UUID of the event or command that caused this one.', example: '5d3c0e9a-1b2f-4c6d-8e7a-9f0b1c2d3e4f' })
+  @ApiPropertyOptional({
+    format: 'uuid',
+    description: 'UUID of the event or command that caused this one.',
+    example: '5d3c0e9a-1b2f-4c6d-8e7a-9f0b1c2d3e4f',
+  })
   causationId?: string;
 
-  @ApiPropertyOptional({ format: 'uuid', description: 'UUID shared by every event of one conversation or workflow.', example: '7a6b5c4d-3e2f-4a1b-9c8d-7e6f5a4b3c2d' })
+  @ApiPropertyOptional({
+    format: 'uuid',
+    description: 'UUID shared by every event of one conversation or workflow.',
+    example: '7a6b5c4d-3e2f-4a1b-9c8d-7e6f5a4b3c2d',
+  })
   correlationId?: string;
 }
 
@@ -65,7 +87,8 @@ export class AppendEventsDto {
     type: () => NewEventDto,
     isArray: true,
     minItems: 1,
-    description: 'The events, stored in this order with consecutive versions; all or none. At least one, at most `EVENT_STORE_MAX_APPEND_EVENTS` (10000 by default).',
+    description:
+      'The events, stored in this order with consecutive versions; all or none. At least one, at most `EVENT_STORE_MAX_APPEND_EVENTS` (10000 by default).',
     example: [{ eventType: 'GuessProcessed', data: { guess: 'crane', score: 2 } }],
   })
   events!: EventData[];

@@ -64,7 +64,8 @@ export class EventStoreExceptionFilter implements ExceptionFilter {
       const message = 'The body must be JSON, sent with Content-Type: application/json';
       return { statusCode: HttpStatus.BAD_REQUEST, code: 'INVALID_ARGUMENT', message, details: {} };
     }
-    const code = status === HttpStatus.NOT_FOUND ? 'ROUTE_NOT_FOUND' : status === HttpStatus.BAD_REQUEST ? 'INVALID_ARGUMENT' : 'HTTP_ERROR';
+    const code =
+      status === HttpStatus.NOT_FOUND ? 'ROUTE_NOT_FOUND' : status === HttpStatus.BAD_REQUEST ? 'INVALID_ARGUMENT' : 'HTTP_ERROR';
     return { statusCode: status, code, message: exception.message, details: {} };
   }
 }

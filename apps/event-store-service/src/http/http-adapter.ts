@@ -34,7 +34,8 @@ export function createHttpAdapter(config: Pick<ServiceConfig, 'http'>): FastifyA
       const body: ErrorBody = {
         statusCode: 400,
         code: 'INVALID_ARGUMENT',
-        message: error.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 'A path parameter is too long' : 'The URL is malformed (bad percent-encoding?)',
+        message:
+          error.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 'A path parameter is too long' : 'The URL is malformed (bad percent-encoding?)',
         details: {},
       };
       void reply.status(400).header('X-Request-Id', request.id).send(body);

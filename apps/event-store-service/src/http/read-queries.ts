@@ -7,12 +7,21 @@ const PAGE_SIZE_DESCRIPTION = 'Most items in the page: from 1 to `EVENT_STORE_MA
 
 /** Direction and page size, shared by the paged reads. */
 class PageQuery {
-  @ApiPropertyOptional({ enum: ['forward', 'backward'], default: 'forward', description: 'Read order: `forward` (oldest first) or `backward` (newest first).', example: 'forward' })
-  @IsOptional() @IsIn(['forward', 'backward'], { message: 'direction must be forward or backward' })
+  @ApiPropertyOptional({
+    enum: ['forward', 'backward'],
+    default: 'forward',
+    description: 'Read order: `forward` (oldest first) or `backward` (newest first).',
+    example: 'forward',
+  })
+  @IsOptional()
+  @IsIn(['forward', 'backward'], { message: 'direction must be forward or backward' })
   direction: 'forward' | 'backward' = 'forward';
 
   @ApiPropertyOptional({ type: 'integer', minimum: 1, default: 1000, description: PAGE_SIZE_DESCRIPTION, example: 100 })
-  @IsOptional() @Type(() => Number) @IsInt({ message: 'limit must be an integer' }) @Min(1)
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt({ message: 'limit must be an integer' })
+  @Min(1)
   limit?: number;
 }
 
@@ -21,10 +30,14 @@ export class ReadStreamQuery extends PageQuery {
   @ApiPropertyOptional({
     type: 'integer',
     minimum: 0,
-    description: "First stream version to return (inclusive). Forward default `1`; backward default: the stream's last event (backward needs `>= 1`). The `nextFromVersion` of a page continues after it.",
+    description:
+      "First stream version to return (inclusive). Forward default `1`; backward default: the stream's last event (backward needs `>= 1`). The `nextFromVersion` of a page continues after it.",
     example: 1,
   })
-  @IsOptional() @Type(() => Number) @IsInt({ message: 'fromVersion must be an integer' }) @Min(0)
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt({ message: 'fromVersion must be an integer' })
+  @Min(0)
   fromVersion?: number;
 }
 
@@ -33,10 +46,14 @@ export class ReadAllQuery extends PageQuery {
   @ApiPropertyOptional({
     type: 'integer',
     minimum: 0,
-    description: 'The cursor: the global position of the last event seen (a page\'s `nextFromPosition`); the read continues right after it in `$all` order. Forward default `0` (the start); backward default: the end.',
+    description:
+      "The cursor: the global position of the last event seen (a page's `nextFromPosition`); the read continues right after it in `$all` order. Forward default `0` (the start); backward default: the end.",
     example: 0,
   })
-  @IsOptional() @Type(() => Number) @IsInt({ message: 'fromPosition must be an integer' }) @Min(0)
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt({ message: 'fromPosition must be an integer' })
+  @Min(0)
   fromPosition?: number;
 
   /** Comma-separated event types. */
@@ -52,7 +69,8 @@ export function EventTypesField(): PropertyDecorator {
   return applyDecorators(
     ApiPropertyOptional({
       type: 'string',
-      description: 'Only events of these types: comma-separated (`eventTypes=GameStarted,GuessProcessed`); the parameter may also be repeated.',
+      description:
+        'Only events of these types: comma-separated (`eventTypes=GameStarted,GuessProcessed`); the parameter may also be repeated.',
       example: 'GameStarted,GuessProcessed',
     }),
     IsOptional(),
@@ -64,7 +82,11 @@ export function EventTypesField(): PropertyDecorator {
 /** The `streamPrefix` filter of `$all` (reads and event streams). */
 export function StreamPrefixField(): PropertyDecorator {
   return applyDecorators(
-    ApiPropertyOptional({ maxLength: 200, description: 'Only events of streams whose id starts with this (a category, e.g. `game-`).', example: 'game-' }),
+    ApiPropertyOptional({
+      maxLength: 200,
+      description: 'Only events of streams whose id starts with this (a category, e.g. `game-`).',
+      example: 'game-',
+    }),
     IsOptional(),
     IsString(),
   );
@@ -82,7 +104,8 @@ export class DeleteStreamQuery {
       { type: 'string', pattern: '^[0-9]+$', description: 'The exact current version, e.g. `3`.' },
     ],
     default: 'any',
-    description: 'Optimistic concurrency check: `any` (default), `stream_exists` or the exact current version. A mismatch is `WRONG_EXPECTED_VERSION` (409).',
+    description:
+      'Optimistic concurrency check: `any` (default), `stream_exists` or the exact current version. A mismatch is `WRONG_EXPECTED_VERSION` (409).',
     example: 'any',
   })
   @IsOptional()
@@ -92,24 +115,31 @@ export class DeleteStreamQuery {
   @ApiPropertyOptional({
     enum: ['soft', 'hard'],
     default: 'soft',
-    description: '`soft` keeps the events in `$all` and refuses further reads and appends of the stream (410 `STREAM_DELETED`); `hard` removes the stream and its events and frees its id (a soft-deleted stream can be hard-deleted).',
+    description:
+      '`soft` keeps the events in `$all` and refuses further reads and appends of the stream (410 `STREAM_DELETED`); `hard` removes the stream and its events and frees its id (a soft-deleted stream can be hard-deleted).',
     example: 'soft',
   })
-  @IsOptional() @IsIn(['soft', 'hard'], { message: 'mode must be soft or hard' })
+  @IsOptional()
+  @IsIn(['soft', 'hard'], { message: 'mode must be soft or hard' })
   mode: 'soft' | 'hard' = 'soft';
 }
 
 /** Query of `GET /streams`. */
 export class ListStreamsQuery {
   @ApiPropertyOptional({ maxLength: 200, description: 'Only streams whose id starts with this.', example: 'game-' })
-  @IsOptional() @IsString()
+  @IsOptional()
+  @IsString()
   prefix?: string;
 
   @ApiPropertyOptional({ description: "Only streams whose id sorts after this one: the previous page's `nextAfter`.", example: 'game-42' })
-  @IsOptional() @IsString()
+  @IsOptional()
+  @IsString()
   after?: string;
 
   @ApiPropertyOptional({ type: 'integer', minimum: 1, default: 1000, description: PAGE_SIZE_DESCRIPTION, example: 100 })
-  @IsOptional() @Type(() => Number) @IsInt({ message: 'limit must be an integer' }) @Min(1)
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt({ message: 'limit must be an integer' })
+  @Min(1)
   limit?: number;
 }

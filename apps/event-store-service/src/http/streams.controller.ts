@@ -1,16 +1,43 @@
 import { Body, Controller, Delete, Get, Head, HttpCode, Inject, Param, Post, Put, Query } from '@nestjs/common';
-import { ApiBearerAuth, ApiBody, ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiParam, ApiResponse, ApiTags } from '@nestjs/swagger';
+import {
+  ApiBearerAuth,
+  ApiBody,
+  ApiCreatedResponse,
+  ApiNoContentResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiParam,
+  ApiResponse,
+  ApiTags,
+} from '@nestjs/swagger';
 import { EventStore, type ExpectedVersion, type JsonObject } from '@game-bot/event-store';
 import { RequiresRole } from '../auth/requires-role.decorator.js';
-import { ApiErrorResponse, ApiStoreErrorResponses, AppendResultModel, StreamEventsPageModel, StreamInfoModel, StreamListModel } from './api-models.js';
+import {
+  ApiErrorResponse,
+  ApiStoreErrorResponses,
+  AppendResultModel,
+  StreamEventsPageModel,
+  StreamInfoModel,
+  StreamListModel,
+} from './api-models.js';
 import { AppendEventsDto, AppendEventsPipe, type AppendEventsBody } from './append-events.dto.js';
 import { eventView, streamView } from './event.view.js';
 import { DeleteStreamQuery, ListStreamsQuery, ReadStreamQuery } from './read-queries.js';
 
-const METADATA_SCHEMA = { type: 'object', additionalProperties: true, description: "The stream's metadata: any JSON object.", example: { owner: 'bot-7' } } as const;
+const METADATA_SCHEMA = {
+  type: 'object',
+  additionalProperties: true,
+  description: "The stream's metadata: any JSON object.",
+  example: { owner: 'bot-7' },
+} as const;
 
 /** Documents the `streamId` path parameter. */
-const StreamIdParam = () => ApiParam({ name: 'streamId', description: 'The stream id: 1 to 200 characters, no control characters, not `$all`. URL-encode it.', example: 'game-42' });
+const StreamIdParam = () =>
+  ApiParam({
+    name: 'streamId',
+    description: 'The stream id: 1 to 200 characters, no control characters, not `$all`. URL-encode it.',
+    example: 'game-42',
+  });
 
 /** Streams over HTTP: each route is one call of the library. */
 @ApiTags('streams')
@@ -23,17 +50,36 @@ export class StreamsController {
   /** Appends events: 201 `{ streamId, fromVersion, toVersion, firstPosition, lastPosition }`. */
   @ApiOperation({
     summary: 'Append events to a stream',
-    description: 'Appends the events atomically if the stream is at `expectedVersion`, creating the stream if needed. Needs the `write` role.',
+    description:
+      'Appends the events atomically if the stream is at `expectedVersion`, creating the stream if needed. Needs the `write` role.',
   })
   @StreamIdParam()
   @ApiBody({ type: AppendEventsDto, required: true })
-  @ApiCreatedResponse({ type: AppendResultModel, description: 'The events are stored: their versions and global positions (also the answer to an idempotent re-send).' })
-  @ApiErrorResponse(400, 'Bad stream id, body or `expectedVersion` (missing, or not one of the allowed values); no events or too many; an event without `eventType` or with `data` that is not a JSON object, or with a malformed id; malformed JSON, or a body larger than HTTP_BODY_LIMIT_BYTES; or an event type that is not registered while the store refuses unregistered types.', 'INVALID_ARGUMENT', 'UNKNOWN_EVENT_TYPE')
+  @ApiCreatedResponse({
+    type: AppendResultModel,
+    description: 'The events are stored: their versions and global positions (also the answer to an idempotent re-send).',
+  })
+  @ApiErrorResponse(
+    400,
+    'Bad stream id, body or `expectedVersion` (missing, or not one of the allowed values); no events or too many; an event without `eventType` or with `data` that is not a JSON object, or with a malformed id; malformed JSON, or a body larger than HTTP_BODY_LIMIT_BYTES; or an event type that is not registered while the store refuses unregistered types.',
+    'INVALID_ARGUMENT',
+    'UNKNOWN_EVENT_TYPE',
+  )
   @ApiErrorResponse(403, 'The token has the `read` role: this route needs `write`.', 'FORBIDDEN')
   @ApiErrorResponse(404, '`expectedVersion` is `stream_exists` and the stream has no events.', 'STREAM_NOT_FOUND')
-  @ApiErrorResponse(409, 'The stream is not at `expectedVersion` (`details.actualVersion` says where it is), or an event id is already stored elsewhere or with other content.', 'WRONG_EXPECTED_VERSION', 'DUPLICATE_EVENT')
+  @ApiErrorResponse(
+    409,
+    'The stream is not at `expectedVersion` (`details.actualVersion` says where it is), or an event id is already stored elsewhere or with other content.',
+    'WRONG_EXPECTED_VERSION',
+    'DUPLICATE_EVENT',
+  )
   @ApiErrorResponse(410, 'The stream is soft-deleted: hard-delete it to reuse its id.', 'STREAM_DELETED')
-  @ApiErrorResponse(422, 'The payload of a registered event type fails its validation, or its `schemaVersion` is not one the type knows.', 'EVENT_VALIDATION_FAILED', 'UNSUPPORTED_SCHEMA_VERSION')
+  @ApiErrorResponse(
+    422,
+    'The payload of a registered event type fails its validation, or its `schemaVersion` is not one the type knows.',
+    'EVENT_VALIDATION_FAILED',
+    'UNSUPPORTED_SCHEMA_VERSION',
+  )
   @RequiresRole('write')
   @Post(':streamId/events')
   async append(@Param('streamId') streamId: string, @Body(AppendEventsPipe) body: AppendEventsBody): Promise<object> {
@@ -43,15 +89,31 @@ export class StreamsController {
   /** A page of a stream: `{ streamId, events, nextFromVersion }`; forward from version 1 by default. */
   @ApiOperation({
     summary: "Read a page of a stream's events",
-    description: 'Forward from version 1 by default, or backward from the last event; `nextFromVersion` continues the read. Needs the `read` role.',
+    description:
+      'Forward from version 1 by default, or backward from the last event; `nextFromVersion` continues the read. Needs the `read` role.',
   })
   @StreamIdParam()
   @ApiOkResponse({ type: StreamEventsPageModel, description: 'A page of the stream.' })
-  @ApiErrorResponse(400, 'Bad stream id or query (`direction`, `limit`, `fromVersion`), or a stored event of a type that is not registered while the store refuses unregistered types.', 'INVALID_ARGUMENT', 'UNKNOWN_EVENT_TYPE')
+  @ApiErrorResponse(
+    400,
+    'Bad stream id or query (`direction`, `limit`, `fromVersion`), or a stored event of a type that is not registered while the store refuses unregistered types.',
+    'INVALID_ARGUMENT',
+    'UNKNOWN_EVENT_TYPE',
+  )
   @ApiErrorResponse(404, 'The stream has no events.', 'STREAM_NOT_FOUND')
   @ApiErrorResponse(410, 'The stream is soft-deleted.', 'STREAM_DELETED')
-  @ApiErrorResponse(422, "A stored event's schema version is unknown to its registered type, or it fails validation once upcast.", 'UNSUPPORTED_SCHEMA_VERSION', 'EVENT_VALIDATION_FAILED')
-  @ApiErrorResponse(500, 'A stored event cannot be read as its registered type (or its upcasting failed); or an unexpected failure.', 'CORRUPTED_EVENT', 'INTERNAL')
+  @ApiErrorResponse(
+    422,
+    "A stored event's schema version is unknown to its registered type, or it fails validation once upcast.",
+    'UNSUPPORTED_SCHEMA_VERSION',
+    'EVENT_VALIDATION_FAILED',
+  )
+  @ApiErrorResponse(
+    500,
+    'A stored event cannot be read as its registered type (or its upcasting failed); or an unexpected failure.',
+    'CORRUPTED_EVENT',
+    'INTERNAL',
+  )
   @RequiresRole('read')
   @Get(':streamId/events')
   async read(@Param('streamId') streamId: string, @Query() query: ReadStreamQuery): Promise<object> {
@@ -68,7 +130,11 @@ export class StreamsController {
    * 200 when the stream exists, 404 otherwise (no body). Declared before the GET of the same path,
    * so that Fastify keeps it instead of deriving a HEAD from that GET.
    */
-  @ApiOperation({ summary: 'Whether a stream exists', description: 'The status alone, without a body: 200 when the stream has events (soft-deleted included), 404 when not. Needs the `read` role.' })
+  @ApiOperation({
+    summary: 'Whether a stream exists',
+    description:
+      'The status alone, without a body: 200 when the stream has events (soft-deleted included), 404 when not. Needs the `read` role.',
+  })
   @StreamIdParam()
   @ApiOkResponse({ description: 'The stream exists (no body).' })
   @ApiResponse({ status: 400, description: 'Bad stream id (no body: `INVALID_ARGUMENT`).' })
@@ -80,7 +146,11 @@ export class StreamsController {
   }
 
   /** Stream info: `{ streamId, version, createdAt, updatedAt, deleted, metadata }`. */
-  @ApiOperation({ summary: "A stream's info", description: 'Version, timestamps, deletion flag and metadata; a soft-deleted stream answers 200 with `deleted: true`. Needs the `read` role.' })
+  @ApiOperation({
+    summary: "A stream's info",
+    description:
+      'Version, timestamps, deletion flag and metadata; a soft-deleted stream answers 200 with `deleted: true`. Needs the `read` role.',
+  })
   @StreamIdParam()
   @ApiOkResponse({ type: StreamInfoModel, description: "The stream's info." })
   @ApiErrorResponse(400, 'Bad stream id.', 'INVALID_ARGUMENT')
@@ -94,7 +164,8 @@ export class StreamsController {
   /** Deletes a stream (`mode=soft|hard`, `expectedVersion`): 204. */
   @ApiOperation({
     summary: 'Delete a stream',
-    description: '`soft` (default) keeps its events in `$all` and refuses further reads and appends; `hard` removes the stream and its events and frees its id. Needs the `admin` role.',
+    description:
+      '`soft` (default) keeps its events in `$all` and refuses further reads and appends; `hard` removes the stream and its events and frees its id. Needs the `admin` role.',
   })
   @StreamIdParam()
   @ApiNoContentResponse({ description: 'The stream is deleted.' })
@@ -123,7 +194,10 @@ export class StreamsController {
   }
 
   /** Replaces the stream's metadata; the body is the new metadata object. */
-  @ApiOperation({ summary: "Replace a stream's metadata", description: 'The body, a JSON object, becomes the whole metadata of the stream. Needs the `write` role.' })
+  @ApiOperation({
+    summary: "Replace a stream's metadata",
+    description: 'The body, a JSON object, becomes the whole metadata of the stream. Needs the `write` role.',
+  })
   @StreamIdParam()
   @ApiBody({ schema: METADATA_SCHEMA, description: 'The new metadata: a JSON object.' })
   @ApiOkResponse({ schema: METADATA_SCHEMA, description: 'The metadata stored: the body.' })
@@ -139,7 +213,11 @@ export class StreamsController {
   }
 
   /** Streams by id, paged: `{ streams, nextAfter }`. */
-  @ApiOperation({ summary: 'List streams', description: 'Streams sorted by id, optionally those whose id starts with `prefix`; `nextAfter` continues the listing. Needs the `read` role.' })
+  @ApiOperation({
+    summary: 'List streams',
+    description:
+      'Streams sorted by id, optionally those whose id starts with `prefix`; `nextAfter` continues the listing. Needs the `read` role.',
+  })
   @ApiOkResponse({ type: StreamListModel, description: 'A page of streams.' })
   @ApiErrorResponse(400, 'Bad `prefix`, `after` or `limit`.', 'INVALID_ARGUMENT')
   @RequiresRole('read')

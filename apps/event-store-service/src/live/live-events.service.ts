@@ -1,12 +1,6 @@
 import { HttpStatus, Inject, Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import {
-  EventStore,
-  EventStoreError,
-  type AllFilter,
-  type RecordedEvent,
-  type StartFrom,
-} from '@game-bot/event-store';
+import { EventStore, EventStoreError, type AllFilter, type RecordedEvent, type StartFrom } from '@game-bot/event-store';
 import { eventView } from '../http/event.view.js';
 import { ServiceError } from '../http/service-error.js';
 import { MetricsService } from '../metrics/metrics.service.js';
@@ -76,12 +70,21 @@ export class LiveEvents implements OnModuleDestroy {
 
   private assertAccepting(): void {
     if (this.closing) {
-      throw new ServiceError(HttpStatus.SERVICE_UNAVAILABLE, 'SHUTTING_DOWN', 'The service is shutting down: reconnect to another instance');
+      throw new ServiceError(
+        HttpStatus.SERVICE_UNAVAILABLE,
+        'SHUTTING_DOWN',
+        'The service is shutting down: reconnect to another instance',
+      );
     }
     if (this.connections.size >= this.limits.maxConnections) {
-      throw new ServiceError(HttpStatus.SERVICE_UNAVAILABLE, 'TOO_MANY_STREAMS', `This instance serves ${this.limits.maxConnections} event streams already (SSE_MAX_CONNECTIONS): retry later or elsewhere`, {
-        maxConnections: this.limits.maxConnections,
-      });
+      throw new ServiceError(
+        HttpStatus.SERVICE_UNAVAILABLE,
+        'TOO_MANY_STREAMS',
+        `This instance serves ${this.limits.maxConnections} event streams already (SSE_MAX_CONNECTIONS): retry later or elsewhere`,
+        {
+          maxConnections: this.limits.maxConnections,
+        },
+      );
     }
   }
 

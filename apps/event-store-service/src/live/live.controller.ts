@@ -1,13 +1,7 @@
 import { applyDecorators, Controller, Get, Headers, Inject, Param, Query, Req, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiHeader, ApiOkResponse, ApiOperation, ApiParam, ApiProduces, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import {
-  EventStore,
-  InvalidArgumentError,
-  StreamDeletedError,
-  StreamNotFoundError,
-  type StartFrom,
-} from '@game-bot/event-store';
+import { EventStore, InvalidArgumentError, StreamDeletedError, StreamNotFoundError, type StartFrom } from '@game-bot/event-store';
 import { RequiresRole } from '../auth/requires-role.decorator.js';
 import { ApiErrorResponse, ApiStoreErrorResponses } from '../http/api-models.js';
 import { LiveEvents } from './live-events.service.js';
@@ -17,7 +11,11 @@ const SSE_FORMAT =
   'Catch-up, then live, with no gap and no duplicate at the switch. Each event is one SSE message: `id` (see below) and `data` (the event, as the reads return it). A comment line (`: heartbeat`) comes every SSE_HEARTBEAT_MS. Reconnect with `Last-Event-ID` to resume right after the last event received. The server ends a stream with a `close` event `{ code, message, details }`: `SLOW_CONSUMER` (the client read nothing for SSE_SLOW_CLIENT_TIMEOUT_MS with SSE_MAX_BUFFERED_BYTES waiting), `SHUTTING_DOWN`, or a store error code. Needs the `read` role.';
 
 function LastEventIdHeader(): MethodDecorator {
-  return ApiHeader({ name: 'Last-Event-ID', required: false, description: 'The `id` of the last event received: the stream resumes right after it.' });
+  return ApiHeader({
+    name: 'Last-Event-ID',
+    required: false,
+    description: 'The `id` of the last event received: the stream resumes right after it.',
+  });
 }
 
 function EventStreamResponse(): MethodDecorator {
@@ -25,7 +23,12 @@ function EventStreamResponse(): MethodDecorator {
     ApiProduces('text/event-stream'),
     ApiOkResponse({
       description: 'An event stream (`text/event-stream`) that stays open.',
-      content: { 'text/event-stream': { schema: { type: 'string' }, example: 'id: 7\ndata: {"eventId":"…","eventType":"GuessProcessed","streamVersion":7,…}\n\n' } },
+      content: {
+        'text/event-stream': {
+          schema: { type: 'string' },
+          example: 'id: 7\ndata: {"eventId":"…","eventType":"GuessProcessed","streamVersion":7,…}\n\n',
+        },
+      },
     }),
   );
 }
@@ -46,12 +49,21 @@ export class LiveController {
   ) {}
 
   /** The events of one stream; `fromVersion` (default 1) or `end`. A stream yet to be created is waited for. */
-  @ApiOperation({ summary: "Follow one stream's events (Server-Sent Events)", description: `${SSE_FORMAT} The SSE \`id\` is the stream version. A stream that does not exist yet is waited for.` })
+  @ApiOperation({
+    summary: "Follow one stream's events (Server-Sent Events)",
+    description: `${SSE_FORMAT} The SSE \`id\` is the stream version. A stream that does not exist yet is waited for.`,
+  })
   @ApiParam({ name: 'streamId', description: 'The stream id (1 to 200 characters, no control characters).', example: 'game-42' })
   @LastEventIdHeader()
   @EventStreamResponse()
   @ApiErrorResponse(400, 'Bad stream id, `fromVersion` or `Last-Event-ID`.', 'INVALID_ARGUMENT')
-  @ApiErrorResponse(503, 'Shutting down, or SSE_MAX_CONNECTIONS streams are open; or the database is unavailable.', 'SHUTTING_DOWN', 'TOO_MANY_STREAMS', 'STORE_UNAVAILABLE')
+  @ApiErrorResponse(
+    503,
+    'Shutting down, or SSE_MAX_CONNECTIONS streams are open; or the database is unavailable.',
+    'SHUTTING_DOWN',
+    'TOO_MANY_STREAMS',
+    'STORE_UNAVAILABLE',
+  )
   @ApiErrorResponse(410, 'The stream is soft-deleted.', 'STREAM_DELETED')
   @RequiresRole('read')
   @Get('streams/:streamId/subscribe')
@@ -69,11 +81,20 @@ export class LiveController {
   }
 
   /** The events of `$all` after `fromPosition` (default 0) or from the `end`, filtered by `eventTypes` and `streamPrefix`. */
-  @ApiOperation({ summary: 'Follow $all (Server-Sent Events)', description: `${SSE_FORMAT} The SSE \`id\` is the global position (the \`$all\` cursor).` })
+  @ApiOperation({
+    summary: 'Follow $all (Server-Sent Events)',
+    description: `${SSE_FORMAT} The SSE \`id\` is the global position (the \`$all\` cursor).`,
+  })
   @LastEventIdHeader()
   @EventStreamResponse()
   @ApiErrorResponse(400, 'Bad `fromPosition`, filter or `Last-Event-ID`.', 'INVALID_ARGUMENT')
-  @ApiErrorResponse(503, 'Shutting down, or SSE_MAX_CONNECTIONS streams are open; or the database is unavailable.', 'SHUTTING_DOWN', 'TOO_MANY_STREAMS', 'STORE_UNAVAILABLE')
+  @ApiErrorResponse(
+    503,
+    'Shutting down, or SSE_MAX_CONNECTIONS streams are open; or the database is unavailable.',
+    'SHUTTING_DOWN',
+    'TOO_MANY_STREAMS',
+    'STORE_UNAVAILABLE',
+  )
   @RequiresRole('read')
   @Get('all/subscribe')
   async all(

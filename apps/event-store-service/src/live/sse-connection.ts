@@ -105,14 +105,17 @@ export class SseConnection {
     return new Promise((resolve) => {
       let left = this.response.writableLength;
       let lastProgress = Date.now();
-      const check = setInterval(() => {
-        if (this.response.writableLength < left) {
-          left = this.response.writableLength;
-          lastProgress = Date.now();
-        } else if (Date.now() - lastProgress >= this.limits.slowClientTimeoutMs) {
-          finish(false);
-        }
-      }, Math.min(PROGRESS_CHECK_MS, this.limits.slowClientTimeoutMs));
+      const check = setInterval(
+        () => {
+          if (this.response.writableLength < left) {
+            left = this.response.writableLength;
+            lastProgress = Date.now();
+          } else if (Date.now() - lastProgress >= this.limits.slowClientTimeoutMs) {
+            finish(false);
+          }
+        },
+        Math.min(PROGRESS_CHECK_MS, this.limits.slowClientTimeoutMs),
+      );
       const finish = (value: boolean): void => {
         clearInterval(check);
         this.response.off('drain', onDrain).off('close', onClose);

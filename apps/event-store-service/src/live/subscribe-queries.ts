@@ -22,14 +22,22 @@ function Cursor(name: string, min: number, description: string): PropertyDecorat
 /** Query of `GET /streams/{streamId}/subscribe`. */
 export class SubscribeStreamQuery {
   /** The first version to send (default 1: the whole stream), or `end`. */
-  @Cursor('fromVersion', 1, 'The first stream version to send (default 1: the whole stream), or `end` for new events only. `Last-Event-ID` wins over it.')
+  @Cursor(
+    'fromVersion',
+    1,
+    'The first stream version to send (default 1: the whole stream), or `end` for new events only. `Last-Event-ID` wins over it.',
+  )
   fromVersion?: number | 'end';
 }
 
 /** Query of `GET /all/subscribe`. */
 export class SubscribeAllQuery {
   /** The `$all` cursor: events after this global position (default 0: from the start), or `end`. */
-  @Cursor('fromPosition', 0, 'The `$all` cursor: events after the event at this global position (default 0: from the start), or `end`. `Last-Event-ID` wins over it.')
+  @Cursor(
+    'fromPosition',
+    0,
+    'The `$all` cursor: events after the event at this global position (default 0: from the start), or `end`. `Last-Event-ID` wins over it.',
+  )
   fromPosition?: number | 'end';
 
   /** Comma-separated event types. */

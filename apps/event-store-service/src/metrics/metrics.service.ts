@@ -23,7 +23,11 @@ export class MetricsService implements OnModuleInit {
     buckets: [0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
     registers: [this.registry],
   });
-  private readonly eventsAppended = new Counter({ name: 'event_store_events_appended_total', help: 'Events appended', registers: [this.registry] });
+  private readonly eventsAppended = new Counter({
+    name: 'event_store_events_appended_total',
+    help: 'Events appended',
+    registers: [this.registry],
+  });
   private readonly deliveries = new Counter({
     name: 'event_store_subscription_deliveries_total',
     help: 'Handler calls of subscriptions, by outcome (handled, retried, failed)',
@@ -39,7 +43,11 @@ export class MetricsService implements OnModuleInit {
   });
 
   /** Open Server-Sent Events connections. */
-  readonly sseConnections = new Gauge({ name: 'event_store_sse_connections', help: 'Open Server-Sent Events connections', registers: [this.registry] });
+  readonly sseConnections = new Gauge({
+    name: 'event_store_sse_connections',
+    help: 'Open Server-Sent Events connections',
+    registers: [this.registry],
+  });
   /** Ended Server-Sent Events connections, by reason (CLIENT_GONE, SLOW_CONSUMER, SHUTTING_DOWN, an error code). */
   readonly sseDisconnects = new Counter({
     name: 'event_store_sse_disconnects_total',

@@ -27,7 +27,10 @@ export class ServiceSchema implements OnModuleInit {
 }
 
 /** Runs `work` with the runner of the service's migrations on the store at `connection`. */
-export async function withServiceMigrations<T>(connection: EventStoreConnection, work: (runner: MigrationRunner) => Promise<T>): Promise<T> {
+export async function withServiceMigrations<T>(
+  connection: EventStoreConnection,
+  work: (runner: MigrationRunner) => Promise<T>,
+): Promise<T> {
   const dataSource = new DataSource({
     type: 'postgres',
     host: connection.host,

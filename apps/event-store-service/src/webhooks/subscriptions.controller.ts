@@ -62,7 +62,10 @@ export class SubscriptionsController {
   }
 
   /** One webhook subscription with its checkpoint, lease, lag and failures. */
-  @ApiOperation({ summary: 'Inspect a webhook subscription', description: 'Its definition (not its secret), checkpoint, owner, lag and failures. Needs `read`.' })
+  @ApiOperation({
+    summary: 'Inspect a webhook subscription',
+    description: 'Its definition (not its secret), checkpoint, owner, lag and failures. Needs `read`.',
+  })
   @ApiOkResponse({ type: WebhookStatusModel })
   @ApiErrorResponse(404, 'No such subscription.', 'SUBSCRIPTION_NOT_FOUND')
   @RequiresRole('read')
@@ -85,7 +88,10 @@ export class SubscriptionsController {
   }
 
   /** Its failed deliveries: `{ deliveries }`, filtered by `status=failed|dead`. */
-  @ApiOperation({ summary: 'List failed deliveries', description: '`failed` ones wait for a scheduled retry; `dead` ones wait for a replay. Needs `read`.' })
+  @ApiOperation({
+    summary: 'List failed deliveries',
+    description: '`failed` ones wait for a scheduled retry; `dead` ones wait for a replay. Needs `read`.',
+  })
   @ApiOkResponse({ type: FailedDeliveriesModel })
   @ApiErrorResponse(404, 'No such subscription.', 'SUBSCRIPTION_NOT_FOUND')
   @RequiresRole('read')
@@ -95,7 +101,10 @@ export class SubscriptionsController {
   }
 
   /** Makes its failed deliveries (`status=failed|dead`, default both) due now: `{ replayed }`. */
-  @ApiOperation({ summary: 'Replay failed deliveries', description: 'Makes them due now: the scheduled worker delivers them within a second. Needs `admin`.' })
+  @ApiOperation({
+    summary: 'Replay failed deliveries',
+    description: 'Makes them due now: the scheduled worker delivers them within a second. Needs `admin`.',
+  })
   @ApiOkResponse({ type: ReplayResultModel })
   @ApiErrorResponse(403, 'Needs `admin`.', 'FORBIDDEN')
   @ApiErrorResponse(404, 'No such subscription.', 'SUBSCRIPTION_NOT_FOUND')
@@ -109,7 +118,8 @@ export class SubscriptionsController {
   /** Moves its checkpoint: delivery resumes after `position` (0: from the start). 204. */
   @ApiOperation({
     summary: 'Move the checkpoint',
-    description: 'Delivery resumes after `position` (0: everything again), wherever it runs: the instance delivering it loses its lease at its next renewal (within a second) and resumes from the new checkpoint; an event being delivered at that moment may still complete. Needs `admin`.',
+    description:
+      'Delivery resumes after `position` (0: everything again), wherever it runs: the instance delivering it loses its lease at its next renewal (within a second) and resumes from the new checkpoint; an event being delivered at that moment may still complete. Needs `admin`.',
   })
   @ApiNoContentResponse({ description: 'Reset.' })
   @ApiErrorResponse(400, 'Bad position.', 'INVALID_ARGUMENT')

@@ -18,7 +18,13 @@ export class WebhookModel {
   @ApiProperty({ type: () => WebhookFilterDto })
   filter!: WebhookFilterDto;
 
-  @ApiProperty({ oneOf: [{ type: 'string', enum: ['origin', 'end'] }, { type: 'integer', minimum: 0 }], description: 'Where delivery started.' })
+  @ApiProperty({
+    oneOf: [
+      { type: 'string', enum: ['origin', 'end'] },
+      { type: 'integer', minimum: 0 },
+    ],
+    description: 'Where delivery started.',
+  })
   startFrom!: 'origin' | 'end' | number;
 
   @ApiProperty({ enum: ['skip', 'halt'] })

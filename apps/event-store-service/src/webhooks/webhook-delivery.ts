@@ -13,7 +13,12 @@ export class WebhookDeliveryError extends Error {
  * secret. Resolves on a 2xx answer; throws otherwise, so that the subscription retries it.
  * Redirects are not followed: a redirect could lead outside the allowed targets.
  */
-export async function deliverWebhook(webhook: WebhookDefinition, event: RecordedEvent, timeoutMs: number, shutdown: AbortSignal): Promise<void> {
+export async function deliverWebhook(
+  webhook: WebhookDefinition,
+  event: RecordedEvent,
+  timeoutMs: number,
+  shutdown: AbortSignal,
+): Promise<void> {
   const body = JSON.stringify({ subscription: webhook.name, event: eventView(event) });
   let response: Response;
   try {

@@ -10,7 +10,10 @@ export class WebhookTargets {
 
   /** Parses the comma-separated list; unset allows any target except in production, which allows none. */
   static parse(text: string | undefined, production: boolean): WebhookTargets {
-    const entries = (text ?? '').split(',').map((entry) => entry.trim()).filter(Boolean);
+    const entries = (text ?? '')
+      .split(',')
+      .map((entry) => entry.trim())
+      .filter(Boolean);
     if (entries.includes('*') || (entries.length === 0 && !production)) {
       return new WebhookTargets('any');
     }
@@ -34,7 +37,7 @@ function parsePrefix(entry: string): URL {
   try {
     return parseHttpUrl(entry, 'WEBHOOK_ALLOWED_URLS');
   } catch (error) {
-    throw new Error(`WEBHOOK_ALLOWED_URLS must list http(s) URL prefixes or *: ${(error as Error).message}`);
+    throw new Error(`WEBHOOK_ALLOWED_URLS must list http(s) URL prefixes or *: ${(error as Error).message}`, { cause: error });
   }
 }
 
@@ -56,7 +59,9 @@ function parseHttpUrl(text: string, name: string): URL {
     throw new InvalidArgumentError(`${name} must be an http or https URL, got '${url.protocol}'`);
   }
   if (url.username !== '' || url.password !== '') {
-    throw new InvalidArgumentError(`${name} must not carry credentials (user:password@): put a token in the query, or rely on the signature`);
+    throw new InvalidArgumentError(
+      `${name} must not carry credentials (user:password@): put a token in the query, or rely on the signature`,
+    );
   }
   return url;
 }

@@ -85,14 +85,24 @@ export class Webhooks implements OnApplicationBootstrap, OnModuleDestroy {
     this.settings.targets.assertAllowed(webhook.url);
     // `end` is resolved now, so that an event appended right after the answer is delivered.
     const startFrom = webhook.startFrom === 'end' ? await this.store.endOf(webhook.streamId) : webhook.startFrom;
-    const definition: WebhookDefinition = { ...webhook, startFrom, secret: webhook.secret ?? randomBytes(32).toString('base64url'), createdAt: new Date() };
+    const definition: WebhookDefinition = {
+      ...webhook,
+      startFrom,
+      secret: webhook.secret ?? randomBytes(32).toString('base64url'),
+      createdAt: new Date(),
+    };
     return this.exclusively(async () => {
       this.assertOpen();
       const stored = await this.repository.insert(definition);
       if (stored === undefined) {
-        throw new ServiceError(HttpStatus.CONFLICT, 'SUBSCRIPTION_EXISTS', `Subscription '${webhook.name}' exists: delete it first, or choose another name`, {
-          name: webhook.name,
-        });
+        throw new ServiceError(
+          HttpStatus.CONFLICT,
+          'SUBSCRIPTION_EXISTS',
+          `Subscription '${webhook.name}' exists: delete it first, or choose another name`,
+          {
+            name: webhook.name,
+          },
+        );
       }
       try {
         this.start(stored);
@@ -155,7 +165,9 @@ export class Webhooks implements OnApplicationBootstrap, OnModuleDestroy {
       // The webhook exists and the position is valid, so the subscription has no row yet: created
       // a moment ago, it has not started anywhere.
       if ((error as { code?: string }).code !== 'INVALID_ARGUMENT') throw error;
-      throw new ServiceError(HttpStatus.CONFLICT, 'SUBSCRIPTION_NOT_STARTED', `Webhook '${name}' has not started yet: retry in a moment`, { name });
+      throw new ServiceError(HttpStatus.CONFLICT, 'SUBSCRIPTION_NOT_STARTED', `Webhook '${name}' has not started yet: retry in a moment`, {
+        name,
+      });
     }
   }
 
@@ -213,7 +225,9 @@ export class Webhooks implements OnApplicationBootstrap, OnModuleDestroy {
     };
     const name = subscriptionOf(webhook.name);
     const subscription =
-      webhook.streamId === '$all' ? this.store.subscribeToAll(name, handler, options) : this.store.subscribeToStream(webhook.streamId, name, handler, options);
+      webhook.streamId === '$all'
+        ? this.store.subscribeToAll(name, handler, options)
+        : this.store.subscribeToStream(webhook.streamId, name, handler, options);
     const entry: Running = { subscription, createdAt: webhook.createdAt.getTime(), halted: false };
     this.running.set(webhook.name, entry);
     subscription.stopped.then(

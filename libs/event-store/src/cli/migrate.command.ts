@@ -31,7 +31,9 @@ const actions = {
     const applied = await database.migrations().migrate((line) => console.error(line));
     const schema = database.options.schema;
     console.log(
-      applied.length === 0 ? `Schema ${schema} is up to date` : `Applied ${applied.length} migration(s) to schema ${schema} in ${Date.now() - started} ms`,
+      applied.length === 0
+        ? `Schema ${schema} is up to date`
+        : `Applied ${applied.length} migration(s) to schema ${schema} in ${Date.now() - started} ms`,
     );
   },
   async status(database: EventStoreDatabase): Promise<void> {

@@ -1,10 +1,6 @@
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
-import type {
-  EventStoreModuleOptions,
-  MigrationsMode,
-  PostgresConnectionOptions,
-} from './event-store-options.interface.js';
+import type { EventStoreModuleOptions, MigrationsMode, PostgresConnectionOptions } from './event-store-options.interface.js';
 
 /** Connection settings with every default applied. */
 export interface ResolvedConnectionOptions extends Required<Omit<PostgresConnectionOptions, 'ssl'>> {
@@ -40,9 +36,7 @@ const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
 export function resolveEventStoreOptions(options: EventStoreModuleOptions = {}): ResolvedEventStoreOptions {
   const schema = options.schema ?? 'public';
   if (!SCHEMA_NAME.test(schema)) {
-    throw new Error(
-      `Event store schema '${schema}' is not a plain PostgreSQL name: use lower-case letters, digits and _ (at most 63)`,
-    );
+    throw new Error(`Event store schema '${schema}' is not a plain PostgreSQL name: use lower-case letters, digits and _ (at most 63)`);
   }
   const maxPageSize = positive('maxPageSize', options.maxPageSize ?? 10_000);
   return {

@@ -90,7 +90,10 @@ export class EventStoreHealthIndicator {
   }
 
   /** How long the oldest open transaction has held `$all` readers back, against the limit. */
-  async visibility(key: string, thresholds: Pick<EventStoreHealthThresholds, 'maxVisibilityLagSeconds'> = {}): Promise<HealthIndicatorResult> {
+  async visibility(
+    key: string,
+    thresholds: Pick<EventStoreHealthThresholds, 'maxVisibilityLagSeconds'> = {},
+  ): Promise<HealthIndicatorResult> {
     const check = this.indicators.check(key);
     const maxLagSeconds = thresholds.maxVisibilityLagSeconds ?? DEFAULTS.maxVisibilityLagSeconds;
     try {

@@ -94,7 +94,10 @@ describe('plainCopyToInstance', () => {
   };
 
   it.each([
-    ['fields, nested arrays and objects', json('{"name": "n", "hint": null, "n": 1.5, "ok": true, "tags": ["a", ["b"]], "board": {"c": [{}]}}')],
+    [
+      'fields, nested arrays and objects',
+      json('{"name": "n", "hint": null, "n": 1.5, "ok": true, "tags": ["a", ["b"]], "board": {"c": [{}]}}'),
+    ],
     ['keys naming the prototype', json('{"__proto__": {"x": 1}, "constructor": "x", "describe": "x", "label": "x", "toString": "x"}')],
     ['a key with a setter, a function the constructor set', json('{"upper": "shout", "onChange": "x"}')],
     ['an empty payload', json('{}')],

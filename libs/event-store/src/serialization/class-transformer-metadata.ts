@@ -69,12 +69,16 @@ function readableStorage(): MetadataMaps | undefined {
   try {
     const require = createRequire(import.meta.url);
     const entry = require.resolve('class-transformer');
-    const storage = (require(join(dirname(entry), 'storage.js')) as { defaultMetadataStorage?: Record<string, unknown> }).defaultMetadataStorage;
+    const storage = (require(join(dirname(entry), 'storage.js')) as { defaultMetadataStorage?: Record<string, unknown> })
+      .defaultMetadataStorage;
     const maps = METADATA_MAPS.map((name) => storage?.[name]);
     if (!storage || !maps.every((map) => map instanceof Map) || typeof storage.getAncestors !== 'function') {
       return undefined;
     }
-    const readable = { maps: maps as Array<Map<unknown, unknown>>, getAncestors: (type: unknown) => (storage.getAncestors as (t: unknown) => unknown[]).call(storage, type) };
+    const readable = {
+      maps: maps as Array<Map<unknown, unknown>>,
+      getAncestors: (type: unknown) => (storage.getAncestors as (t: unknown) => unknown[]).call(storage, type),
+    };
     return seesPublicDecorators(readable) ? readable : undefined;
   } catch {
     return undefined;

@@ -80,7 +80,10 @@ describe('EventSerializer', () => {
 
   it('takes an envelope around an instance, with metadata and causation', () => {
     const cause = { eventId: '7d3f5a2e-1b4c-4d8e-9f60-0a1b2c3d4e5f', correlationId: null };
-    const [record] = serializer.toRecords([{ data: guess(), metadata: { by: 'bot' } }], 10, { causedBy: cause, metadata: { app: 'x', by: 'app' } });
+    const [record] = serializer.toRecords([{ data: guess(), metadata: { by: 'bot' } }], 10, {
+      causedBy: cause,
+      metadata: { app: 'x', by: 'app' },
+    });
     expect(record).toMatchObject({
       event_type: 'GuessProcessed',
       metadata: { app: 'x', by: 'bot' },
@@ -90,7 +93,13 @@ describe('EventSerializer', () => {
   });
 
   it('refuses an invalid instance with every failing field, nested ones included', () => {
-    const bad = new GuessProcessed({ guess: 42 as unknown as string, score: -1, board: Object.assign(new Board(), { rows: [1] }), at: new Date(), pot: 1n });
+    const bad = new GuessProcessed({
+      guess: 42 as unknown as string,
+      score: -1,
+      board: Object.assign(new Board(), { rows: [1] }),
+      at: new Date(),
+      pot: 1n,
+    });
     try {
       serializer.toRecords([bad], 10);
       throw new Error('accepted');
@@ -115,9 +124,13 @@ describe('EventSerializer', () => {
   });
 
   it('refuses payloads JSON would alter, and class instances nobody registered', () => {
-    expect(() => serializer.toRecords([{ eventType: 'Raw', data: { n: 1n } }], 10)).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
+    expect(() => serializer.toRecords([{ eventType: 'Raw', data: { n: 1n } }], 10)).toThrow(
+      expect.objectContaining({ code: 'INVALID_ARGUMENT' }),
+    );
     expect(() => serializer.toRecords([{ eventType: 'Raw', data: { f: undefined } }], 10)).toThrow(/undefined has no JSON form/);
-    class Unregistered { x = 1; }
+    class Unregistered {
+      x = 1;
+    }
     expect(() => serializer.toRecords([new Unregistered()], 10)).toThrow(/an instance of Unregistered, which is not registered/);
   });
 
@@ -132,7 +145,10 @@ describe('EventSerializer', () => {
 });
 
 describe('EventSerializer: payloads that try to slip past the class', () => {
-  @EventType('Scored', { version: 2, upcasters: { 1: (data, context) => ({ ...data, points: data.points ?? 0, gameId: context.streamId }) } })
+  @EventType('Scored', {
+    version: 2,
+    upcasters: { 1: (data, context) => ({ ...data, points: data.points ?? 0, gameId: context.streamId }) },
+  })
   class Scored {
     @IsString() player!: string;
     @IsInt() @Min(0) points!: number;
@@ -161,11 +177,15 @@ describe('EventSerializer: payloads that try to slip past the class', () => {
 
   it('validates keys named after the prototype (__proto__, constructor, methods) like class-transformer: skipped', () => {
     const viaJson = JSON.parse('{"__proto__": {}, "player": 5, "points": -1, "gameId": "g"}') as Record<string, unknown>;
-    expect(() => record({ eventType: 'Scored', schemaVersion: 2, data: viaJson })).toThrow(expect.objectContaining({ code: 'EVENT_VALIDATION_FAILED' }));
+    expect(() => record({ eventType: 'Scored', schemaVersion: 2, data: viaJson })).toThrow(
+      expect.objectContaining({ code: 'EVENT_VALIDATION_FAILED' }),
+    );
     expect(() => record({ eventType: 'Scored', schemaVersion: 2, data: { constructor: 'x', player: 5, points: -1, gameId: 'g' } })).toThrow(
       expect.objectContaining({ code: 'EVENT_VALIDATION_FAILED' }),
     );
-    const read = serializer.fromStored(stored(serializer, { eventType: 'Scored', schemaVersion: 2, data: { player: 'p', points: 1, gameId: 'g', describe: 'x' } }));
+    const read = serializer.fromStored(
+      stored(serializer, { eventType: 'Scored', schemaVersion: 2, data: { player: 'p', points: 1, gameId: 'g', describe: 'x' } }),
+    );
     expect(read.data).toBeInstanceOf(Scored);
     expect((read.data as unknown as Scored).describe()).toBe('p: 1');
   });
@@ -211,7 +231,9 @@ describe('EventSerializer: payloads that try to slip past the class', () => {
     const pots = new EventTypeRegistry();
     pots.register([Pot]);
     pots.verify();
-    const read = new EventSerializer(pots, 'allow').fromStored(stored(new EventSerializer(new EventTypeRegistry(), 'allow'), { eventType: 'Pot', data: { amount: 5 } }));
+    const read = new EventSerializer(pots, 'allow').fromStored(
+      stored(new EventSerializer(new EventTypeRegistry(), 'allow'), { eventType: 'Pot', data: { amount: 5 } }),
+    );
     expect((read.data as unknown as Pot).amount).toBe(5n);
   });
 });

@@ -135,7 +135,10 @@ export class EventSerializer {
     const typed = isObject(envelope.data) ? this.registry.forInstance(envelope.data) : undefined;
     if (typed !== undefined) {
       if (envelope.eventType !== undefined && envelope.eventType !== typed.name) {
-        throw new InvalidArgumentError(`${at}: eventType '${envelope.eventType}' differs from the data's class, registered as '${typed.name}'`, { at });
+        throw new InvalidArgumentError(
+          `${at}: eventType '${envelope.eventType}' differs from the data's class, registered as '${typed.name}'`,
+          { at },
+        );
       }
       return { envelope, registration: typed, instance: envelope.data };
     }
@@ -224,10 +227,11 @@ export class EventSerializer {
   private validateWrite(instance: object, registration: RegisteredEventType, at: string): void {
     const failures = fieldFailures(validateSync(instance, VALIDATION));
     if (failures.length > 0) {
-      throw new EventValidationFailedError(
-        `${at} (${registration.name}) fails validation: ${describeFailures(failures)}`,
-        { at, eventType: registration.name, fields: failures },
-      );
+      throw new EventValidationFailedError(`${at} (${registration.name}) fails validation: ${describeFailures(failures)}`, {
+        at,
+        eventType: registration.name,
+        fields: failures,
+      });
     }
   }
 
@@ -236,7 +240,13 @@ export class EventSerializer {
     if (failures.length > 0) {
       throw new EventValidationFailedError(
         `Event ${event.eventId} ('${event.eventType}' version ${event.schemaVersion}, stream '${event.streamId}' version ${event.streamVersion}) fails validation after upcasting: ${describeFailures(failures)}`,
-        { eventId: event.eventId, eventType: event.eventType, streamId: event.streamId, streamVersion: event.streamVersion, fields: failures },
+        {
+          eventId: event.eventId,
+          eventType: event.eventType,
+          streamId: event.streamId,
+          streamVersion: event.streamVersion,
+          fields: failures,
+        },
       );
     }
   }
@@ -286,7 +296,9 @@ function appendDefaults(options: AppendOptions): EventDefaults {
     metadata,
     metadataKeys: Object.keys(metadata).length,
     causationId: cause ? optionalUuid(cause.eventId, 'causedBy.eventId') : null,
-    correlationId: cause ? (optionalUuid(cause.correlationId, 'causedBy.correlationId') ?? optionalUuid(cause.eventId, 'causedBy.eventId')) : null,
+    correlationId: cause
+      ? (optionalUuid(cause.correlationId, 'causedBy.correlationId') ?? optionalUuid(cause.eventId, 'causedBy.eventId'))
+      : null,
   };
 }
 

@@ -51,9 +51,7 @@ export class EventTypeRegistry implements OnModuleInit {
   register(classes: ReadonlyArray<Type<object>>, upcasters: ReadonlyArray<UpcasterRegistration> = []): void {
     this.verified = false;
     classes.forEach((target) => this.registerClass(target));
-    upcasters.forEach(({ eventType, fromVersion, upcast }) =>
-      this.addUpcaster(eventType, fromVersion, upcast, 'forFeature upcasters'),
-    );
+    upcasters.forEach(({ eventType, fromVersion, upcast }) => this.addUpcaster(eventType, fromVersion, upcast, 'forFeature upcasters'));
   }
 
   /** Checks every registration at once; throws {@link EventTypeRegistrationError} listing every mistake. */

@@ -28,7 +28,15 @@ describe('assertJsonPayload', () => {
     ['NaN', { n: Number.NaN }, /NaN is not a JSON number/],
     ['Infinity', { list: [1, Infinity] }, /data\.list\[1\] .* Infinity is not a JSON number/],
     ['a Map', { m: new Map([['a', 1]]) }, /a Map object would lose its type/],
-    ['a class instance', { c: new (class Point { x = 1 })() }, /a Point object would lose its type/],
+    [
+      'a class instance',
+      {
+        c: new (class Point {
+          x = 1;
+        })(),
+      },
+      /a Point object would lose its type/,
+    ],
     ['an invalid date', { d: new Date('nope') }, /invalid Date/],
     // eslint-disable-next-line no-sparse-arrays -- the hole is what is tested
     ['a hole in an array', { list: [1, , 3] }, /data\.list\[1\] .* hole/],

@@ -112,7 +112,10 @@ export class DatabaseExecutor {
       return await Promise.race([pending, expired]);
     } catch (error) {
       // A connection that arrives after we gave up goes straight back.
-      pending.then((client) => client.release(), () => undefined);
+      pending.then(
+        (client) => client.release(),
+        () => undefined,
+      );
       throw error;
     } finally {
       clearTimeout(timer);

@@ -24,9 +24,7 @@ export async function ensureDatabase(
   }
   const maintenance = clientConfig(connection, { ...settings, database: 'postgres' });
   try {
-    await withClient(maintenance, (client) =>
-      client.query(`CREATE DATABASE ${quoteIdentifier(connection.database)} ENCODING 'UTF8'`),
-    );
+    await withClient(maintenance, (client) => client.query(`CREATE DATABASE ${quoteIdentifier(connection.database)} ENCODING 'UTF8'`));
   } catch (error) {
     const state = sqlState(error);
     if (state === DUPLICATE_DATABASE || state === UNIQUE_VIOLATION) {

@@ -138,5 +138,11 @@ function nextCursor(query: AllQuery, page: AllPage): number | null {
 
 function isPartition(value: unknown): value is { count: number; index: number } {
   const { count, index } = (value ?? {}) as { count?: unknown; index?: unknown };
-  return Number.isSafeInteger(count) && (count as number) >= 1 && Number.isSafeInteger(index) && (index as number) >= 0 && (index as number) < (count as number);
+  return (
+    Number.isSafeInteger(count) &&
+    (count as number) >= 1 &&
+    Number.isSafeInteger(index) &&
+    (index as number) >= 0 &&
+    (index as number) < (count as number)
+  );
 }

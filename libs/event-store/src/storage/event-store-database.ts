@@ -3,10 +3,7 @@ import type pg from 'pg';
 import { DataSource } from 'typeorm';
 import type { PostgresDriver } from 'typeorm/driver/postgres/PostgresDriver.js';
 import { eventStoreMigrations } from './migrations/index.js';
-import type {
-  ResolvedConnectionOptions,
-  ResolvedEventStoreOptions,
-} from '../configuration/resolve-event-store-options.js';
+import type { ResolvedConnectionOptions, ResolvedEventStoreOptions } from '../configuration/resolve-event-store-options.js';
 import { StoreUnavailableError } from '../errors/store-unavailable.error.js';
 import { DatabaseExecutor } from './database-executor.js';
 import { EventStoreConnection } from './event-store-connection.js';
@@ -108,10 +105,7 @@ export class EventStoreDatabase {
     }
   }
 
-  private static async connect(
-    connection: ResolvedConnectionOptions,
-    options: ResolvedEventStoreOptions,
-  ): Promise<DataSource> {
+  private static async connect(connection: ResolvedConnectionOptions, options: ResolvedEventStoreOptions): Promise<DataSource> {
     const dataSource = new DataSource({
       type: 'postgres',
       host: connection.host,

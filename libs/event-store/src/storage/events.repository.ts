@@ -10,12 +10,7 @@ import type { RecordedEvent } from '../types/event-data.js';
 import type { NewEventRecord } from '../validation/event-data.validation.js';
 import { EventStoreDatabase } from './event-store-database.js';
 import type { QueryConfig } from 'pg';
-import {
-  appendOneToLiveStreamSql,
-  appendToLiveStreamSql,
-  appendToStreamSql,
-  type AppendRow,
-} from './sql/append-to-stream.sql.js';
+import { appendOneToLiveStreamSql, appendToLiveStreamSql, appendToStreamSql, type AppendRow } from './sql/append-to-stream.sql.js';
 import type { EventRow } from './sql/event-row.js';
 import {
   readAllBackwardFromEndSql,

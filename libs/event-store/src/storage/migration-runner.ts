@@ -132,10 +132,9 @@ export class MigrationRunner {
     const started = Date.now();
     let announced = false;
     for (;;) {
-      const [row] = (await runner.query('SELECT pg_try_advisory_lock($1, hashtext($2)) AS locked', [
-        LOCK_CLASS,
-        this.lockName,
-      ])) as Array<{ locked: boolean }>;
+      const [row] = (await runner.query('SELECT pg_try_advisory_lock($1, hashtext($2)) AS locked', [LOCK_CLASS, this.lockName])) as Array<{
+        locked: boolean;
+      }>;
       if (row?.locked) {
         return;
       }

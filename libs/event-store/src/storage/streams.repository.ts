@@ -53,9 +53,7 @@ export class StreamsRepository {
 
   /** Soft delete: the row is marked; events stay. */
   async softDelete(streamId: string, expected: ExpectedVersionCheck): Promise<void> {
-    await this.underLock(streamId, expected, { allowDeleted: false }, (client) =>
-      client.query(softDeleteStreamSql(this.s), [streamId]),
-    );
+    await this.underLock(streamId, expected, { allowDeleted: false }, (client) => client.query(softDeleteStreamSql(this.s), [streamId]));
   }
 
   /** Hard delete: the row and the events go; their places in $all are kept for cursors. */
@@ -92,12 +90,7 @@ export class StreamsRepository {
   }
 }
 
-function checkExpected(
-  streamId: string,
-  row: StreamRow | undefined,
-  expected: ExpectedVersionCheck,
-  allowDeleted: boolean,
-): void {
+function checkExpected(streamId: string, row: StreamRow | undefined, expected: ExpectedVersionCheck, allowDeleted: boolean): void {
   const version = row === undefined ? 0 : Number(row.version);
   if (version === 0) {
     throw new StreamNotFoundError(streamId);

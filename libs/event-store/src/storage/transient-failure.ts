@@ -10,7 +10,16 @@ export type FailureKind =
   | 'invalid-input'
   | 'other';
 
-const CONNECTION_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN']);
+const CONNECTION_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'ENOTFOUND',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EAI_AGAIN',
+]);
 const ROLLED_BACK_STATES = new Set(['40001', '40P01', '57P01', '57P02', '57P03', '53300']);
 const CONNECTION_MESSAGES = [
   'Connection terminated',
@@ -29,7 +38,10 @@ export function classifyFailure(error: unknown): FailureKind {
   if (code !== undefined && ROLLED_BACK_STATES.has(code)) {
     return 'rolled-back';
   }
-  if ((code !== undefined && (CONNECTION_CODES.has(code) || code.startsWith('08'))) || CONNECTION_MESSAGES.some((m) => message?.includes(m))) {
+  if (
+    (code !== undefined && (CONNECTION_CODES.has(code) || code.startsWith('08'))) ||
+    CONNECTION_MESSAGES.some((m) => message?.includes(m))
+  ) {
     return 'connection';
   }
   if (code?.startsWith('22')) {

@@ -131,7 +131,13 @@ export class GroupSubscription implements Subscription {
   /** A partition whose handler halted stops the whole member: it would otherwise hold its lease idle. */
   private async dropStopped(): Promise<void> {
     for (const [index, partition] of this.running) {
-      const halted = await Promise.race([partition.stopped.then(() => false, () => true), sleep(0).then(() => undefined)]);
+      const halted = await Promise.race([
+        partition.stopped.then(
+          () => false,
+          () => true,
+        ),
+        sleep(0).then(() => undefined),
+      ]);
       if (halted === true) {
         this.logger.error(`Partition ${index} halted; the member leaves the group`);
         await partition.stopped.catch((error: unknown) => {

@@ -36,7 +36,10 @@ export class SubscriptionExplorer {
 
   private subscriptionsOf(wrapper: InstanceWrapper): DiscoveredSubscription[] {
     const instance = wrapper.instance as Record<string, unknown> | undefined;
-    const prototype: unknown = instance && typeof instance === 'object' ? Object.getPrototypeOf(instance) : (wrapper.metatype as { prototype?: unknown } | null)?.prototype;
+    const prototype: unknown =
+      instance && typeof instance === 'object'
+        ? Object.getPrototypeOf(instance)
+        : (wrapper.metatype as { prototype?: unknown } | null)?.prototype;
     if (!prototype || typeof prototype !== 'object') {
       return [];
     }

@@ -162,9 +162,9 @@ export class SubscriptionLease {
     await this.writing.catch(() => undefined);
     // Also when not running: a group may have taken the lease for this process just before. The
     // checkpoint is written only by a holder that read it (others keep the stored one).
-    await this.store.release(this.name, this.owner, held ? cursor : null).catch((error: unknown) =>
-      this.logger.warn(`Could not hand back the lease: ${String(error)}`),
-    );
+    await this.store
+      .release(this.name, this.owner, held ? cursor : null)
+      .catch((error: unknown) => this.logger.warn(`Could not hand back the lease: ${String(error)}`));
     if (this.timing.spread) {
       await this.store.leave(this.name, this.owner).catch(() => undefined);
     }
@@ -193,7 +193,13 @@ export class SubscriptionLease {
     await this.writing;
     // Whether to hand the lease over is a question for every other renewal, not every one: it
     // costs two queries, and the answer changes only as processes come and go.
-    if (this.timing.spread && !this.lost && ++this.renewals % 2 === 0 && (await this.shouldYield().catch(() => false)) && this.timing.mayYield()) {
+    if (
+      this.timing.spread &&
+      !this.lost &&
+      ++this.renewals % 2 === 0 &&
+      (await this.shouldYield().catch(() => false)) &&
+      this.timing.mayYield()
+    ) {
       await this.handBack();
     }
   }

@@ -75,7 +75,13 @@ export class SubscriptionManager implements OnModuleDestroy {
     if (options.group !== undefined) {
       return this.joinGroup(name, handler, options);
     }
-    return this.launch(name, this.source(streamId, options.filter), handler, options, this.lease(name, streamId, options, this.owner, true));
+    return this.launch(
+      name,
+      this.source(streamId, options.filter),
+      handler,
+      options,
+      this.lease(name, streamId, options, this.owner, true),
+    );
   }
 
   /** A member of the group `name`: runs its share of the group's partitions (see {@link GroupSubscription}). */
@@ -183,7 +189,9 @@ export class SubscriptionManager implements OnModuleDestroy {
     if (await this.failures.reset(name, checkpoint, whileRunning)) {
       return;
     }
-    const why = whileRunning ? 'does not exist' : 'does not exist, or a process runs it: unsubscribe it everywhere, or pass { whileRunning: true }';
+    const why = whileRunning
+      ? 'does not exist'
+      : 'does not exist, or a process runs it: unsubscribe it everywhere, or pass { whileRunning: true }';
     throw new InvalidArgumentError(`Subscription '${name}' ${why}`, { name });
   }
 
@@ -274,7 +282,7 @@ function validateOptions(options: SubscriptionOptions, maxPageSize: number): voi
   if (startFrom !== undefined && startFrom !== 'origin' && startFrom !== 'end' && !(Number.isSafeInteger(startFrom) && startFrom >= 0)) {
     throw new InvalidArgumentError(`startFrom must be 'origin', 'end' or a position >= 0, got ${String(startFrom)}`);
   }
-  if (batchSize !== undefined && (positive(batchSize, 'batchSize') > maxPageSize)) {
+  if (batchSize !== undefined && positive(batchSize, 'batchSize') > maxPageSize) {
     throw new InvalidArgumentError(`batchSize must be at most ${maxPageSize}`);
   }
   if (pollIntervalMs !== undefined) positive(pollIntervalMs, 'pollIntervalMs');

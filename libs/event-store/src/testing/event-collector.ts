@@ -31,10 +31,14 @@ export function collectEvents<T extends object = JsonObject>(
 ): EventCollector<T> {
   const events: Array<RecordedEvent<T>> = [];
   let arrived = (): void => undefined;
-  const subscription = store.subscribe(streamId, (event) => {
-    events.push(event as unknown as RecordedEvent<T>);
-    arrived();
-  }, options);
+  const subscription = store.subscribe(
+    streamId,
+    (event) => {
+      events.push(event as unknown as RecordedEvent<T>);
+      arrived();
+    },
+    options,
+  );
   return {
     events,
     subscription,

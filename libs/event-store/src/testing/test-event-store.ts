@@ -1,4 +1,11 @@
-import { type BeforeApplicationShutdown, Inject, Injectable, type INestApplicationContext, Logger, type ModuleMetadata } from '@nestjs/common';
+import {
+  type BeforeApplicationShutdown,
+  Inject,
+  Injectable,
+  type INestApplicationContext,
+  Logger,
+  type ModuleMetadata,
+} from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
@@ -36,7 +43,10 @@ export interface TestEventStore {
 
 /** A schema name that no other test uses: `<label>_<random>`. */
 export function uniqueSchemaName(label = 'test'): string {
-  return `t_${label.toLowerCase().replace(/[^a-z0-9_]/g, '_').slice(0, 30)}_${randomBytes(4).toString('hex')}`;
+  return `t_${label
+    .toLowerCase()
+    .replace(/[^a-z0-9_]/g, '_')
+    .slice(0, 30)}_${randomBytes(4).toString('hex')}`;
 }
 
 /**

@@ -4,6 +4,7 @@ import { InvalidArgumentError } from '../errors/invalid-argument.error.js';
 export const ALL_STREAM_ID = '$all';
 const MAX_LENGTH = 200;
 // C0 controls, DEL and C1 controls.
+// eslint-disable-next-line no-control-regex -- control characters are what it refuses
 const CONTROL_CHARACTER = /[\u0000-\u001f\u007f-\u009f]/;
 // A UTF-16 surrogate without its pair: PostgreSQL would store it as U+FFFD, merging distinct ids.
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
@@ -30,7 +31,13 @@ export function assertStreamId(streamId: unknown, name = 'streamId'): asserts st
 
 /** Refuses a name (event type, snapshot type) that is empty, too long or holds control characters. */
 export function assertName(value: unknown, name: string): asserts value is string {
-  if (typeof value !== 'string' || value.length === 0 || value.length > MAX_LENGTH || CONTROL_CHARACTER.test(value) || hasLoneSurrogate(value)) {
+  if (
+    typeof value !== 'string' ||
+    value.length === 0 ||
+    value.length > MAX_LENGTH ||
+    CONTROL_CHARACTER.test(value) ||
+    hasLoneSurrogate(value)
+  ) {
     throw new InvalidArgumentError(`${name} must be a string of 1 to ${MAX_LENGTH} characters without control characters`, {
       [name]: value,
     });

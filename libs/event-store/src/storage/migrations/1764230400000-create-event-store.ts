@@ -41,9 +41,7 @@ export class CreateEventStore1764230400000 implements MigrationInterface {
         CONSTRAINT events_stream_version_key UNIQUE (stream_id, stream_version),
         CONSTRAINT events_event_id_key UNIQUE (event_id)
       )`);
-    await queryRunner.query(
-      `CREATE INDEX events_all_order_idx ON ${s}.events (transaction_id, global_position)`,
-    );
+    await queryRunner.query(`CREATE INDEX events_all_order_idx ON ${s}.events (transaction_id, global_position)`);
     await queryRunner.query(`
       CREATE TABLE ${s}.hard_deleted_positions (
         global_position bigint PRIMARY KEY,

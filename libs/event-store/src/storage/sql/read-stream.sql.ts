@@ -29,10 +29,7 @@ export const readStreamBackwardSql = (s: string): string => `
    ORDER BY page.stream_version DESC`;
 
 /** A row of a stream read: the stream's state, and an event unless the page is empty. */
-export type ReadStreamRow = { stream_version_now: string; stream_deleted: boolean } & (
-  | EventRow
-  | { [K in keyof EventRow]: null }
-);
+export type ReadStreamRow = { stream_version_now: string; stream_deleted: boolean } & (EventRow | { [K in keyof EventRow]: null });
 
 /** $1 event id: one event, wherever it is. */
 export const readEventSql = (s: string): string => `SELECT ${eventColumns('e')} FROM ${s}.events e WHERE e.event_id = $1`;

@@ -12,12 +12,10 @@ export interface StreamRow {
 }
 
 /** $1 stream id. */
-export const streamInfoSql = (s: string): string =>
-  `SELECT ${streamColumns} FROM ${s}.streams WHERE stream_id = $1`;
+export const streamInfoSql = (s: string): string => `SELECT ${streamColumns} FROM ${s}.streams WHERE stream_id = $1`;
 
 /** $1 stream id; locks the row for a delete or metadata change. */
-export const lockStreamSql = (s: string): string =>
-  `SELECT ${streamColumns} FROM ${s}.streams WHERE stream_id = $1 FOR UPDATE`;
+export const lockStreamSql = (s: string): string => `SELECT ${streamColumns} FROM ${s}.streams WHERE stream_id = $1 FOR UPDATE`;
 
 /** $1 LIKE pattern or NULL, $2 last id of the previous page or NULL, $3 page size. */
 export const listStreamsSql = (s: string): string => `

@@ -41,8 +41,7 @@ export const listFailuresSql = (s: string): string => `
    ORDER BY global_position`;
 
 /** $1 subscription, $2 event id. */
-export const deleteFailureSql = (s: string): string =>
-  `DELETE FROM ${s}.subscription_failures WHERE subscription = $1 AND event_id = $2`;
+export const deleteFailureSql = (s: string): string => `DELETE FROM ${s}.subscription_failures WHERE subscription = $1 AND event_id = $2`;
 
 /** $1 subscription, $2 status to replay or NULL (both): makes them due now, attempts restarted. */
 export const replayFailuresSql = (s: string): string => `

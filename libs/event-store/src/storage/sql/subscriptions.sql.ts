@@ -61,8 +61,7 @@ export const liveMembersSql = (s: string): string => `
    WHERE subscription = $1 AND last_seen > now() - make_interval(secs => $2::double precision / 1000)`;
 
 /** $1 group, $2 member. */
-export const leaveGroupSql = (s: string): string =>
-  `DELETE FROM ${s}.subscription_members WHERE subscription = $1 AND member = $2`;
+export const leaveGroupSql = (s: string): string => `DELETE FROM ${s}.subscription_members WHERE subscription = $1 AND member = $2`;
 
 /**
  * $1 subscription, $2 how long a candidate counts as alive (ms): the live processes that want the
