@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import 'reflect-metadata';
+import { Logger, type LoggerService } from '@nestjs/common';
 import { Command } from 'commander';
 import { readFileSync } from 'node:fs';
 import { migrateCommand } from './migrate.command.js';
@@ -11,6 +12,14 @@ const { version } = JSON.parse(readFileSync(new URL('../../package.json', import
  * `EVENT_STORE_*` variables as the service (and `.env`). Results on stdout, progress on stderr, a
  * non-zero exit code on any failure.
  */
+/** The store's own log lines (warnings and errors only) go to stderr: stdout holds results alone. */
+const stderrLogger: LoggerService = {
+  log: () => undefined,
+  warn: (message: unknown, context?: unknown) => process.stderr.write(`${String(context ?? 'event-store')}: ${String(message)}\n`),
+  error: (message: unknown, context?: unknown) => process.stderr.write(`${String(context ?? 'event-store')}: ${String(message)}\n`),
+};
+Logger.overrideLogger(stderrLogger);
+
 const program = new Command('event-store')
   .description('Operate a PostgreSQL event store (configured by EVENT_STORE_* variables, or .env)')
   .version(version)

@@ -1,0 +1,70 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import pg from 'pg';
+import { testConnection } from './helpers/test-database.js';
+import { uniqueSchema } from './helpers/test-store.js';
+
+const run = promisify(execFile);
+const CLI = 'libs/event-store/dist/cli/event-store.cli.js';
+
+/** The package's `event-store` command, run as a process. */
+describe('the event-store command', () => {
+  const connection = testConnection();
+  const schema = uniqueSchema('cli');
+  const sql = new pg.Pool({ ...connection, max: 1 });
+  const env = {
+    ...process.env,
+    EVENT_STORE_HOST: connection.host,
+    EVENT_STORE_PORT: String(connection.port),
+    EVENT_STORE_USER: connection.user,
+    EVENT_STORE_PASS: connection.password,
+    EVENT_STORE_DB: connection.database,
+    EVENT_STORE_SCHEMA: schema,
+  };
+  const cli = async (args: string[], extra: Record<string, string> = {}) => {
+    try {
+      const { stdout, stderr } = await run(process.execPath, [CLI, ...args], { env: { ...env, ...extra } });
+      return { code: 0, stdout, stderr };
+    } catch (error) {
+      const failed = error as { code: number; stdout: string; stderr: string };
+      return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
+    }
+  };
+
+  afterAll(async () => {
+    await sql.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+    await sql.end();
+  });
+
+  it('migrate status, run, status, revert: results on stdout, progress on stderr', async () => {
+    expect(await cli(['migrate', 'status'])).toMatchObject({ code: 0, stdout: expect.stringContaining('0 applied, 2 pending') });
+    const applied = await cli(['migrate']);
+    expect(applied).toMatchObject({
+      code: 0,
+      stdout: expect.stringMatching(new RegExp(`^Applied 2 migration\\(s\\) to schema ${schema} in \\d+ ms\\n$`)),
+    });
+    expect(applied.stderr).toContain('[1/2] applying CreateEventStore1764230400000');
+    expect(await cli(['migrate', 'run'])).toMatchObject({ code: 0, stdout: `Schema ${schema} is up to date\n` });
+    expect((await cli(['migrate', 'status'])).stdout).toContain('2 applied, 0 pending');
+    expect(await cli(['migrate', 'revert'])).toMatchObject({ code: 0, stdout: 'Reverted CreateSubscriptions1764316800000\n' });
+  });
+
+  it('refuses bad input with one line and a non-zero exit code', async () => {
+    const action = await cli(['migrate', 'sideways']);
+    expect(action.code).not.toBe(0);
+    expect(action.stderr).toMatch(/unknown migrate action 'sideways': use run, status or revert/);
+    const port = await cli(['migrate', 'status'], { EVENT_STORE_PORT: 'eighty' });
+    expect(port).toMatchObject({ code: 1, stderr: "event-store: EVENT_STORE_PORT must be a port number, got 'eighty'\n" });
+    const unreachable = await cli(['migrate', 'status'], { EVENT_STORE_PORT: '1' });
+    expect(unreachable.code).toBe(1);
+    expect(unreachable.stderr.trim().split('\n')).toHaveLength(1);
+    expect(unreachable.stderr).toMatch(/^event-store: Cannot reach PostgreSQL at .*:1\//);
+  });
+
+  it('lists its commands', async () => {
+    const help = await cli(['--help']);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toMatch(/Usage: event-store/);
+    expect(help.stdout).toMatch(/migrate \[action\]/);
+  });
+});
