@@ -7,16 +7,11 @@ export const EVENT_STORE_OPTIONS = Symbol('EVENT_STORE_OPTIONS');
 
 /**
  * What `ConfigurableModuleBuilder` makes of the options: the base class of the configuration
- * module (`forRoot`/`forRootAsync`), the injection token of the options as given
- * (`EVENT_STORE_MODULE_OPTIONS`), and the types of both methods' arguments. The module is global
- * and also provides the resolved options, so that every part of the store reads the same ones.
+ * module (`forRoot`/`forRootAsync`), the injection token of the options as given, and the types of
+ * both methods' arguments. The module is global and also provides the resolved options, so that
+ * every part of the store reads the same ones.
  */
-export const {
-  ConfigurableModuleClass: ConfigurableEventStoreConfigurationModule,
-  MODULE_OPTIONS_TOKEN: EVENT_STORE_MODULE_OPTIONS,
-  OPTIONS_TYPE: EVENT_STORE_OPTIONS_TYPE,
-  ASYNC_OPTIONS_TYPE: EVENT_STORE_ASYNC_OPTIONS_TYPE,
-} = new ConfigurableModuleBuilder<EventStoreModuleOptions>()
+const definition = new ConfigurableModuleBuilder<EventStoreModuleOptions>()
   .setClassMethodName('forRoot')
   .setExtras({}, (definition) => ({
     ...definition,
@@ -26,10 +21,19 @@ export const {
   }))
   .build();
 
+/** Base class of the configuration module: `forRoot(options)` and `forRootAsync({ useFactory, inject, imports })`. */
+export const ConfigurableEventStoreConfigurationModule = definition.ConfigurableModuleClass;
+/** Injection token of the options exactly as given to `EventStoreModule.forRoot()`/`forRootAsync()`. */
+export const EVENT_STORE_MODULE_OPTIONS = definition.MODULE_OPTIONS_TOKEN;
+/** The argument of `forRoot` (a type: use as `typeof EVENT_STORE_OPTIONS_TYPE`). */
+export const EVENT_STORE_OPTIONS_TYPE = definition.OPTIONS_TYPE;
+/** The argument of `forRootAsync` (a type: use as `typeof EVENT_STORE_ASYNC_OPTIONS_TYPE`). */
+export const EVENT_STORE_ASYNC_OPTIONS_TYPE = definition.ASYNC_OPTIONS_TYPE;
+
 function resolvedOptionsProvider(): Provider {
   return {
     provide: EVENT_STORE_OPTIONS,
-    inject: [EVENT_STORE_MODULE_OPTIONS],
+    inject: [definition.MODULE_OPTIONS_TOKEN],
     useFactory: (options: EventStoreModuleOptions) => resolveEventStoreOptions(options),
   };
 }

@@ -10,6 +10,7 @@ export type EventStoreErrorDetails = Record<string, unknown>;
 export abstract class EventStoreError extends Error {
   /** The stable error code, e.g. `WRONG_EXPECTED_VERSION`. */
   abstract readonly code: EventStoreErrorCode;
+  /** The class name, e.g. `WrongExpectedVersionError`. */
   override readonly name: string;
   /** Machine-readable facts about the failure; `{}` when there are none. */
   readonly details: EventStoreErrorDetails;

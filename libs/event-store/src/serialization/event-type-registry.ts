@@ -24,6 +24,7 @@ export interface UpcasterRegistration {
 
 /** The registration mistakes that stop the boot, all named in one message. */
 export class EventTypeRegistrationError extends Error {
+  /** Always `EventTypeRegistrationError`. */
   override readonly name = 'EventTypeRegistrationError';
 }
 

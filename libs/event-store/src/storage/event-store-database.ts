@@ -26,8 +26,11 @@ export class EventStoreDatabase {
   readonly schema: string;
 
   private constructor(
+    /** The store's own TypeORM data source (its pool, its migrations). */
     readonly dataSource: DataSource,
+    /** The server and database, defaults applied (the embedded server's when none was configured). */
     readonly connection: ResolvedConnectionOptions,
+    /** The store's options, defaults applied. */
     readonly options: ResolvedEventStoreOptions,
     private readonly embedded?: EmbeddedPostgresServer,
   ) {

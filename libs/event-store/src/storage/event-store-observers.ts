@@ -11,14 +11,17 @@ export class EventStoreObservers {
     this.observers.push(observer);
   }
 
+  /** An append committed. */
   appended(durationMs: number, events: number): void {
     this.observers.forEach((observer) => observer.appended?.(durationMs, events));
   }
 
+  /** A read returned. */
   read(kind: 'stream' | 'all', durationMs: number, events: number): void {
     this.observers.forEach((observer) => observer.read?.(kind, durationMs, events));
   }
 
+  /** A subscription's handler call ended. */
   delivered(subscription: string, outcome: 'handled' | 'retried' | 'failed'): void {
     this.observers.forEach((observer) => observer.delivered?.(subscription, outcome));
   }

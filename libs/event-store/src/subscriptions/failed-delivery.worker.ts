@@ -22,6 +22,7 @@ export interface FailedDeliveryWorkerStats {
 export class FailedDeliveryWorker {
   private readonly logger = new Logger(FailedDeliveryWorker.name);
   private running = false;
+  /** What it has done since the process started. */
   readonly stats: FailedDeliveryWorkerStats = {
     runs: 0,
     retried: 0,
