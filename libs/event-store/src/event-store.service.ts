@@ -7,13 +7,13 @@ import { EventSerializer } from './serialization/event-serializer.js';
 import { EventReader } from './storage/event-reader.js';
 import { EventStoreObservers } from './storage/event-store-observers.js';
 import { EventsRepository } from './storage/events.repository.js';
-import type { FailedDelivery } from './storage/failed-deliveries.repository.js';
+import type { FailedDelivery } from './types/failed-delivery.js';
 import { SnapshotsRepository } from './storage/snapshots.repository.js';
 import { StreamsRepository, type ExpectedVersionCheck } from './storage/streams.repository.js';
 import { EventNotifier } from './subscriptions/event-notifier.js';
 import { SubscriptionManager } from './subscriptions/subscription-manager.js';
 import type { EventHandler, Subscription, SubscriptionOptions } from './subscriptions/subscription-options.js';
-import type { RetryReport } from './subscriptions/subscription-runner.js';
+import type { RetryReport } from './types/retry-report.js';
 import type { AppendOptions, AppendResult, DeleteStreamOptions } from './types/append-result.js';
 import type { EventData, JsonObject, RecordedEvent } from './types/event-data.js';
 import type { EventStoreObserver } from './types/event-store-observer.js';
@@ -41,6 +41,7 @@ import { assertName, assertStreamId, likePrefix } from './validation/stream-id.v
  */
 @Injectable()
 export class EventStore {
+  /** @internal Made by Nest's injector; not part of the public API. */
   constructor(
     @Inject(EVENT_STORE_OPTIONS) private readonly options: ResolvedEventStoreOptions,
     @Inject(EventSerializer) private readonly serializer: EventSerializer,
@@ -78,34 +79,50 @@ export class EventStore {
     return result;
   }
 
-  /** Events of a stream from `fromVersion` (default 1) upwards. */
-  async readStreamForward(streamId: string, options: ReadStreamOptions = {}): Promise<RecordedEvent[]> {
-    return this.reader.readStream(streamId, 'forward', options);
+  /**
+   * Events of a stream from `fromVersion` (default 1) upwards. `T` names the payload type the
+   * caller expects (not checked: events of registered types are instances of their class).
+   *
+   * @example
+   * const [started] = await store.readStreamForward<GameStarted>('game-42', { maxCount: 1 });
+   */
+  async readStreamForward<T extends object = JsonObject>(
+    streamId: string,
+    options: ReadStreamOptions = {},
+  ): Promise<Array<RecordedEvent<T>>> {
+    return (await this.reader.readStream(streamId, 'forward', options)) as unknown as Array<RecordedEvent<T>>;
   }
 
   /** Events of a stream from `fromVersion` (default: its last event) downwards. */
-  async readStreamBackward(streamId: string, options: ReadStreamOptions = {}): Promise<RecordedEvent[]> {
-    return this.reader.readStream(streamId, 'backward', options);
+  async readStreamBackward<T extends object = JsonObject>(
+    streamId: string,
+    options: ReadStreamOptions = {},
+  ): Promise<Array<RecordedEvent<T>>> {
+    return (await this.reader.readStream(streamId, 'backward', options)) as unknown as Array<RecordedEvent<T>>;
   }
 
   /** A stream's events, oldest first, read page by page as the loop consumes them. */
-  async *streamForward(streamId: string, options: ReadStreamOptions = {}): AsyncIterable<RecordedEvent> {
-    yield* this.reader.iterateStream(streamId, 'forward', options);
+  async *streamForward<T extends object = JsonObject>(streamId: string, options: ReadStreamOptions = {}): AsyncIterable<RecordedEvent<T>> {
+    yield* this.reader.iterateStream(streamId, 'forward', options) as AsyncIterable<RecordedEvent> as unknown as AsyncIterable<
+      RecordedEvent<T>
+    >;
   }
 
   /** A stream's events, newest first, read page by page as the loop consumes them. */
-  async *streamBackward(streamId: string, options: ReadStreamOptions = {}): AsyncIterable<RecordedEvent> {
-    yield* this.reader.iterateStream(streamId, 'backward', options);
+  async *streamBackward<T extends object = JsonObject>(streamId: string, options: ReadStreamOptions = {}): AsyncIterable<RecordedEvent<T>> {
+    yield* this.reader.iterateStream(streamId, 'backward', options) as AsyncIterable<RecordedEvent> as unknown as AsyncIterable<
+      RecordedEvent<T>
+    >;
   }
 
   /** A page of `$all` after the cursor `fromPosition` (default 0, the start), oldest first. */
-  async readAllForward(options: ReadAllOptions = {}): Promise<ReadAllResult> {
-    return this.reader.readAll('forward', options);
+  async readAllForward<T extends object = JsonObject>(options: ReadAllOptions = {}): Promise<ReadAllResult<T>> {
+    return (await this.reader.readAll('forward', options)) as unknown as ReadAllResult<T>;
   }
 
   /** A page of `$all` before the cursor `fromPosition` (default: from the end), newest first. */
-  async readAllBackward(options: ReadAllOptions = {}): Promise<ReadAllResult> {
-    return this.reader.readAll('backward', options);
+  async readAllBackward<T extends object = JsonObject>(options: ReadAllOptions = {}): Promise<ReadAllResult<T>> {
+    return (await this.reader.readAll('backward', options)) as unknown as ReadAllResult<T>;
   }
 
   /**
@@ -186,8 +203,8 @@ export class EventStore {
    * @example
    * const subscription = store.subscribe('$all', (event) => scores.apply(event), { filter: { streamPrefix: 'game-' } });
    */
-  subscribe(streamId: string, handler: EventHandler, options: SubscriptionOptions = {}): Subscription {
-    return this.subscriptions.subscribe(streamId, handler, options);
+  subscribe<T extends object = JsonObject>(streamId: string, handler: EventHandler<T>, options: SubscriptionOptions = {}): Subscription {
+    return this.subscriptions.subscribe(streamId, handler as unknown as EventHandler, options);
   }
 
   /**
@@ -195,13 +212,18 @@ export class EventStore {
    * after a restart it resumes after the last event handled. One process at a time runs it; the
    * others stand by and take over within seconds when that process stops or dies.
    */
-  subscribeToStream(streamId: string, name: string, handler: EventHandler, options: SubscriptionOptions = {}): Subscription {
-    return this.subscriptions.subscribeToStream(streamId, name, handler, options);
+  subscribeToStream<T extends object = JsonObject>(
+    streamId: string,
+    name: string,
+    handler: EventHandler<T>,
+    options: SubscriptionOptions = {},
+  ): Subscription {
+    return this.subscriptions.subscribeToStream(streamId, name, handler as unknown as EventHandler, options);
   }
 
   /** A persistent subscription to `$all` (optionally filtered), named `name`: see {@link subscribeToStream}. */
-  subscribeToAll(name: string, handler: EventHandler, options: SubscriptionOptions = {}): Subscription {
-    return this.subscriptions.subscribeToAll(name, handler, options);
+  subscribeToAll<T extends object = JsonObject>(name: string, handler: EventHandler<T>, options: SubscriptionOptions = {}): Subscription {
+    return this.subscriptions.subscribeToAll(name, handler as unknown as EventHandler, options);
   }
 
   /** Stops a subscription; a persistent one writes its checkpoint and hands its lease back. */

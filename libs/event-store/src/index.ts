@@ -5,7 +5,6 @@
  * `@game-bot/event-store/http`.
  */
 export { EventStoreModule, EventStoreFeatureModule, type EventStoreFeatureOptions } from './event-store.module.js';
-export { EventStoreCoreModule } from './event-store-core.module.js';
 export { EVENT_STORE_MODULE_OPTIONS, EVENT_STORE_OPTIONS } from './configuration/event-store-configuration.module-definition.js';
 export { EventStore } from './event-store.service.js';
 export { EventStoreConnection } from './storage/event-store-connection.js';
@@ -17,7 +16,7 @@ export type {
   PostgresConnectionOptions,
   RetryOptions,
 } from './configuration/event-store-options.interface.js';
-export { DEFAULT_DATABASE } from './configuration/resolve-event-store-options.js';
+export { DEFAULT_DATABASE, type ResolvedEventStoreOptions } from './configuration/resolve-event-store-options.js';
 
 export { ExpectedVersion } from './types/expected-version.js';
 export { EventType, type EventTypeOptions, type Upcaster, type UpcastContext } from './serialization/event-type.decorator.js';
@@ -34,9 +33,9 @@ export type { RecordedSnapshot, SnapshotData } from './types/snapshot.js';
 export type { EventStoreObserver } from './types/event-store-observer.js';
 
 export type { EventHandler, StartFrom, Subscription, SubscriptionOptions } from './subscriptions/subscription-options.js';
-export type { FailedDelivery } from './storage/failed-deliveries.repository.js';
+export type { FailedDelivery } from './types/failed-delivery.js';
 export { SubscribeTo, type SubscribeToOptions } from './subscriptions/subscribe-to.decorator.js';
-export type { RetryReport } from './subscriptions/subscription-runner.js';
+export type { RetryReport } from './types/retry-report.js';
 
 export {
   EventStoreHealthIndicator,

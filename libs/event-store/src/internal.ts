@@ -4,11 +4,12 @@
  * in any release. Applications use `@game-bot/event-store`.
  */
 export { resolveEventStoreOptions, type ResolvedEventStoreOptions } from './configuration/resolve-event-store-options.js';
+export { EventStoreCoreModule } from './event-store-core.module.js';
 export { EventStoreDatabase } from './storage/event-store-database.js';
-export { MigrationRunner, type MigrationStatus } from './storage/migration-runner.js';
+export { MIGRATION_LOCK_CLASS, MigrationRunner, type MigrationRunnerOptions, type MigrationStatus } from './storage/migration-runner.js';
 export { eventStoreMigrations } from './storage/migrations/index.js';
 export { storeSchema } from './storage/migrations/store-schema.js';
-export { EmbeddedPostgresServer, type EmbeddedPostgresServerOptions } from './storage/embedded-postgres.server.js';
+export { checkServerCanRun, EmbeddedPostgresServer, type EmbeddedPostgresServerOptions } from './storage/embedded-postgres.server.js';
 export { EventStoreObservers } from './storage/event-store-observers.js';
 export { EventTypeRegistry, type RegisteredEventType } from './serialization/event-type-registry.js';
 export { EventSerializer } from './serialization/event-serializer.js';

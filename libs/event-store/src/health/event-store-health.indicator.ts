@@ -41,6 +41,7 @@ const DEFAULTS = { databaseTimeoutMs: 2_000, maxSubscriptionLag: 10_000, maxFail
  */
 @Injectable()
 export class EventStoreHealthIndicator {
+  /** @internal Made by Nest's injector; not part of the public API. */
   constructor(
     @Inject(HealthIndicatorService) private readonly indicators: HealthIndicatorService,
     @Inject(EventStoreHealth) private readonly health: EventStoreHealth,

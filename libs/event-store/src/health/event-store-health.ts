@@ -25,6 +25,7 @@ export interface PoolUsage {
 /** The numbers behind the store's health checks and metrics. */
 @Injectable()
 export class EventStoreHealth {
+  /** @internal Made by Nest's injector; not part of the public API. */
   constructor(
     @Inject(EventStoreDatabase) private readonly database: EventStoreDatabase,
     @Inject(EventNotifier) private readonly notifier: EventNotifier,

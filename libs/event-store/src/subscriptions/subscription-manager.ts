@@ -6,7 +6,8 @@ import type { ResolvedEventStoreOptions } from '../configuration/resolve-event-s
 import { InvalidArgumentError } from '../errors/invalid-argument.error.js';
 import { EventReader } from '../storage/event-reader.js';
 import { EventStoreObservers } from '../storage/event-store-observers.js';
-import { FailedDeliveriesRepository, type FailedDelivery } from '../storage/failed-deliveries.repository.js';
+import { FailedDeliveriesRepository } from '../storage/failed-deliveries.repository.js';
+import type { FailedDelivery } from '../types/failed-delivery.js';
 import { SubscriptionsRepository } from '../storage/subscriptions.repository.js';
 import type { AllFilter } from '../types/read-options.js';
 import { assertName, assertStreamId } from '../validation/stream-id.validation.js';
@@ -15,7 +16,8 @@ import { AllEventSource, StreamEventSource } from './event-sources.js';
 import { GroupSubscription, partitionName } from './group-subscription.js';
 import { SubscriptionLease } from './subscription-lease.js';
 import type { EventHandler, Subscription, SubscriptionOptions } from './subscription-options.js';
-import { SubscriptionRunner, type RetryReport } from './subscription-runner.js';
+import type { RetryReport } from '../types/retry-report.js';
+import { SubscriptionRunner } from './subscription-runner.js';
 
 /**
  * The store's subscriptions in this process: checks and starts them, retries their failed

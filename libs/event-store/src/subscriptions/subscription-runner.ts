@@ -1,5 +1,6 @@
 import { Logger } from '@nestjs/common';
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { RetryReport } from '../types/retry-report.js';
 import type { RecordedEvent } from '../types/event-data.js';
 import type { EventNotifier } from './event-notifier.js';
 import type { FailedDeliveriesRepository } from '../storage/failed-deliveries.repository.js';
@@ -21,13 +22,6 @@ interface Settings {
   retry: Backoff;
   onFailure: 'halt' | 'skip';
   failedRetry: Backoff;
-}
-
-/** What the retry worker got done for one subscription. */
-export interface RetryReport {
-  retried: number;
-  succeeded: number;
-  deadLettered: number;
 }
 
 /** Where the outcome of each handler call is reported (metrics). */

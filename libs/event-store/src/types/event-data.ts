@@ -29,7 +29,7 @@ export interface EventData {
  * registered event class is read back as an instance of that class.
  *
  * @example
- * const [started] = (await store.readStreamForward('game-42')) as Array<RecordedEvent<GameStarted>>;
+ * const [started] = await store.readStreamForward<GameStarted>('game-42', { maxCount: 1 });
  */
 export interface RecordedEvent<T extends object = JsonObject> {
   eventId: string;

@@ -1,4 +1,4 @@
-import type { RecordedEvent } from './event-data.js';
+import type { JsonObject, RecordedEvent } from './event-data.js';
 
 /** Paging of a stream read. */
 export interface ReadStreamOptions {
@@ -34,9 +34,9 @@ export interface ReadAllOptions {
   filter?: AllFilter;
 }
 
-/** A page of `$all`. */
-export interface ReadAllResult {
-  events: RecordedEvent[];
+/** A page of `$all`; `T` as in {@link RecordedEvent}. */
+export interface ReadAllResult<T extends object = JsonObject> {
+  events: Array<RecordedEvent<T>>;
   /**
    * The cursor for the next page: the position of the last event returned (or the cursor given,
    * when none was). `null` when a backward read reached the start.
