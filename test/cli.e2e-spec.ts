@@ -55,6 +55,13 @@ describe('the event-store command', () => {
     expect(action.stderr).toMatch(/unknown migrate action 'sideways': use run, status or revert/);
     const port = await cli(['migrate', 'status'], { EVENT_STORE_PORT: 'eighty' });
     expect(port).toMatchObject({ code: 1, stderr: "event-store: EVENT_STORE_PORT must be a port number, got 'eighty'\n" });
+    const production = await cli(['migrate', 'status'], { EVENT_STORE_HOST: '', NODE_ENV: 'production' });
+    expect(production).toMatchObject({
+      code: 1,
+      stderr: expect.stringMatching(
+        /^event-store: EVENT_STORE_HOST is unset in production: set it .* or set EVENT_STORE_ALLOW_EMBEDDED=true/,
+      ),
+    });
     const unreachable = await cli(['migrate', 'status'], { EVENT_STORE_PORT: '1' });
     expect(unreachable.code).toBe(1);
     expect(unreachable.stderr.trim().split('\n')).toHaveLength(1);

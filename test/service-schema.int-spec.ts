@@ -1,7 +1,7 @@
 import { EventStoreConnection } from '@game-bot/event-store';
-import { EventStoreDatabase } from '@game-bot/event-store/internal';
+import { EventStoreDatabase, resolveEventStoreOptions } from '@game-bot/event-store/internal';
 import pg from 'pg';
-import { withServiceMigrations } from '../apps/event-store-service/src/schema/service-schema.js';
+import { ServiceSchema, withServiceMigrations } from '../apps/event-store-service/src/schema/service-schema.js';
 import { testConnection } from './helpers/test-database.js';
 import { createTestStore } from './helpers/test-store.js';
 
@@ -55,6 +55,25 @@ describe('service migrations', () => {
       expect(await store.status()).toEqual({ applied: ['CreateEventStore1764230400000', 'CreateSubscriptions1764316800000'], pending: [] });
       expect(await store.revertLast()).toBe('CreateSubscriptions1764316800000');
       expect(await store.migrate()).toEqual(['CreateSubscriptions1764316800000']);
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('reports its pending migrations to readiness, and check mode names the command that applies them', async () => {
+    const t = await createTestStore({}, 'svc_check');
+    try {
+      const connection = t.app.get(EventStoreConnection);
+      const database = t.app.get(EventStoreDatabase);
+      const schemaOf = (migrations: 'run' | 'check') =>
+        new ServiceSchema(connection, resolveEventStoreOptions({ schema: t.schema, migrations }), database);
+      expect(await schemaOf('check').pendingMigrations()).toEqual(['CreateWebhooks1764403200000']);
+      await expect(schemaOf('check').onModuleInit()).rejects.toThrow(
+        /has 1 pending migration\(s\) \(CreateWebhooks1764403200000\): run `npm run migrate`, or enable migrations at start/,
+      );
+      await schemaOf('run').onModuleInit();
+      expect(await schemaOf('check').pendingMigrations()).toEqual([]);
+      await schemaOf('check').onModuleInit();
     } finally {
       await t.close();
     }

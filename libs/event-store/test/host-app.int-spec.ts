@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import { Inject, Injectable, Module, Scope, type LoggerService } from '@nestjs/common';
 import { HealthCheckService, TerminusModule } from '@nestjs/terminus';
+import { ModulesContainer } from '@nestjs/core';
 import { Test, type TestingModule } from '@nestjs/testing';
 import { IsString } from 'class-validator';
 import {
@@ -8,6 +9,8 @@ import {
   EventStoreConnection,
   EventStoreHealthIndicator,
   EventStoreModule,
+  EVENT_STORE_MODULE_OPTIONS,
+  EVENT_STORE_OPTIONS,
   EventType,
   SubscribeTo,
   type RecordedEvent,
@@ -44,6 +47,13 @@ class WordsModule {}
 /** Request-scoped: no single instance to call, so its handler cannot be subscribed. */
 @Injectable({ scope: Scope.REQUEST })
 class PerRequestListener {
+  @SubscribeTo('$all')
+  onEvent(): void {}
+}
+
+/** Transient: a new instance for each consumer, none of them the one a subscription would call. */
+@Injectable({ scope: Scope.TRANSIENT })
+class TransientListener {
   @SubscribeTo('$all')
   onEvent(): void {}
 }
@@ -86,7 +96,14 @@ describe('a host app', () => {
     expect(words.connection).toMatchObject({ schema, embedded: false, host: testConnection().host, database: testConnection().database });
     // The facade and the parts are single instances, whatever module asks.
     expect(app.get(EventStore)).toBe(words.store);
-    expect(app.get(SubscriptionManager, { strict: false })).toBe(app.get(SubscriptionManager, { strict: false }));
+    const managers = [...app.get(ModulesContainer).values()].flatMap((module) =>
+      [...module.providers.values()]
+        .filter((wrapper) => wrapper.instance instanceof SubscriptionManager)
+        .map((wrapper) => wrapper.instance),
+    );
+    expect(new Set(managers).size).toBe(1);
+    expect(app.get(EVENT_STORE_MODULE_OPTIONS)).toMatchObject({ schema });
+    expect(app.get(EVENT_STORE_OPTIONS)).toMatchObject({ schema, migrations: 'run', poolSize: expect.any(Number) });
     await sql.query(`DROP SCHEMA "${schema}" CASCADE`);
   });
 
@@ -138,11 +155,27 @@ describe('a host app', () => {
 
   it('warns, naming the provider, about @SubscribeTo on a provider that is not a singleton', async () => {
     const schema = uniqueSchema('scoped');
-    @Module({ providers: [PerRequestListener] })
+    @Module({ providers: [PerRequestListener, TransientListener] })
     class ListenerModule {}
     const logger = new CapturingLogger();
     await boot([EventStoreModule.forRoot({ connection: testConnection(), schema }), ListenerModule], logger);
     expect(logger.warnings.join('\n')).toMatch(/PerRequestListener has @SubscribeTo methods \(onEvent\) but is not a singleton/);
+    expect(logger.warnings.join('\n')).toMatch(/TransientListener has @SubscribeTo methods \(onEvent\) but is not a singleton/);
     await sql.query(`DROP SCHEMA "${schema}" CASCADE`);
+  });
+
+  it("refuses a second forRoot, which would write to the first one's database", async () => {
+    const [first, second] = [uniqueSchema('twice_a'), uniqueSchema('twice_b')];
+    @Module({ imports: [EventStoreModule.forRoot({ connection: testConnection(), schema: second })] })
+    class TenantModule {}
+    const moduleRef = await Test.createTestingModule({
+      imports: [EventStoreModule.forRoot({ connection: testConnection(), schema: first }), TenantModule],
+    }).compile();
+    await expect(moduleRef.init()).rejects.toThrow(
+      /EventStoreModule.forRoot\(\) is registered 2 times: register it once, at the application root/,
+    );
+    await moduleRef.close();
+    await sql.query(`DROP SCHEMA IF EXISTS "${first}" CASCADE`);
+    await sql.query(`DROP SCHEMA IF EXISTS "${second}" CASCADE`);
   });
 });

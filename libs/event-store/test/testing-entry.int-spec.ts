@@ -1,4 +1,6 @@
-import { collectEvents, createTestEventStore, waitUntilCaughtUp } from '@game-bot/event-store/testing';
+import { type BeforeApplicationShutdown, Inject, Injectable, Module } from '@nestjs/common';
+import { EventStore, EventStoreModule, EventType } from '@game-bot/event-store';
+import { collectEvents, createTestEventStore, uniqueSchemaName, waitUntilCaughtUp } from '@game-bot/event-store/testing';
 import pg from 'pg';
 import { testConnection } from '../../../test/helpers/test-database.js';
 
@@ -69,5 +71,41 @@ describe('the testing entry point', () => {
     } finally {
       await t.close();
     }
+  });
+
+  it('drops the schema of a store whose boot failed, keeps a schema that is not a test one, and drops after the app is down', async () => {
+    @EventType('Twice')
+    class First {}
+    @EventType('Twice')
+    class Second {}
+    const failed = uniqueSchemaName('failed');
+    await expect(
+      createTestEventStore({ store: { schema: failed }, imports: [EventStoreModule.forFeature([First, Second])] }),
+    ).rejects.toThrow(/Twice/);
+    expect(await schemaExists(failed)).toBe(false);
+
+    const named = `kept_${uniqueSchemaName().slice(2)}`;
+    const kept = await createTestEventStore({ store: { schema: named } });
+    await kept.close();
+    expect(await schemaExists(named)).toBe(true);
+    await sql.query(`DROP SCHEMA "${named}" CASCADE`);
+
+    // A host provider that writes while the app shuts down still finds its schema.
+    @Injectable()
+    class Farewell implements BeforeApplicationShutdown {
+      written = false;
+      constructor(@Inject(EventStore) private readonly store: EventStore) {}
+      async beforeApplicationShutdown(): Promise<void> {
+        await this.store.appendToStream('bye', 'any', [{ eventType: 'Bye', data: {} }]);
+        this.written = true;
+      }
+    }
+    @Module({ providers: [Farewell], exports: [Farewell] })
+    class FarewellModule {}
+    const t = await createTestEventStore({ imports: [FarewellModule] });
+    const farewell = t.app.get(Farewell);
+    await t.close();
+    expect(farewell.written).toBe(true);
+    expect(await schemaExists(t.schema)).toBe(false);
   });
 });

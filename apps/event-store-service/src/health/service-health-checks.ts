@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { HealthIndicatorService, type HealthIndicatorResult } from '@nestjs/terminus';
 import { EventStoreHealth, EventStoreHealthIndicator, subscriptionTotals } from '@game-bot/event-store';
+import { ServiceSchema } from '../schema/service-schema.js';
 import { WEBHOOK_PREFIX } from '../webhooks/webhooks.service.js';
 import type { HealthThresholds } from './health-thresholds.js';
 
@@ -14,18 +15,30 @@ export class ServiceHealthChecks {
     @Inject(HealthIndicatorService) private readonly indicators: HealthIndicatorService,
     @Inject(EventStoreHealthIndicator) private readonly store: EventStoreHealthIndicator,
     @Inject(EventStoreHealth) private readonly health: EventStoreHealth,
+    @Inject(ServiceSchema) private readonly serviceSchema: ServiceSchema,
   ) {}
 
   /** Every readiness check, in the order the report lists them. */
   checks(thresholds: HealthThresholds): Array<() => Promise<HealthIndicatorResult> | HealthIndicatorResult> {
     return [
       () => this.store.database('database', thresholds.databaseTimeoutMs),
-      () => this.store.migrations('migrations'),
+      () => this.migrations(),
       () => this.store.listener('listener'),
       () => this.store.visibility('allVisibility', thresholds),
       () => this.store.subscriptions('subscriptions', { ...thresholds, ignoreSubscription: isWebhook }),
       () => this.webhooks(),
     ];
+  }
+
+  /** No migration pending, the store's nor the service's own. */
+  async migrations(): Promise<HealthIndicatorResult> {
+    const check = this.indicators.check('migrations');
+    try {
+      const pending = [...(await this.health.pendingMigrations()), ...(await this.serviceSchema.pendingMigrations())];
+      return pending.length === 0 ? check.up({ pending: 0 }) : check.down({ pending: pending.length, names: pending });
+    } catch (error) {
+      return check.down({ message: (error as Error).message });
+    }
   }
 
   /**

@@ -1,7 +1,7 @@
 import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { EVENT_STORE_OPTIONS, EventStoreConnection } from '@game-bot/event-store';
-import { MigrationRunner, type ResolvedEventStoreOptions } from '@game-bot/event-store/internal';
+import { EventStoreDatabase, MigrationRunner, type ResolvedEventStoreOptions } from '@game-bot/event-store/internal';
 import { SERVICE_MIGRATIONS_TABLE, serviceMigrations } from '../../../../migrations/index.js';
 
 /**
@@ -14,10 +14,28 @@ export class ServiceSchema implements OnModuleInit {
   constructor(
     @Inject(EventStoreConnection) private readonly connection: EventStoreConnection,
     @Inject(EVENT_STORE_OPTIONS) private readonly options: ResolvedEventStoreOptions,
+    @Inject(EventStoreDatabase) private readonly database: EventStoreDatabase,
   ) {}
 
   async onModuleInit(): Promise<void> {
     await this.withRunner((runner) => runner.prepare(this.options.migrations));
+  }
+
+  /**
+   * Names of the service's migrations not applied (for the readiness check): read from their
+   * table with the store's pool, rather than through a data source of their own at every check.
+   */
+  async pendingMigrations(): Promise<string[]> {
+    const table = `${this.database.schema}.${SERVICE_MIGRATIONS_TABLE}`;
+    const [found] = await this.database.executor.query<{ present: boolean }>(
+      { text: 'SELECT to_regclass($1) IS NOT NULL AS present', values: [table] },
+      { idempotent: true },
+    );
+    const applied = found?.present
+      ? await this.database.executor.query<{ name: string }>({ text: `SELECT name FROM ${table}` }, { idempotent: true })
+      : [];
+    const names = new Set(applied.map((row) => row.name));
+    return serviceMigrations.map((migration) => migration.name).filter((name) => !names.has(name));
   }
 
   /** Runs `work` with the migration runner of the service's tables. */
@@ -47,7 +65,11 @@ export async function withServiceMigrations<T>(
   });
   await dataSource.initialize();
   try {
-    return await work(new MigrationRunner(dataSource, connection.schema, `${connection.schema}:${SERVICE_MIGRATIONS_TABLE}`));
+    const runner = new MigrationRunner(dataSource, connection.schema, {
+      lockName: `${connection.schema}:${SERVICE_MIGRATIONS_TABLE}`,
+      migrateCommand: 'npm run migrate',
+    });
+    return await work(runner);
   } finally {
     await dataSource.destroy();
   }

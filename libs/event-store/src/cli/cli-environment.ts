@@ -9,11 +9,17 @@ export class CliConfigurationError extends Error {
 /**
  * The store's options from the same variables as the service (`EVENT_STORE_HOST`, `_PORT`,
  * `_USER`, `_PASS`, `_DB`, `_SCHEMA`, `_SSL`, `_EMBEDDED_DATA_DIR`), with `.env` in the working
- * directory filling in what is unset. No host: the embedded PostgreSQL.
+ * directory filling in what is unset. No host: the embedded PostgreSQL, which production
+ * (`NODE_ENV=production`) refuses unless `EVENT_STORE_ALLOW_EMBEDDED=true`, as the service does.
  */
 export function optionsFromEnvironment(environment: NodeJS.ProcessEnv = loadEnvironment()): EventStoreModuleOptions {
   const value = (name: string): string | undefined => (environment[name] === '' ? undefined : environment[name]);
   const host = value('EVENT_STORE_HOST');
+  if (host === undefined && value('NODE_ENV') === 'production' && value('EVENT_STORE_ALLOW_EMBEDDED') !== 'true') {
+    throw new CliConfigurationError(
+      'EVENT_STORE_HOST is unset in production: set it to your PostgreSQL server, or set EVENT_STORE_ALLOW_EMBEDDED=true to use the embedded database',
+    );
+  }
   return {
     connection:
       host === undefined

