@@ -1,5 +1,4 @@
 import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
-import { DataSource } from 'typeorm';
 import { EVENT_STORE_OPTIONS, EventStoreConnection } from '@game-bot/event-store';
 import { EventStoreDatabase, MigrationRunner, type ResolvedEventStoreOptions } from '@game-bot/event-store/internal';
 import { SERVICE_MIGRATIONS_TABLE, serviceMigrations } from '../../../../migrations/index.js';
@@ -49,28 +48,11 @@ export async function withServiceMigrations<T>(
   connection: EventStoreConnection,
   work: (runner: MigrationRunner) => Promise<T>,
 ): Promise<T> {
-  const dataSource = new DataSource({
-    type: 'postgres',
-    host: connection.host,
-    port: connection.port,
-    username: connection.user,
-    password: connection.password,
-    database: connection.database,
-    ssl: connection.ssl as boolean | undefined,
-    schema: connection.schema,
-    migrations: serviceMigrations,
-    migrationsTableName: SERVICE_MIGRATIONS_TABLE,
-    poolSize: 1,
-    logging: false,
-  });
-  await dataSource.initialize();
-  try {
-    const runner = new MigrationRunner(dataSource, connection.schema, {
-      lockName: `${connection.schema}:${SERVICE_MIGRATIONS_TABLE}`,
-      migrateCommand: 'npm run migrate',
-    });
-    return await work(runner);
-  } finally {
-    await dataSource.destroy();
-  }
+  const migrations = {
+    list: serviceMigrations,
+    tableName: SERVICE_MIGRATIONS_TABLE,
+    lockName: `${connection.schema}:${SERVICE_MIGRATIONS_TABLE}`,
+    migrateCommand: 'npm run migrate',
+  };
+  return MigrationRunner.with(connection, migrations, work);
 }

@@ -11,7 +11,7 @@ import { EmbeddedPostgresServer } from './embedded-postgres.server.js';
 import { eventStoreEntities } from './entities/index.js';
 import { ensureDatabase } from './ensure-database.js';
 import { MigrationRunner } from './migration-runner.js';
-import { describeServer, quoteIdentifier } from './postgres-connection.js';
+import { dataSourceConnection, describeServer, quoteIdentifier } from './postgres-connection.js';
 import { classifyFailure } from './transient-failure.js';
 
 /**
@@ -110,13 +110,7 @@ export class EventStoreDatabase {
 
   private static async connect(connection: ResolvedConnectionOptions, options: ResolvedEventStoreOptions): Promise<DataSource> {
     const dataSource = new DataSource({
-      type: 'postgres',
-      host: connection.host,
-      port: connection.port,
-      username: connection.user,
-      password: connection.password,
-      database: connection.database,
-      ssl: connection.ssl as boolean | undefined,
+      ...dataSourceConnection(connection),
       schema: options.schema,
       entities: eventStoreEntities,
       migrations: eventStoreMigrations,

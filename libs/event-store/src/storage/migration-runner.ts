@@ -1,6 +1,8 @@
 import { Logger } from '@nestjs/common';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { type DataSource, MigrationExecutor, type QueryRunner } from 'typeorm';
+import { DataSource, MigrationExecutor, type MigrationInterface, type QueryRunner } from 'typeorm';
+import type { EventStoreConnection } from './event-store-connection.js';
+import { dataSourceConnection } from './postgres-connection.js';
 import type { MigrationsMode } from '../configuration/event-store-options.interface.js';
 import { quoteIdentifier } from './postgres-connection.js';
 
@@ -54,6 +56,32 @@ export class MigrationRunner {
     this.lockName = options.lockName ?? schema;
     this.lockTimeoutMs = options.lockTimeoutMs ?? 300_000;
     this.migrateCommand = options.migrateCommand ?? 'npx event-store migrate';
+  }
+
+  /**
+   * Runs `work` with a runner of other migrations than the store's (the service's own tables) in
+   * the store's schema at `connection`: they are recorded in `tableName`, on a connection of
+   * their own that is closed afterwards.
+   */
+  static async with<T>(
+    connection: EventStoreConnection,
+    migrations: { list: Array<new () => MigrationInterface>; tableName: string } & MigrationRunnerOptions,
+    work: (runner: MigrationRunner) => Promise<T>,
+  ): Promise<T> {
+    const dataSource = new DataSource({
+      ...dataSourceConnection(connection),
+      schema: connection.schema,
+      migrations: migrations.list,
+      migrationsTableName: migrations.tableName,
+      poolSize: 1,
+      logging: false,
+    });
+    await dataSource.initialize();
+    try {
+      return await work(new MigrationRunner(dataSource, connection.schema, migrations));
+    } finally {
+      await dataSource.destroy();
+    }
   }
 
   /** Applies (`run`), verifies (`check`) or leaves (`skip`) the migrations. */

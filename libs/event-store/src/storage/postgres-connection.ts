@@ -11,6 +11,27 @@ export function describeServer(connection: ResolvedConnectionOptions): string {
   return `${connection.user}@${connection.host}:${connection.port}/${connection.database}`;
 }
 
+/** The connection fields of a TypeORM PostgreSQL data source. */
+export function dataSourceConnection(connection: Omit<ResolvedConnectionOptions, 'ssl'> & { ssl?: unknown }): {
+  type: 'postgres';
+  host: string;
+  port: number;
+  username: string;
+  password: string;
+  database: string;
+  ssl?: boolean;
+} {
+  return {
+    type: 'postgres',
+    host: connection.host,
+    port: connection.port,
+    username: connection.user,
+    password: connection.password,
+    database: connection.database,
+    ssl: connection.ssl as boolean | undefined,
+  };
+}
+
 /** node-postgres settings for one of the store's connections. */
 export function clientConfig(
   connection: ResolvedConnectionOptions,
