@@ -5,6 +5,7 @@
  */
 export { resolveEventStoreOptions, type ResolvedEventStoreOptions } from './configuration/resolve-event-store-options.js';
 export { EventStoreCoreModule } from './event-store-core.module.js';
+export { EventStorageModule } from './storage/event-storage.module.js';
 export { EventStoreDatabase } from './storage/event-store-database.js';
 export { MIGRATION_LOCK_CLASS, MigrationRunner, type MigrationRunnerOptions, type MigrationStatus } from './storage/migration-runner.js';
 export { eventStoreMigrations } from './storage/migrations/index.js';

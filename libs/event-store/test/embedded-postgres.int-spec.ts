@@ -7,8 +7,9 @@ import { createServer, type Server } from 'node:net';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import pg from 'pg';
-import { StoreUnavailableError } from '@game-bot/event-store';
-import { checkServerCanRun, EmbeddedPostgresServer } from '@game-bot/event-store/internal';
+import { Test } from '@nestjs/testing';
+import { EventStoreModule, StoreUnavailableError } from '@game-bot/event-store';
+import { checkServerCanRun, EmbeddedPostgresServer, EventStorageModule } from '@game-bot/event-store/internal';
 import { eventually } from '../../../test/helpers/eventually.js';
 import { createTestStore, someEvents } from '../../../test/helpers/test-store.js';
 
@@ -64,6 +65,33 @@ describe('embedded PostgreSQL', () => {
   afterAll(async () => {
     for (const suffix of ['', '-stop', '-group', '-killed', '-ctrl-c', '-adopt', '-race']) {
       await rm(`${dataDir}${suffix}`, { recursive: true, force: true });
+    }
+  });
+
+  it('tells at boot a host that handles neither SIGINT nor SIGTERM that a stop will not close the store in order', async () => {
+    const warnings: string[] = [];
+    const logger = { log() {}, error() {}, debug() {}, verbose() {}, warn: (message: unknown) => void warnings.push(String(message)) };
+    const hooks = ['SIGINT', 'SIGTERM'].map((signal) => [signal, process.listeners(signal as 'SIGINT')] as const);
+    hooks.forEach(([signal]) => process.removeAllListeners(signal));
+    const moduleRef = await Test.createTestingModule({
+      imports: [EventStoreModule.forRoot({ connection: undefined, embedded: { dataDir: `${dataDir}-hooks` } })],
+    }).compile();
+    try {
+      moduleRef.useLogger(logger);
+      await moduleRef.init();
+      expect(warnings.join('\n')).toMatch(
+        /runs on the embedded PostgreSQL but the app does not handle SIGINT\/SIGTERM: call app.enableShutdownHooks\(\)/,
+      );
+      warnings.length = 0;
+      const onSignal = (): void => undefined;
+      process.on('SIGTERM', onSignal);
+      await moduleRef.get(EventStorageModule).onApplicationBootstrap();
+      process.off('SIGTERM', onSignal);
+      expect(warnings).toEqual([]);
+    } finally {
+      hooks.forEach(([signal, listeners]) => listeners.forEach((listener) => process.on(signal as 'SIGINT', listener)));
+      await moduleRef.close();
+      await rm(`${dataDir}-hooks`, { recursive: true, force: true });
     }
   });
 
