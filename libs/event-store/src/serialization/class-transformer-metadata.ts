@@ -110,16 +110,19 @@ const NOT_COPIED = Symbol('not copied');
  * What is copied follows class-transformer 0.5's `TransformOperationExecutor` rule by rule: every
  * own key of `data` except `__proto__`, `constructor`, a getter without setter or a method of the
  * class, and a function the constructor set (what makes the instance what it is); a setter runs;
- * nested arrays and objects are copied, not shared.
+ * nested arrays and objects are copied, not shared. With `parsed` (a payload JSON.parse just made
+ * for one event, which nothing else holds) nested values are taken as they are, uncopied: a read
+ * then costs what a plain assignment does, and returns nested keys exactly as stored.
  */
-export function plainCopyToInstance(target: new () => object, data: unknown): object | undefined {
+export function plainCopyToInstance(target: new () => object, data: unknown, parsed = false): object | undefined {
   if (!isPlainObject(data)) {
     return undefined;
   }
   const keys = Object.keys(data);
   const values: unknown[] = [];
   for (const key of keys) {
-    const value = jsonCopy(data[key]);
+    // What JSON.parse just made for one event is plain JSON that nothing else holds: no copy needed.
+    const value = parsed ? data[key] : jsonCopy(data[key]);
     if (value === NOT_COPIED) {
       return undefined;
     }

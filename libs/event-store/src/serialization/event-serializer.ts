@@ -77,7 +77,8 @@ export class EventSerializer {
     const data = this.upcast(event, registration);
     let instance: object;
     try {
-      instance = toInstance(registration, data);
+      // Not upcast: `data` is what JSON.parse made for this event alone, plain JSON shared with nothing.
+      instance = toInstance(registration, data, event.schemaVersion === registration.version);
     } catch (error) {
       throw new CorruptedEventError(event, `it cannot be read as a ${registration.target.name}: ${(error as Error).message}`);
     }
@@ -304,10 +305,11 @@ function appendDefaults(options: AppendOptions): EventDefaults {
 
 /**
  * An instance of the registered class holding `data`: what `plainToInstance` gives, through a plain
- * copy when the class is declared `@PlainPayload()` and the payload is plain JSON.
+ * copy when class-transformer has nothing to do for the class and the payload is plain JSON
+ * (`parsed`: freshly parsed and owned by this event, so its values are taken as they are).
  */
-function toInstance(registration: RegisteredEventType, data: JsonObject): object {
-  const copied = registration.transformed ? undefined : plainCopyToInstance(registration.target, data);
+function toInstance(registration: RegisteredEventType, data: JsonObject, parsed = false): object {
+  const copied = registration.transformed ? undefined : plainCopyToInstance(registration.target, data, parsed);
   return copied ?? plainToInstance(registration.target, data);
 }
 
