@@ -1,11 +1,16 @@
 import { execFile } from 'node:child_process';
+import { readFileSync, realpathSync } from 'node:fs';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
 import { testConnection } from './helpers/test-database.js';
 import { uniqueSchema } from './helpers/test-store.js';
 
 const run = promisify(execFile);
-const CLI = 'libs/event-store/dist/cli/event-store.cli.js';
+// The command the package installs, found through the package's name (its workspace link) and `bin`.
+const packageDir = realpathSync('node_modules/@game-bot/event-store');
+const { bin } = JSON.parse(readFileSync(join(packageDir, 'package.json'), 'utf8')) as { bin: Record<string, string> };
+const CLI = join(packageDir, bin['event-store']!);
 
 /** The package's `event-store` command, run as a process. */
 describe('the event-store command', () => {
