@@ -211,6 +211,11 @@ export class EventStore {
    * A persistent subscription to one stream, named `name`: its checkpoint lives in PostgreSQL, so
    * after a restart it resumes after the last event handled. One process at a time runs it; the
    * others stand by and take over within seconds when that process stops or dies.
+   *
+   * One subscription of a name runs in a process at a time: subscribing again to a name that
+   * runs in this process throws `InvalidArgumentError`; unsubscribe it (and await that) first.
+   * Members of a group (`options.group`) are the exception: a process may run several members of
+   * one group, but a name runs either as a group or as a plain subscription.
    */
   subscribeToStream<T extends object = JsonObject>(
     streamId: string,

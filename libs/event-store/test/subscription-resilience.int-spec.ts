@@ -65,10 +65,15 @@ describe('subscriptions through outages, shutdowns and quick unsubscribes', () =
   it('unsubscribing a standby while it tries for the lease never leaves the lease held', async () => {
     const holder = t.store.subscribeToStream('quick', 'quick', () => undefined);
     await holder.waitUntilCaughtUp();
-    for (let i = 0; i < 10; i++) {
-      const standby = t.store.subscribeToStream('quick', 'quick', () => undefined);
-      await sleep(i * 60);
-      await standby.unsubscribe();
+    const standbys = await createTestStore({ schema, applicationName: 'quick-standbys' }); // another process
+    try {
+      for (let i = 0; i < 10; i++) {
+        const standby = standbys.store.subscribeToStream('quick', 'quick', () => undefined);
+        await sleep(i * 60);
+        await standby.unsubscribe();
+      }
+    } finally {
+      await standbys.app.close().then(() => standbys.sql.end());
     }
     await holder.unsubscribe();
     expect(await heldLeases('quick')).toBe(0);

@@ -174,7 +174,9 @@ describe('subscriptions', () => {
 
   it('refuses a second definition under one name, and bad options', async () => {
     await track(t.store.subscribeToStream('s8', 'defined', () => undefined)).waitUntilCaughtUp();
-    const clash = track(t.store.subscribeToAll('defined', () => undefined));
+    // In this process the name is taken; in another, the stored definition refuses the clash.
+    expect(() => t.store.subscribeToAll('defined', () => undefined)).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
+    const clash = track(other.store.subscribeToAll('defined', () => undefined));
     await expect(clash.stopped).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
     expect(() => t.store.subscribe('$all', () => undefined, { batchSize: 0 })).toThrow(/batchSize/);
     expect(() => t.store.subscribe('bad\nid', () => undefined)).toThrow(/control/);

@@ -114,10 +114,13 @@ export class EventNotifier {
   }
 
   private async listenLoop(): Promise<void> {
-    for (let attempt = 0; !this.closed; attempt++) {
+    let attempt = 0;
+    while (!this.closed) {
       try {
-        await this.listenOnce();
-        attempt = 0;
+        // The backoff restarts once a connection listens, not when it ends: a connection lost
+        // (an error, as a restart or a terminated backend is) after it worked is a new blip, not
+        // the next failure of a streak that would soon wait 5 s on every blip.
+        await this.listenOnce(() => (attempt = 0));
       } catch (error) {
         if (!this.closed) {
           this.logger.warn(`Event notifications interrupted (${String(error)}); reconnecting, polling meanwhile`);
@@ -126,12 +129,12 @@ export class EventNotifier {
       this.listener = undefined;
       // Events appended while the listener was down are found by the readers' next look.
       this.wake();
-      await sleep(Math.min(5_000, 100 * 2 ** attempt), undefined, { ref: false });
+      await sleep(Math.min(5_000, 100 * 2 ** attempt++), undefined, { ref: false });
     }
   }
 
-  /** One listening connection: resolves or rejects when it ends. */
-  private async listenOnce(): Promise<void> {
+  /** One listening connection: calls `listening` once it listens; resolves or rejects when it ends. */
+  private async listenOnce(listening: () => void): Promise<void> {
     const { options, connection } = this.database;
     const client = new pg.Client(clientConfig(connection, { ...options, applicationName: `${options.applicationName}-listener` }));
     const ended = new Promise<void>((resolve, reject) => {
@@ -157,6 +160,7 @@ export class EventNotifier {
       return;
     }
     this.listener = client;
+    listening();
     this.wake();
     await ended;
   }

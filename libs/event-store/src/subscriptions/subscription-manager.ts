@@ -27,6 +27,8 @@ import { SubscriptionRunner } from './subscription-runner.js';
 export class SubscriptionManager implements OnModuleDestroy {
   private readonly active = new Set<SubscriptionRunner>();
   private readonly groups = new Set<GroupSubscription>();
+  /** The persistent subscriptions (not groups) running in this process, by name: one each. */
+  private readonly persistent = new Map<string, Subscription>();
   /** Who holds leases for this process: host, pid and a random tag (pids repeat across hosts). */
   private readonly owner = `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
   private lastYield = 0;
@@ -46,7 +48,13 @@ export class SubscriptionManager implements OnModuleDestroy {
     return this.launch(undefined, this.source(streamId, options.filter), handler, options);
   }
 
-  /** See {@link EventStore.subscribeToStream}. */
+  /**
+   * See {@link EventStore.subscribeToStream}. One subscription of a name runs in a process at a
+   * time: all of this process's runners share one lease owner, so a second one would deliver
+   * alongside the first instead of standing by. A name already running here is refused with an
+   * `InvalidArgumentError`; it is free again once that subscription has stopped (`unsubscribe`
+   * awaited, halted at a failing event, or `deleteSubscription`). Other processes stand by.
+   */
   subscribeToStream(streamId: string, name: string, handler: EventHandler, options: SubscriptionOptions = {}): Subscription {
     this.assertSubscribable(streamId, options);
     if (streamId === '$all') {
@@ -58,7 +66,12 @@ export class SubscriptionManager implements OnModuleDestroy {
     return this.subscribePersistent(name, streamId, handler, options);
   }
 
-  /** See {@link EventStore.subscribeToAll}. */
+  /**
+   * See {@link EventStore.subscribeToAll}. One subscription of a name per process, as for
+   * {@link subscribeToStream}; the members of a group (`options.group`) are the exception: each
+   * has a member id of its own, so a process may run several members of one group. A name runs
+   * here either as a plain subscription or as a group, never both.
+   */
   subscribeToAll(name: string, handler: EventHandler, options: SubscriptionOptions = {}): Subscription {
     this.assertSubscribable('$all', options);
     return this.subscribePersistent(name, '$all', handler, options);
@@ -74,16 +87,28 @@ export class SubscriptionManager implements OnModuleDestroy {
   /** A persistent subscription: its checkpoint and lease live in PostgreSQL under `name`. */
   private subscribePersistent(name: string, streamId: string, handler: EventHandler, options: SubscriptionOptions): Subscription {
     assertName(name, 'name');
+    this.assertFree(name, options.group !== undefined);
     if (options.group !== undefined) {
       return this.joinGroup(name, handler, options);
     }
-    return this.launch(
-      name,
-      this.source(streamId, options.filter),
-      handler,
-      options,
-      this.lease(name, streamId, options, this.owner, true),
-    );
+    const lease = this.lease(name, streamId, options, this.owner, true);
+    const subscription = this.launch(name, this.source(streamId, options.filter), handler, options, lease);
+    this.persistent.set(name, subscription);
+    // Registered before the caller can await `stopped`: once it settles, the name is free.
+    void subscription.stopped.finally(() => this.persistent.delete(name)).catch(() => undefined);
+    return subscription;
+  }
+
+  /** Refuses a name that runs in this process already (a group may take more members). */
+  private assertFree(name: string, joiningGroup: boolean): void {
+    const runsAsGroup = [...this.groups].some((group) => group.name === name);
+    if (!this.persistent.has(name) && (!runsAsGroup || joiningGroup)) {
+      return;
+    }
+    const advice = this.persistent.has(name)
+      ? 'unsubscribe it (and await that) before subscribing to it again; to give its events to several handlers, call them from one'
+      : 'it runs as a group: unsubscribe its members first, or join the group with the same { group } option';
+    throw new InvalidArgumentError(`Subscription '${name}' already runs in this process: ${advice}`, { name });
   }
 
   /** A member of the group `name`: runs its share of the group's partitions (see {@link GroupSubscription}). */
