@@ -4,6 +4,7 @@ import type { ResolvedEventStoreOptions } from './configuration/resolve-event-st
 import { InvalidArgumentError } from './errors/invalid-argument.error.js';
 import { StreamNotFoundError } from './errors/stream-not-found.error.js';
 import { EventSerializer } from './serialization/event-serializer.js';
+import { assertJsonDepth } from './serialization/json-payload.js';
 import { EventReader } from './storage/event-reader.js';
 import { EventStoreObservers } from './storage/event-store-observers.js';
 import { EventsRepository } from './storage/events.repository.js';
@@ -184,6 +185,7 @@ export class EventStore {
     if (typeof metadata !== 'object' || metadata === null || Array.isArray(metadata)) {
       throw new InvalidArgumentError('metadata must be a JSON object');
     }
+    assertJsonDepth(metadata, 'metadata');
     await this.streams.setMetadata(streamId, metadata, this.expected(expectedVersion));
   }
 
@@ -288,6 +290,8 @@ export class EventStore {
     if (typeof snapshot.data !== 'object' || snapshot.data === null || Array.isArray(snapshot.data)) {
       throw new InvalidArgumentError('snapshot data must be a JSON object');
     }
+    assertJsonDepth(snapshot.data, 'data');
+    assertJsonDepth(snapshot.metadata ?? {}, 'metadata');
     await this.snapshots.record({ ...snapshot, metadata: snapshot.metadata ?? {} });
   }
 

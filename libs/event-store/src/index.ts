@@ -24,6 +24,7 @@ export { EventTypeRegistrationError, type UpcasterRegistration } from './seriali
 export { JsonBigInt } from './serialization/json-bigint.decorator.js';
 export { PlainPayload } from './serialization/class-transformer-metadata.js';
 export { causedBy } from './serialization/correlation.js';
+export { assertJsonDepth, MAX_JSON_DEPTH } from './serialization/json-payload.js';
 export type { FieldFailure } from './serialization/validation-failures.js';
 export type { EventData, JsonObject, RecordedEvent } from './types/event-data.js';
 export type { AppendOptions, AppendResult, DeleteStreamOptions } from './types/append-result.js';
