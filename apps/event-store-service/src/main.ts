@@ -2,7 +2,7 @@ import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { AppModule } from './app.module.js';
-import { loadServiceConfig, processEnvironment } from './configuration/service-config.js';
+import { configurationWarnings, loadServiceConfig, processEnvironment } from './configuration/service-config.js';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { configureHttp } from './http/configure-http.js';
 import { createHttpAdapter } from './http/http-adapter.js';
@@ -13,9 +13,11 @@ async function bootstrap(): Promise<void> {
   const config = loadServiceConfig(processEnvironment());
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.register(config), createHttpAdapter(config), {
     abortOnError: false,
-    return503OnClosing: true,
+    // No `return503OnClosing`: GracefulShutdown answers while closing, in the contract's error body.
     logger: createServiceLogger(config.logging.format, config.logging.level),
   });
+  // Once the app's logger is in place, so that they are lines of the configured format.
+  for (const warning of configurationWarnings(config)) logger.warn(warning);
   // Exit through process.exit once the hooks have run, so that the log lines still buffered are
   // written ('exit' flushes them; dying by the re-raised signal would drop them).
   app.enableShutdownHooks([], { useProcessExit: true });

@@ -1,4 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
+import { ForbiddenError, UnauthorizedError } from '@game-bot/event-store';
+import { bearerCredentials } from './bearer-credentials.js';
 
 /** What a token may do; each role includes the ones before it. */
 export const ROLES = ['read', 'write', 'admin'] as const;
@@ -31,6 +33,24 @@ export class AccessTokens {
       }
     }
     return found;
+  }
+
+  /**
+   * Checks the `Authorization` header of a request to a route that needs `required`: throws
+   * UNAUTHORIZED without a known bearer token, FORBIDDEN with too small a role.
+   */
+  authorize(header: string | undefined, required: Role): void {
+    const credentials = bearerCredentials(header);
+    if (credentials.kind === 'malformed') {
+      throw new UnauthorizedError('Malformed credentials: send Authorization: Bearer <token>, with nothing after the token');
+    }
+    const role = credentials.kind === 'token' ? this.roleOf(credentials.token) : undefined;
+    if (role === undefined) {
+      throw new UnauthorizedError();
+    }
+    if (!AccessTokens.allows(role, required)) {
+      throw new ForbiddenError(`This operation needs the '${required}' role; these credentials have '${role}'`);
+    }
   }
 
   /** Whether `role` includes `required`. */

@@ -85,6 +85,9 @@ export class EnvironmentVariables {
   @IntegerVariable('EVENT_STORE_MAX_PAGE_SIZE must be an integer from 1 to 100000', 1, 100_000)
   EVENT_STORE_MAX_PAGE_SIZE = 10_000;
 
+  @IntegerVariable('HEALTH_READY_TIMEOUT_MS must be a positive integer (milliseconds)', 1)
+  HEALTH_READY_TIMEOUT_MS = 3_000;
+
   @IntegerVariable('HEALTH_DATABASE_TIMEOUT_MS must be a positive integer (milliseconds)', 1)
   HEALTH_DATABASE_TIMEOUT_MS = 2_000;
 
@@ -113,8 +116,23 @@ export class EnvironmentVariables {
   @IntegerVariable('HTTP_BODY_LIMIT_BYTES must be an integer from 1024 to 1073741824', 1024, 1_073_741_824)
   HTTP_BODY_LIMIT_BYTES = 4_194_304;
 
+  @IntegerVariable('HTTP_HEADERS_TIMEOUT_MS must be a positive integer (milliseconds)', 1)
+  HTTP_HEADERS_TIMEOUT_MS = 10_000;
+
+  @IntegerVariable('HTTP_REQUEST_TIMEOUT_MS must be a positive integer (milliseconds)', 1)
+  HTTP_REQUEST_TIMEOUT_MS = 30_000;
+
+  @IntegerVariable('HTTP_KEEP_ALIVE_TIMEOUT_MS must be a positive integer (milliseconds)', 1)
+  HTTP_KEEP_ALIVE_TIMEOUT_MS = 72_000;
+
+  @IntegerVariable('HTTP_MAX_CONNECTIONS must be a positive integer', 1)
+  HTTP_MAX_CONNECTIONS = 10_000;
+
   @IntegerVariable('SHUTDOWN_GRACE_MS must be an integer >= 0 (milliseconds)', 0)
   SHUTDOWN_GRACE_MS = 10_000;
+
+  @IntegerVariable('SHUTDOWN_DRAIN_MS must be an integer >= 0 (milliseconds)', 0)
+  SHUTDOWN_DRAIN_MS = 1_000;
 
   @IsIn(['json', 'text'], { message: 'LOG_FORMAT must be json or text' })
   LOG_FORMAT: 'json' | 'text' = 'json';

@@ -15,10 +15,28 @@ export interface ServiceConfig {
   eventStore: EventStoreModuleOptions;
   health: HealthThresholds;
   auth: { tokens: Array<{ token: string; role: Role }>; publicHealthAndMetrics: boolean };
-  http: { bodyLimitBytes: number; shutdownGraceMs: number };
+  http: HttpSettings;
   logging: { format: 'json' | 'text'; level: EnvironmentVariables['LOG_LEVEL'] };
   live: LiveLimits;
   webhooks: { targets: WebhookTargets; timeoutMs: number; syncIntervalMs: number };
+}
+
+/** The HTTP server's limits (see `createHttpAdapter`) and how it stops (see `GracefulShutdown`). */
+export interface HttpSettings {
+  /** Largest request body (HTTP_BODY_LIMIT_BYTES). */
+  bodyLimitBytes: number;
+  /** Longest wait for a request's headers, counted from the connection or the request's first byte (HTTP_HEADERS_TIMEOUT_MS). */
+  headersTimeoutMs: number;
+  /** Longest wait for a whole request, headers and body (HTTP_REQUEST_TIMEOUT_MS); never applies to the response. */
+  requestTimeoutMs: number;
+  /** How long a connection may stay idle between requests (HTTP_KEEP_ALIVE_TIMEOUT_MS). */
+  keepAliveTimeoutMs: number;
+  /** Most connections open at once; past it, new ones are closed at once (HTTP_MAX_CONNECTIONS). */
+  maxConnections: number;
+  /** Longest wait for the requests in flight at shutdown (SHUTDOWN_GRACE_MS). */
+  shutdownGraceMs: number;
+  /** How long kept-alive connections stay open at shutdown, answering 503, before the idle ones are closed (SHUTDOWN_DRAIN_MS). */
+  shutdownDrainMs: number;
 }
 
 /** A configuration value that stops the boot; its message is one line naming the variable. */
@@ -61,12 +79,13 @@ export function loadServiceConfig(environment: NodeJS.ProcessEnv): ServiceConfig
     httpPort: variables.PORT,
     eventStore: eventStoreOptions(variables, production),
     health: {
+      readyTimeoutMs: variables.HEALTH_READY_TIMEOUT_MS,
       databaseTimeoutMs: variables.HEALTH_DATABASE_TIMEOUT_MS,
       maxSubscriptionLag: variables.HEALTH_MAX_SUBSCRIPTION_LAG,
       maxFailedDeliveries: variables.HEALTH_MAX_FAILED_DELIVERIES,
       maxVisibilityLagSeconds: variables.HEALTH_MAX_VISIBILITY_LAG_SECONDS,
     },
-    http: { bodyLimitBytes: variables.HTTP_BODY_LIMIT_BYTES, shutdownGraceMs: variables.SHUTDOWN_GRACE_MS },
+    http: httpSettings(variables),
     logging: { format: variables.LOG_FORMAT, level: variables.LOG_LEVEL },
     live: {
       heartbeatMs: variables.SSE_HEARTBEAT_MS,
@@ -79,6 +98,37 @@ export function loadServiceConfig(environment: NodeJS.ProcessEnv): ServiceConfig
       timeoutMs: variables.WEBHOOK_TIMEOUT_MS,
       syncIntervalMs: variables.WEBHOOK_SYNC_INTERVAL_MS,
     },
+  };
+}
+
+/**
+ * What the configuration allows but is unsafe, one line each, for the boot to log as warnings:
+ * production without access control.
+ */
+export function configurationWarnings(config: Pick<ServiceConfig, 'environment' | 'auth'>): string[] {
+  if (config.environment === 'production' && config.auth.tokens.length === 0) {
+    return [
+      'Access control is off in production (EVENT_STORE_ALLOW_NO_AUTH=true): anyone who can reach the service may read, append and delete; set EVENT_STORE_TOKENS to turn it on',
+    ];
+  }
+  return [];
+}
+
+function httpSettings(variables: EnvironmentVariables): HttpSettings {
+  // Node refuses a server whose headers may take longer than the whole request.
+  if (variables.HTTP_HEADERS_TIMEOUT_MS > variables.HTTP_REQUEST_TIMEOUT_MS) {
+    throw new ConfigurationError(
+      `Invalid configuration: HTTP_HEADERS_TIMEOUT_MS (${variables.HTTP_HEADERS_TIMEOUT_MS}) must not exceed HTTP_REQUEST_TIMEOUT_MS (${variables.HTTP_REQUEST_TIMEOUT_MS})`,
+    );
+  }
+  return {
+    bodyLimitBytes: variables.HTTP_BODY_LIMIT_BYTES,
+    headersTimeoutMs: variables.HTTP_HEADERS_TIMEOUT_MS,
+    requestTimeoutMs: variables.HTTP_REQUEST_TIMEOUT_MS,
+    keepAliveTimeoutMs: variables.HTTP_KEEP_ALIVE_TIMEOUT_MS,
+    maxConnections: variables.HTTP_MAX_CONNECTIONS,
+    shutdownGraceMs: variables.SHUTDOWN_GRACE_MS,
+    shutdownDrainMs: variables.SHUTDOWN_DRAIN_MS,
   };
 }
 

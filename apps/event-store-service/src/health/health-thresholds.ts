@@ -1,6 +1,11 @@
 /** Limits past which the readiness checks report `down`. */
 export interface HealthThresholds {
-  /** Database ping timeout, ms. */
+  /**
+   * Longest wait for the whole readiness answer, ms: the checks run side by side and each one
+   * that has not answered by then reports `down` ("did not answer within N ms").
+   */
+  readyTimeoutMs: number;
+  /** Database ping timeout, ms (at most `readyTimeoutMs` in effect). */
   databaseTimeoutMs: number;
   /** Most events a persistent subscription may be behind. */
   maxSubscriptionLag: number;

@@ -1,13 +1,16 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { HealthIndicatorService, type HealthIndicatorResult } from '@nestjs/terminus';
-import { EventStoreHealth, EventStoreHealthIndicator, subscriptionTotals } from '@game-bot/event-store';
+import { EventStoreHealth, EventStoreHealthIndicator, EventStoreTimeoutError, subscriptionTotals } from '@game-bot/event-store';
 import { ServiceSchema } from '../schema/service-schema.js';
 import { WEBHOOK_PREFIX } from '../webhooks/webhooks.service.js';
 import type { HealthThresholds } from './health-thresholds.js';
 
 /**
  * The service's readiness checks: the library's checks of the store, each under its own key,
- * with the webhooks apart (see {@link webhooks}).
+ * with the webhooks apart (see {@link webhooks}). Terminus runs them side by side and each answers
+ * within `readyTimeoutMs` (HEALTH_READY_TIMEOUT_MS), so the report does too: a check held up (a
+ * lock on the events table, a busy pool) reports `down`, "did not answer within N ms", under its
+ * own key, instead of delaying the report and getting another check blamed.
  */
 @Injectable()
 export class ServiceHealthChecks {
@@ -20,24 +23,29 @@ export class ServiceHealthChecks {
 
   /** Every readiness check, in the order the report lists them. */
   checks(thresholds: HealthThresholds): Array<() => Promise<HealthIndicatorResult> | HealthIndicatorResult> {
+    const timeoutMs = thresholds.readyTimeoutMs;
+    const limits = { ...thresholds, checkTimeoutMs: timeoutMs };
     return [
-      () => this.store.database('database', thresholds.databaseTimeoutMs),
-      () => this.migrations(),
+      () => this.store.database('database', Math.min(thresholds.databaseTimeoutMs, timeoutMs)),
+      () => this.migrations(timeoutMs),
       () => this.store.listener('listener'),
-      () => this.store.visibility('allVisibility', thresholds),
-      () => this.store.subscriptions('subscriptions', { ...thresholds, ignoreSubscription: isWebhook }),
-      () => this.webhooks(),
+      () => this.store.visibility('allVisibility', limits),
+      () => this.store.subscriptions('subscriptions', { ...limits, ignoreSubscription: isWebhook }),
+      () => this.webhooks(timeoutMs),
     ];
   }
 
-  /** No migration pending, the store's nor the service's own. */
-  async migrations(): Promise<HealthIndicatorResult> {
+  /** No migration pending, the store's nor the service's own, answered within `timeoutMs`. */
+  async migrations(timeoutMs: number): Promise<HealthIndicatorResult> {
     const check = this.indicators.check('migrations');
     try {
-      const pending = [...(await this.health.pendingMigrations()), ...(await this.serviceSchema.pendingMigrations())];
+      const lists = await answerWithin(timeoutMs, () =>
+        Promise.all([this.health.pendingMigrations(), this.serviceSchema.pendingMigrations()]),
+      );
+      const pending = lists.flat();
       return pending.length === 0 ? check.up({ pending: 0 }) : check.down({ pending: pending.length, names: pending });
     } catch (error) {
-      return check.down({ message: (error as Error).message });
+      return check.down(failure(error, timeoutMs));
     }
   }
 
@@ -47,14 +55,43 @@ export class ServiceHealthChecks {
    * for it would turn one receiver's outage into the whole service's. Alert on them instead
    * (`event_store_subscription_lag`, `event_store_failed_deliveries`, docs/alert-rules.yml).
    */
-  async webhooks(): Promise<HealthIndicatorResult> {
+  async webhooks(timeoutMs: number): Promise<HealthIndicatorResult> {
     const check = this.indicators.check('webhooks');
     try {
-      return check.up(subscriptionTotals((await this.health.subscriptions()).filter((s) => isWebhook(s.name))));
+      const subscriptions = await answerWithin(timeoutMs, () => this.health.subscriptions(timeoutMs));
+      return check.up(subscriptionTotals(subscriptions.filter((s) => isWebhook(s.name))));
     } catch (error) {
-      return check.down({ message: (error as Error).message });
+      return check.down(failure(error, timeoutMs));
     }
   }
+}
+
+/** A check that has not answered within the readiness limit. */
+class CheckTimedOut extends Error {}
+
+/**
+ * What `work` answers, or a {@link CheckTimedOut} once `timeoutMs` has passed. The library bounds
+ * its own checks the same way; this covers the service's, which it does not export a helper for.
+ */
+async function answerWithin<T>(timeoutMs: number, work: () => Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new CheckTimedOut()), timeoutMs);
+  });
+  try {
+    return await Promise.race([work(), late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** The `down` details of a failed check, as the library's checks give them. */
+function failure(error: unknown, timeoutMs: number): Record<string, unknown> {
+  const late = { message: `did not answer within ${timeoutMs} ms`, timeoutMs };
+  if (error instanceof CheckTimedOut) {
+    return late;
+  }
+  return error instanceof EventStoreTimeoutError ? { ...late, reason: error.message } : { message: (error as Error).message };
 }
 
 function isWebhook(name: string): boolean {

@@ -2,24 +2,36 @@ import { type INestApplication, Logger, type ValidationError, ValidationPipe } f
 import type { FastifyInstance } from 'fastify';
 import { InvalidArgumentError } from '@game-bot/event-store';
 import { MetricsService } from '../metrics/metrics.service.js';
+import { AccessTokens } from '../auth/access-tokens.js';
+import { checkTokensOnRequest } from '../auth/bearer-token.hook.js';
+import { PUBLIC_OBSERVABILITY } from '../auth/bearer-token.guard.js';
 import { EventStoreExceptionFilter } from './event-store-exception.filter.js';
-import { GracefulShutdown } from './graceful-shutdown.js';
-import { acceptJsonBodies } from './http-adapter.js';
+import { answerWhileClosing, GracefulShutdown } from './graceful-shutdown.js';
+import { acceptJsonBodies, ServiceHttpAdapter } from './http-adapter.js';
 import type { ServiceConfig } from '../configuration/service-config.js';
 import { setUpOpenApi } from './openapi.js';
 import { watchRequests } from './request-lifecycle.js';
 
 /**
  * The HTTP set-up shared by `main.ts` and the e2e tests, on the Fastify adapter of
- * `createHttpAdapter`: request ids, logs, metrics and in-flight counting, validation, the one error
+ * `createHttpAdapter`: request ids, logs, metrics and in-flight counting, the answers while
+ * shutting down, the bearer token (checked before the body is read), validation, the one error
  * filter, OpenAPI.
  */
 export function configureHttp(app: INestApplication, config: Pick<ServiceConfig, 'http'>): void {
-  const fastify = app.getHttpAdapter().getInstance() as FastifyInstance;
+  const adapter = app.getHttpAdapter();
+  const fastify = adapter.getInstance() as FastifyInstance;
+  const shutdown = app.get(GracefulShutdown);
+  shutdown.useDrainPeriod(config.http.shutdownDrainMs);
+  if (adapter instanceof ServiceHttpAdapter) adapter.onClosing(() => shutdown.stopAccepting());
   acceptJsonBodies(app, config);
-  watchRequests(fastify, { logger: new Logger('Http'), metrics: app.get(MetricsService), shutdown: app.get(GracefulShutdown) });
+  // `onRequest` hooks run in this order: the request is counted and logged, then refused while
+  // shutting down, then without the token its route needs.
+  watchRequests(fastify, { logger: new Logger('Http'), metrics: app.get(MetricsService), shutdown });
+  answerWhileClosing(fastify, shutdown);
+  checkTokensOnRequest(fastify, app.get(AccessTokens), app.get<boolean>(PUBLIC_OBSERVABILITY));
   setUpOpenApi(app);
-  app.useGlobalFilters(new EventStoreExceptionFilter(app.getHttpAdapter(), config.http.bodyLimitBytes));
+  app.useGlobalFilters(new EventStoreExceptionFilter(adapter, config.http.bodyLimitBytes));
   app.useGlobalPipes(
     new ValidationPipe({
       transform: true,

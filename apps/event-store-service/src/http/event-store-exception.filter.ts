@@ -2,6 +2,8 @@ import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, HttpSta
 import type { HttpServer } from '@nestjs/common';
 import { EventStoreError } from '@game-bot/event-store';
 import { errorBodyOf, type ErrorBody } from '@game-bot/event-store/http';
+import type { IncomingMessage } from 'node:http';
+import { bearerChallenge } from '../auth/bearer-credentials.js';
 import { ServiceError } from './service-error.js';
 
 /**
@@ -30,14 +32,26 @@ export class EventStoreExceptionFilter implements ExceptionFilter {
       this.http.reply(response, health, HttpStatus.SERVICE_UNAVAILABLE); // Terminus's own report, with every indicator
       return;
     }
-    const requestId = host.switchToHttp().getRequest<{ id?: string }>().id;
+    const request = host.switchToHttp().getRequest<{ id?: string; raw?: IncomingMessage }>();
     const body = this.bodyOf(exception);
-    if (body.code === 'INTERNAL') {
-      this.logger.error(exception instanceof Error ? (exception.stack ?? exception.message) : String(exception), { requestId });
-    } else if (body.statusCode >= 500) {
-      this.logger.error(`${body.code}: ${body.message}`, { requestId });
+    // An upload the client abandoned is no failure of ours: its request line (`completed: false`)
+    // says enough, and anyone could flood the logs with stack traces otherwise.
+    if (!clientGone(exception, request.raw)) {
+      this.logFailure(exception, body, request.id);
+    }
+    if (body.code === 'UNAUTHORIZED') {
+      this.http.setHeader(response, 'WWW-Authenticate', bearerChallenge(request.raw?.headers.authorization));
     }
     this.http.reply(response, body, body.statusCode);
+  }
+
+  /** Unexpected failures with their stack, other 5xx in a line; a shutdown's 503s are expected. */
+  private logFailure(exception: unknown, body: ErrorBody, requestId: string | undefined): void {
+    if (body.code === 'INTERNAL') {
+      this.logger.error(exception instanceof Error ? (exception.stack ?? exception.message) : String(exception), { requestId });
+    } else if (body.statusCode >= 500 && body.code !== 'SHUTTING_DOWN') {
+      this.logger.error(`${body.code}: ${body.message}`, { requestId });
+    }
   }
 
   private bodyOf(exception: unknown): ErrorBody {
@@ -68,6 +82,11 @@ export class EventStoreExceptionFilter implements ExceptionFilter {
       status === HttpStatus.NOT_FOUND ? 'ROUTE_NOT_FOUND' : status === HttpStatus.BAD_REQUEST ? 'INVALID_ARGUMENT' : 'HTTP_ERROR';
     return { statusCode: status, code, message: exception.message, details: {} };
   }
+}
+
+/** Whether `exception` is the client's going away mid-request (Node's `aborted`, a reset), not a failure of ours. */
+function clientGone(exception: unknown, request: IncomingMessage | undefined): boolean {
+  return (exception as { code?: unknown } | null)?.code === 'ECONNRESET' && request?.destroyed === true;
 }
 
 /** The report of a failed Terminus health check, which keeps its standard shape. */

@@ -1,11 +1,18 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { HealthIndicatorService, type HealthIndicatorResult } from '@nestjs/terminus';
+import { EventStoreTimeoutError } from '../errors/event-store-timeout.error.js';
 import { EventStoreHealth, type SubscriptionHealth } from './event-store-health.js';
 
 /** Limits past which the store's checks report `down`; every field has a default. */
 export interface EventStoreHealthThresholds {
   /** Database ping timeout. Default `2000` ms. */
   databaseTimeoutMs?: number;
+  /**
+   * Longest wait for the answer of each other check (migrations, visibility, subscriptions): past
+   * it the check reports `down`, "did not answer within N ms", and its statement is cancelled.
+   * Default `2000` ms.
+   */
+  checkTimeoutMs?: number;
   /** Most events a persistent subscription may be behind. Default `10000`. */
   maxSubscriptionLag?: number;
   /** Most failed (not yet dead) deliveries across subscriptions. Default `100`. */
@@ -24,13 +31,21 @@ export type SubscriptionTotals = {
   dead: number;
 };
 
-const DEFAULTS = { databaseTimeoutMs: 2_000, maxSubscriptionLag: 10_000, maxFailedDeliveries: 100, maxVisibilityLagSeconds: 60 };
+const DEFAULTS = {
+  databaseTimeoutMs: 2_000,
+  checkTimeoutMs: 2_000,
+  maxSubscriptionLag: 10_000,
+  maxFailedDeliveries: 100,
+  maxVisibilityLagSeconds: 60,
+};
 
 /**
  * The store's health for a Terminus health check, each check reporting its numbers: the database
  * (ping latency), pending migrations, the notification listener, `$all` visibility lag (the age of
  * the oldest open transaction, which holds `$all` readers back), and the persistent subscriptions'
- * lag and failed deliveries. The caller picks the key, as with Terminus's own indicators.
+ * lag and failed deliveries. The caller picks the key, as with Terminus's own indicators. Every
+ * check answers within its time limit: one that waits (on a lock, on a busy pool) reports `down`,
+ * "did not answer within N ms", rather than holding the whole health check back.
  *
  * @example
  * @Get('health')
@@ -52,7 +67,7 @@ export class EventStoreHealthIndicator {
     const limits = { ...DEFAULTS, ...thresholds };
     const results = await Promise.all([
       this.database('database', limits.databaseTimeoutMs),
-      this.migrations('migrations'),
+      this.migrations('migrations', limits.checkTimeoutMs),
       Promise.resolve(this.listener('listener')),
       this.visibility('allVisibility', limits),
       this.subscriptions('subscriptions', limits),
@@ -66,20 +81,20 @@ export class EventStoreHealthIndicator {
   async database(key: string, timeoutMs = DEFAULTS.databaseTimeoutMs): Promise<HealthIndicatorResult> {
     const check = this.indicators.check(key);
     try {
-      return check.up({ latencyMs: await this.health.ping(timeoutMs) });
+      return check.up({ latencyMs: await answerWithin(timeoutMs, () => this.health.ping(timeoutMs)) });
     } catch (error) {
-      return check.down({ message: (error as Error).message });
+      return check.down(failure(error, timeoutMs));
     }
   }
 
-  /** No migration of the store pending. */
-  async migrations(key: string): Promise<HealthIndicatorResult> {
+  /** No migration of the store pending, answered within `timeoutMs`. */
+  async migrations(key: string, timeoutMs = DEFAULTS.checkTimeoutMs): Promise<HealthIndicatorResult> {
     const check = this.indicators.check(key);
     try {
-      const pending = await this.health.pendingMigrations();
+      const pending = await answerWithin(timeoutMs, () => this.health.pendingMigrations());
       return pending.length === 0 ? check.up({ pending: 0 }) : check.down({ pending: pending.length, names: pending });
     } catch (error) {
-      return check.down({ message: (error as Error).message });
+      return check.down(failure(error, timeoutMs));
     }
   }
 
@@ -93,16 +108,17 @@ export class EventStoreHealthIndicator {
   /** How long the oldest open transaction has held `$all` readers back, against the limit. */
   async visibility(
     key: string,
-    thresholds: Pick<EventStoreHealthThresholds, 'maxVisibilityLagSeconds'> = {},
+    thresholds: Pick<EventStoreHealthThresholds, 'maxVisibilityLagSeconds' | 'checkTimeoutMs'> = {},
   ): Promise<HealthIndicatorResult> {
     const check = this.indicators.check(key);
     const maxLagSeconds = thresholds.maxVisibilityLagSeconds ?? DEFAULTS.maxVisibilityLagSeconds;
+    const timeoutMs = thresholds.checkTimeoutMs ?? DEFAULTS.checkTimeoutMs;
     try {
-      const lagSeconds = await this.health.visibilityLagSeconds();
+      const lagSeconds = await answerWithin(timeoutMs, () => this.health.visibilityLagSeconds(timeoutMs));
       const data = { lagSeconds, maxLagSeconds };
       return lagSeconds <= maxLagSeconds ? check.up(data) : check.down(data);
     } catch (error) {
-      return check.down({ message: (error as Error).message });
+      return check.down(failure(error, timeoutMs));
     }
   }
 
@@ -112,14 +128,45 @@ export class EventStoreHealthIndicator {
     const maxAllowedLag = thresholds.maxSubscriptionLag ?? DEFAULTS.maxSubscriptionLag;
     const maxAllowedFailed = thresholds.maxFailedDeliveries ?? DEFAULTS.maxFailedDeliveries;
     const ignored = thresholds.ignoreSubscription ?? (() => false);
+    const timeoutMs = thresholds.checkTimeoutMs ?? DEFAULTS.checkTimeoutMs;
     try {
-      const subscriptions = (await this.health.subscriptions()).filter((s) => !ignored(s.name));
+      const all = await answerWithin(timeoutMs, () => this.health.subscriptions(timeoutMs));
+      const subscriptions = all.filter((s) => !ignored(s.name));
       const data = { ...subscriptionTotals(subscriptions), maxAllowedLag, maxAllowedFailed };
       return data.maxLag <= maxAllowedLag && data.failed <= maxAllowedFailed ? check.up(data) : check.down(data);
     } catch (error) {
-      return check.down({ message: (error as Error).message });
+      return check.down(failure(error, timeoutMs));
     }
   }
+}
+
+/** A check that has not answered within its time limit. */
+class CheckTimedOut extends Error {}
+
+/**
+ * What `work` answers, or a {@link CheckTimedOut} once `timeoutMs` has passed. The database
+ * calls are bounded too (and cancelled on the server); this also bounds what they do not cover,
+ * e.g. TypeORM's migration queries, so that no check holds a health report back.
+ */
+async function answerWithin<T>(timeoutMs: number, work: () => Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new CheckTimedOut()), timeoutMs);
+  });
+  try {
+    return await Promise.race([work(), late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** The `down` details of a check that failed: a late answer says so, with the limit (and the store's reason, when it gave one). */
+function failure(error: unknown, timeoutMs: number): Record<string, unknown> {
+  const late = { message: `did not answer within ${timeoutMs} ms`, timeoutMs };
+  if (error instanceof CheckTimedOut) {
+    return late;
+  }
+  return error instanceof EventStoreTimeoutError ? { ...late, reason: error.message } : { message: (error as Error).message };
 }
 
 /** Count, largest lag, failed and dead deliveries of `subscriptions`. */

@@ -48,17 +48,27 @@ export class EventStoreHealth {
     return this.notifier.started ? this.notifier.connected : undefined;
   }
 
-  /** Seconds the oldest open transaction on the server has been holding `$all` readers back. */
-  async visibilityLagSeconds(): Promise<number> {
-    const [row] = await this.database.executor.query<{ seconds: number }>({ text: oldestTransactionSql }, { idempotent: true });
+  /**
+   * Seconds the oldest open transaction on the server has been holding `$all` readers back; throws
+   * past `timeoutMs` (default: the store's `operationTimeoutMs`).
+   */
+  async visibilityLagSeconds(timeoutMs?: number): Promise<number> {
+    const [row] = await this.database.executor.query<{ seconds: number }>(
+      { text: oldestTransactionSql },
+      { idempotent: true, deadline: this.database.executor.deadline(timeoutMs) },
+    );
     return Math.round((row?.seconds ?? 0) * 10) / 10;
   }
 
-  /** Lag and failures of every persistent subscription. */
-  async subscriptions(): Promise<SubscriptionHealth[]> {
+  /**
+   * Lag and failures of every persistent subscription; throws past `timeoutMs` (default: the
+   * store's `operationTimeoutMs`), the statement cancelled on the server (it waits on any lock on
+   * the events table).
+   */
+  async subscriptions(timeoutMs?: number): Promise<SubscriptionHealth[]> {
     return this.database.executor.query<SubscriptionHealth & Record<string, unknown>>(
       { text: subscriptionLagSql(this.database.schema) },
-      { idempotent: true },
+      { idempotent: true, deadline: this.database.executor.deadline(timeoutMs) },
     );
   }
 
