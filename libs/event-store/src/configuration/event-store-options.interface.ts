@@ -55,7 +55,11 @@ export interface EventStoreModuleOptions {
   poolSize?: number;
   /** Server-side limit of one statement. Default `30000` ms. */
   statementTimeoutMs?: number;
-  /** Limit for opening a connection or taking one from the pool. Default `5000` ms. */
+  /**
+   * Limit for opening a connection, for waiting on a busy pool (then `STORE_UNAVAILABLE`, or
+   * `TIMEOUT` if the operation's deadline comes first), and for the server to confirm that a
+   * timed-out write was cancelled. Default `5000` ms.
+   */
   connectionTimeoutMs?: number;
   /** Deadline of one operation, retries included. Default `60000` ms. */
   operationTimeoutMs?: number;

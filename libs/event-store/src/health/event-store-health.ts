@@ -34,7 +34,7 @@ export class EventStoreHealth {
   /** Round trip of `SELECT 1`, in milliseconds; throws past `timeoutMs`. */
   async ping(timeoutMs: number): Promise<number> {
     const started = Date.now();
-    await this.database.executor.query({ text: 'SELECT 1' }, { idempotent: true, deadline: Date.now() + timeoutMs });
+    await this.database.executor.query({ text: 'SELECT 1' }, { idempotent: true, readOnly: true, deadline: Date.now() + timeoutMs });
     return Date.now() - started;
   }
 
@@ -55,7 +55,7 @@ export class EventStoreHealth {
   async visibilityLagSeconds(timeoutMs?: number): Promise<number> {
     const [row] = await this.database.executor.query<{ seconds: number }>(
       { text: oldestTransactionSql },
-      { idempotent: true, deadline: this.database.executor.deadline(timeoutMs) },
+      { idempotent: true, readOnly: true, deadline: this.database.executor.deadline(timeoutMs) },
     );
     return Math.round((row?.seconds ?? 0) * 10) / 10;
   }
@@ -68,7 +68,7 @@ export class EventStoreHealth {
   async subscriptions(timeoutMs?: number): Promise<SubscriptionHealth[]> {
     return this.database.executor.query<SubscriptionHealth & Record<string, unknown>>(
       { text: subscriptionLagSql(this.database.schema) },
-      { idempotent: true, deadline: this.database.executor.deadline(timeoutMs) },
+      { idempotent: true, readOnly: true, deadline: this.database.executor.deadline(timeoutMs) },
     );
   }
 

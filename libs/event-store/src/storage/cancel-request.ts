@@ -1,39 +1,50 @@
 import { connect } from 'node:net';
+import type pg from 'pg';
 
 const CANCEL_REQUEST_CODE = 80_877_102;
+
+/** How long sending a cancel request may delay its sender (the cancel's effect is waited for apart). */
+const CANCEL_SEND_MS = 250;
 
 /**
  * Asks the server to cancel what one backend is running, with the protocol's CancelRequest: a
  * separate 16-byte message that needs no login and no pooled connection, and that a pooler such as
- * PgBouncer forwards to the right server. Best effort: resolves after sending, on error, or after
- * `timeoutMs`.
+ * PgBouncer forwards to the right server. Resolves `true` once the message is sent, `false` on an
+ * error or after `timeoutMs`. Sending is not the cancel taking effect: only the cancelled
+ * statement's own answer on its connection (`57014`) tells that.
  */
 export function sendCancelRequest(
   server: { host: string; port: number },
-  backend: { processID?: number; secretKey?: number },
+  backend: { processID?: number | null; secretKey?: number | null },
   timeoutMs: number,
-): Promise<void> {
+): Promise<boolean> {
   const { processID, secretKey } = backend;
-  if (processID === undefined || secretKey === undefined) {
-    return Promise.resolve();
+  if (typeof processID !== 'number' || typeof secretKey !== 'number') {
+    return Promise.resolve(false);
   }
   return new Promise((resolve) => {
     // A host that is a directory names a Unix socket, as for node-postgres itself.
     const socket = server.host.startsWith('/') ? connect(`${server.host}/.s.PGSQL.${server.port}`) : connect(server.port, server.host);
-    const done = (): void => {
+    const done = (sent: boolean): void => {
       clearTimeout(timer);
       socket.destroy();
-      resolve();
+      resolve(sent);
     };
-    const timer = setTimeout(done, timeoutMs);
-    socket.on('error', done);
+    const timer = setTimeout(() => done(false), timeoutMs);
+    socket.on('error', () => done(false));
     socket.on('connect', () => {
       const message = Buffer.alloc(16);
       message.writeInt32BE(16, 0);
       message.writeInt32BE(CANCEL_REQUEST_CODE, 4);
       message.writeInt32BE(processID, 8);
       message.writeInt32BE(secretKey, 12);
-      socket.end(message, done);
+      socket.end(message, () => done(true));
     });
   });
+}
+
+/** Sends a CancelRequest for whatever the server runs on `client`'s connection (see {@link sendCancelRequest}). */
+export function cancelRunningStatement(client: pg.ClientBase, timeoutMs = CANCEL_SEND_MS): Promise<boolean> {
+  const backend = client as unknown as { host: string; port: number; processID?: number | null; secretKey?: number | null };
+  return sendCancelRequest({ host: backend.host, port: backend.port }, backend, timeoutMs);
 }

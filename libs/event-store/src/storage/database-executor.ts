@@ -5,11 +5,11 @@ import type { ResolvedEventStoreOptions } from '../configuration/resolve-event-s
 import { EventStoreTimeoutError } from '../errors/event-store-timeout.error.js';
 import { InvalidArgumentError } from '../errors/invalid-argument.error.js';
 import { StoreUnavailableError } from '../errors/store-unavailable.error.js';
-import { sendCancelRequest } from './cancel-request.js';
+import { cancelRunningStatement } from './cancel-request.js';
+import { isDoubtful, OutcomeUnknown, PooledSession, TimedOutWithoutEffect, type DatabaseSession } from './pooled-session.js';
 import { classifyFailure } from './transient-failure.js';
 
-/** How long a cancel request may delay the error of the operation it cancels. */
-const CANCEL_WAIT_MS = 250;
+export type { DatabaseSession } from './pooled-session.js';
 
 /** How one operation may be retried, and until when. */
 export interface ExecutionOptions {
@@ -20,18 +20,13 @@ export interface ExecutionOptions {
   idempotent: boolean;
   /** Deadline of the whole operation, as a `Date.now()` time. Default: now + `operationTimeoutMs`. */
   deadline?: number;
-}
-
-/**
- * One pooled connection as work sees it: every statement is bounded by the time left before the
- * operation's deadline (and by the statement timeout).
- */
-export interface DatabaseSession {
-  query<R extends pg.QueryResultRow>(statement: pg.QueryConfig | string, values?: unknown[]): Promise<pg.QueryResult<R>>;
-  /** Marks the connection as not to be reused (its transaction state is unknown). */
-  discard(): void;
-  /** Whether the connection is in doubt (lost, timed out, discarded). */
-  readonly doubtful: boolean;
+  /**
+   * `true` when the work changes nothing (reads). A statement still running at its limit is then
+   * given up at once, without waiting for the server to confirm its cancellation: it cannot take
+   * effect later, so `TIMEOUT` comes at the deadline even from a server that stopped answering.
+   * Default `false`: a write's `TIMEOUT` waits until the server confirms that it ended without effect.
+   */
+  readOnly?: boolean;
 }
 
 /** Raised when the deadline passes while waiting for a pooled connection. */
@@ -40,8 +35,10 @@ class DeadlineExceeded extends Error {}
 /**
  * Runs work on a pooled connection, retrying transient failures with exponential backoff and
  * jitter within the operation's deadline, and turning database failures into the store's errors:
- * `STORE_UNAVAILABLE` once retries are spent, `TIMEOUT` past a deadline. A connection whose state
- * is in doubt (lost, timed out on the client side, a failed ROLLBACK) is destroyed, never reused.
+ * `STORE_UNAVAILABLE` once retries are spent, when the pool stays exhausted, or when an outcome is
+ * unknown; `TIMEOUT` past a deadline, and then only for work that did not and will not take effect.
+ * A connection whose state is in doubt (lost, timed out on the client side, a failed ROLLBACK) is
+ * destroyed, never reused.
  */
 export class DatabaseExecutor {
   private readonly logger = new Logger(DatabaseExecutor.name);
@@ -63,18 +60,14 @@ export class DatabaseExecutor {
 
   /** Runs `work` inside one transaction (READ COMMITTED), committing when it resolves. */
   async transaction<T>(work: (session: DatabaseSession) => Promise<T>, execution: ExecutionOptions): Promise<T> {
-    return this.run(async (session) => {
+    return this.attempt(async (session) => {
+      await session.begin();
       try {
-        await session.query('BEGIN');
         const result = await work(session);
-        await session.query('COMMIT');
+        await session.commit();
         return result;
       } catch (error) {
-        // A connection in doubt may still run the failed statement: ROLLBACK would only queue
-        // behind it. Discarding the connection ends the transaction on the server.
-        if (!session.doubtful) {
-          await session.query('ROLLBACK').catch(() => session.discard());
-        }
+        await session.rollback();
         throw error;
       }
     }, execution);
@@ -82,26 +75,34 @@ export class DatabaseExecutor {
 
   /** Runs `work` on one pooled connection with the retry policy. */
   async run<T>(work: (session: DatabaseSession) => Promise<T>, execution: ExecutionOptions): Promise<T> {
+    return this.attempt(work, execution);
+  }
+
+  private async attempt<T>(work: (session: PooledSession) => Promise<T>, execution: ExecutionOptions): Promise<T> {
     const deadline = execution.deadline ?? this.deadline();
+    // An attempt that lost its connection mid-statement may still take effect: a later TIMEOUT
+    // would then claim what nobody knows.
+    let outcomeUnknown: unknown;
     for (let attempt = 1; ; attempt++) {
       let sent = false;
       try {
         const client = await this.connect(deadline);
         sent = true;
-        return await this.runOn(client, work, deadline);
+        return await this.runOn(client, work, deadline, execution.readOnly === true);
       } catch (error) {
-        if (!sent && isCheckoutTimeout(error) && Date.now() < deadline) {
-          attempt--; // the pool was busy: wait on, within the deadline, without spending an attempt
-          continue;
-        }
-        const delay = this.retryDelay(error, attempt, sent && !execution.idempotent, deadline);
+        outcomeUnknown ??= sent && !execution.readOnly && classifyFailure(error) === 'connection' ? error : undefined;
+        const delay = this.nextDelay(error, attempt, sent && !execution.idempotent, deadline, outcomeUnknown);
         this.logger.debug(`Attempt ${attempt} failed (${String(error)}); retrying in ${delay} ms`);
         await sleep(delay);
       }
     }
   }
 
-  /** A pooled connection, or `DeadlineExceeded` when none comes before the deadline. */
+  /**
+   * A pooled connection, or `DeadlineExceeded` when none comes before the deadline. The pool itself
+   * gives up after `connectionTimeoutMs` (its `connectionTimeoutMillis`, set from that option),
+   * whichever comes first.
+   */
   private async connect(deadline: number): Promise<pg.PoolClient> {
     const pending = this.pool.connect();
     let timer: NodeJS.Timeout | undefined;
@@ -122,39 +123,34 @@ export class DatabaseExecutor {
     }
   }
 
-  private async runOn<T>(client: pg.PoolClient, work: (session: DatabaseSession) => Promise<T>, deadline: number): Promise<T> {
+  private async runOn<T>(
+    client: pg.PoolClient,
+    work: (session: PooledSession) => Promise<T>,
+    deadline: number,
+    readOnly: boolean,
+  ): Promise<T> {
     // node-postgres also emits a dead connection's error on the client, where the pool listens only
     // while it is idle; the failing query rejects with the same error, which is handled below.
     const onError = (error: Error): void => this.logger.debug(`Connection lost while in use: ${error.message}`);
     client.on('error', onError);
-    let doubtful = false;
-    const session: DatabaseSession = {
-      query: async <R extends pg.QueryResultRow>(statement: pg.QueryConfig | string, values?: unknown[]) => {
-        try {
-          return await client.query<R>(this.bounded(statement, values, deadline));
-        } catch (error) {
-          doubtful ||= isDoubtful(error);
-          throw error;
-        }
-      },
-      discard: () => {
-        doubtful = true;
-      },
-      get doubtful() {
-        return doubtful;
-      },
-    };
+    const { statementTimeoutMs, connectionTimeoutMs } = this.options;
+    // A server that does not answer a cancelled statement within the time it is given to accept a
+    // connection counts as unreachable.
+    const session = new PooledSession(client, {
+      deadline,
+      statementLimitMs: statementTimeoutMs + connectionTimeoutMs,
+      cancelAnswerMs: connectionTimeoutMs,
+      readOnly,
+    });
     try {
       const result = await work(session);
-      client.release();
+      client.release(session.doubtful);
       return result;
     } catch (error) {
-      // A connection whose state is in doubt is discarded rather than handed to the next caller,
-      // and a statement it may still be running is cancelled, so that a timed-out operation does
-      // not take effect later.
-      if (doubtful || isDoubtful(error)) {
-        client.release(error as Error);
-        await this.cancelBackend(client);
+      // A connection whose state is in doubt is discarded rather than handed to the next caller.
+      if (session.doubtful || isDoubtful(error)) {
+        client.release(true);
+        await this.cancelLost(client, session);
       } else {
         client.release();
       }
@@ -165,31 +161,33 @@ export class DatabaseExecutor {
   }
 
   /**
-   * Cancels whatever the server still runs for a connection given up on: a protocol cancel request
-   * (no login, no pool slot), waited for briefly so that the caller hears of its deadline in time.
+   * A statement of a connection lost in use may still run on the server: a cancel request (no login,
+   * no pool slot), waited for briefly so that the caller hears of its failure in time, makes that
+   * less likely. Best effort: such an outcome stays unknown, and is reported so.
    */
-  private async cancelBackend(client: pg.PoolClient): Promise<void> {
-    const { host, port } = client as unknown as { host: string; port: number };
-    await sendCancelRequest({ host, port }, client as unknown as { processID?: number; secretKey?: number }, CANCEL_WAIT_MS);
-  }
-
-  /** The statement with a client-side time limit: the time left, at most the statement timeout's. */
-  private bounded(statement: pg.QueryConfig | string, values: unknown[] | undefined, deadline: number): pg.QueryConfig {
-    const config: pg.QueryConfig = typeof statement === 'string' ? { text: statement, values } : statement;
-    const limit = this.options.statementTimeoutMs + this.options.connectionTimeoutMs;
-    const remaining = Math.max(1, Math.min(limit, deadline - Date.now()));
-    return { ...config, query_timeout: remaining } as pg.QueryConfig;
+  private async cancelLost(client: pg.PoolClient, session: PooledSession): Promise<void> {
+    if (!session.cancelled) {
+      await cancelRunningStatement(client);
+    }
   }
 
   /** The delay before the next attempt, or throws the error the caller should see. */
-  private retryDelay(error: unknown, attempt: number, outcomeUnknown: boolean, deadline: number): number {
-    if (error instanceof DeadlineExceeded || isCheckoutTimeout(error)) {
-      throw new EventStoreTimeoutError(
-        'No database connection before the deadline: every pooled connection was busy, or the server was slow to accept new ones',
-        {},
-        error,
-      );
+  private nextDelay(error: unknown, attempt: number, outcomeUnknown: boolean, deadline: number, unknownAttempt: unknown): number {
+    try {
+      return this.retryDelay(error, attempt, outcomeUnknown, deadline);
+    } catch (final) {
+      if (final instanceof EventStoreTimeoutError && unknownAttempt !== undefined) {
+        throw new StoreUnavailableError(
+          `The operation ran past its deadline after an attempt lost its connection (${(unknownAttempt as Error).message}) while its statement ran, so whether it took effect is unknown: read before writing again (an append can be retried with the same event ids)`,
+          final,
+        );
+      }
+      throw final;
     }
+  }
+
+  private retryDelay(error: unknown, attempt: number, outcomeUnknown: boolean, deadline: number): number {
+    this.throwIfFinal(error);
     const kind = classifyFailure(error);
     if (kind === 'timeout') {
       throw new EventStoreTimeoutError('The operation ran past its time limit: retry later, or raise the timeout', {}, error);
@@ -213,18 +211,48 @@ export class DatabaseExecutor {
     }
     return Math.round(delay);
   }
+
+  /** Failures that are never retried: the pool, the deadline, an outcome nobody knows. */
+  private throwIfFinal(error: unknown): void {
+    if (error instanceof DeadlineExceeded) {
+      throw new EventStoreTimeoutError(
+        'No database connection before the deadline: every pooled connection was busy, or the server was slow to accept new ones',
+        {},
+        error,
+      );
+    }
+    if (isCheckoutTimeout(error)) {
+      throw this.poolExhausted(error);
+    }
+    if (error instanceof TimedOutWithoutEffect) {
+      throw new EventStoreTimeoutError(`${error.message}: nothing was changed; retry later, or raise the timeout`, {}, error);
+    }
+    if (error instanceof OutcomeUnknown) {
+      throw new StoreUnavailableError(
+        `${error.message}, so whether the operation took effect is unknown: check that PostgreSQL is responsive, and read before writing again (an append can be retried with the same event ids)`,
+        error,
+      );
+    }
+  }
+
+  /**
+   * Every pooled connection stayed busy for `connectionTimeoutMs`. `STORE_UNAVAILABLE` rather than
+   * `TIMEOUT`: nothing was sent, so the outcome is known (nothing happened) and a retry is safe, and
+   * the store lacks capacity, much as when the server refuses connections (`53300`); `TIMEOUT` is
+   * kept for an operation's own deadline, which comes first when it is shorter than the pool's wait.
+   */
+  private poolExhausted(error: unknown): StoreUnavailableError {
+    const { poolSize, connectionTimeoutMs, applicationName } = this.options;
+    return new StoreUnavailableError(
+      `The connection pool is exhausted: its ${poolSize} connection(s) all stayed busy for ${connectionTimeoutMs} ms (connectionTimeoutMs). ` +
+        `Raise poolSize (EVENT_STORE_POOL_SIZE in the service), or find what holds the connections ` +
+        `(long transactions, statements waiting on locks: pg_stat_activity where application_name = '${applicationName}')`,
+      error,
+    );
+  }
 }
 
-/** node-postgres's pool gave up waiting for a connection (busy pool, or a slow server to connect to). */
+/** node-postgres's pool gave up waiting for a connection: every one stayed checked out (a busy pool). */
 function isCheckoutTimeout(error: unknown): boolean {
   return (error as Error | undefined)?.message?.includes('timeout exceeded when trying to connect') === true;
-}
-
-/**
- * Whether a failure leaves the connection in an unknown state: lost, or timed out on the client
- * side (node-postgres then still waits for the statement's answer, and a transaction may be open).
- */
-function isDoubtful(error: unknown): boolean {
-  const kind = classifyFailure(error);
-  return kind === 'connection' || (kind === 'timeout' && (error as { code?: string }).code !== '57014');
 }

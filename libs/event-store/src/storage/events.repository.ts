@@ -148,7 +148,7 @@ export class EventsRepository {
         text: forward ? this.sql.readStreamForward : this.sql.readStreamBackward,
         values: [streamId, forward ? (fromVersion ?? 1) : (fromVersion ?? null), limit],
       },
-      { idempotent: true },
+      { idempotent: true, readOnly: true },
     );
     const first = rows[0];
     if (first === undefined || Number(first.stream_version_now) === 0) {
@@ -164,7 +164,7 @@ export class EventsRepository {
   async readEvent(eventId: string): Promise<RecordedEvent | undefined> {
     const rows = await this.database.executor.query<EventRow>(
       { name: 'es_read_event', text: readEventSql(this.database.schema), values: [eventId] },
-      { idempotent: true },
+      { idempotent: true, readOnly: true },
     );
     return rows[0] && toRecordedEvent(rows[0]);
   }
@@ -185,7 +185,7 @@ export class EventsRepository {
           ...(filtered ? [query.scanLimit, query.partition?.count ?? null, query.partition?.index ?? null] : []),
         ],
       },
-      { idempotent: true },
+      { idempotent: true, readOnly: true },
     );
     if (rows[0]?.cursor_found === false) {
       throw new InvalidArgumentError(

@@ -30,7 +30,7 @@ export class SnapshotsRepository {
   async read(sourceId: string): Promise<RecordedSnapshot | null> {
     const [row] = await this.database.executor.query<SnapshotRow>(
       { name: 'es_read_snapshot', text: readSnapshotSql(this.s), values: [sourceId] },
-      { idempotent: true },
+      { idempotent: true, readOnly: true },
     );
     if (row === undefined) {
       return null;

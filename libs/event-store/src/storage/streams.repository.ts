@@ -36,7 +36,7 @@ export class StreamsRepository {
   async find(streamId: string): Promise<StreamInfo | undefined> {
     const [row] = await this.database.executor.query<StreamRow>(
       { name: 'es_stream_info', text: streamInfoSql(this.s), values: [streamId] },
-      { idempotent: true },
+      { idempotent: true, readOnly: true },
     );
     return row && Number(row.version) > 0 ? toStreamInfo(row) : undefined;
   }
@@ -45,7 +45,7 @@ export class StreamsRepository {
   async list(pattern: string | null, after: string | null, limit: number): Promise<ListStreamsResult> {
     const rows = await this.database.executor.query<StreamRow>(
       { name: 'es_list_streams', text: listStreamsSql(this.s), values: [pattern, after, limit] },
-      { idempotent: true },
+      { idempotent: true, readOnly: true },
     );
     const streams = rows.map(toStreamInfo);
     return { streams, nextAfter: streams.length === limit ? streams.at(-1)!.streamId : null };
