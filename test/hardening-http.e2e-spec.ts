@@ -49,7 +49,7 @@ function parseResponse(text: string): { status: number; headers: Record<string, 
 /** Whichever comes first: `promise`, or `undefined` after `ms`. */
 async function within<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
   let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<undefined>((resolve) => (timer = setTimeout(resolve, ms)));
+  const timeout = new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), ms)));
   try {
     return await Promise.race([promise, timeout]);
   } finally {
