@@ -1,5 +1,4 @@
-import { spawn } from 'node:child_process';
-import net, { type AddressInfo } from 'node:net';
+import net from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import request from 'supertest';
@@ -8,8 +7,8 @@ import { listeningUrl } from './helpers/sse-client.js';
 import { createTestApp, type TestApp } from './helpers/test-app.js';
 import { testConnection } from './helpers/test-database.js';
 import { uniqueSchema } from './helpers/test-store.js';
+import { freePort, runService } from './helpers/service-process.js';
 
-const MAIN = 'dist/apps/event-store-service/src/main.js';
 const READER = 'reader-token-0123456789';
 const WRITER = 'writer-token-0123456789';
 const TOKENS = `${READER}:read,${WRITER}:write`;
@@ -90,28 +89,6 @@ describe('access control hardening', () => {
   });
 });
 
-/** The built service, as `npm start` runs it (see service-boot.e2e-spec.ts). */
-function runService(env: Record<string, string>): { output: () => string; exited: Promise<number | null>; stop: () => void } {
-  const child = spawn(process.execPath, [MAIN], {
-    env: { PATH: process.env.PATH ?? '', NODE_ENV: 'test', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  return { output: () => output, exited, stop: () => child.kill('SIGTERM') };
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
 const lines = (output: string): Array<Record<string, unknown>> =>
   output
     .trim()
@@ -168,7 +145,7 @@ describe('access control hardening (the real process)', () => {
       expect(warnings).toEqual([expect.objectContaining({ message: expect.stringContaining('EVENT_STORE_ALLOW_NO_AUTH') })]);
     } finally {
       open.stop();
-      expect(await open.exited).toBe(0);
+      expect((await open.exited).code).toBe(0);
     }
     const guarded = runService({ ...production, PORT: String(await freePort()), EVENT_STORE_TOKENS: TOKENS });
     try {

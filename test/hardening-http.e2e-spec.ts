@@ -1,6 +1,5 @@
-import { spawn } from 'node:child_process';
 import http from 'node:http';
-import net, { type AddressInfo } from 'node:net';
+import net from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import request from 'supertest';
@@ -9,8 +8,7 @@ import { listeningUrl, openEventStream } from './helpers/sse-client.js';
 import { createTestApp, type TestApp } from './helpers/test-app.js';
 import { testConnection } from './helpers/test-database.js';
 import { uniqueSchema } from './helpers/test-store.js';
-
-const MAIN = 'dist/apps/event-store-service/src/main.js';
+import { freePort, runService } from './helpers/service-process.js';
 
 /** A raw TCP connection to the service, for what an HTTP client would not send. */
 interface RawConnection {
@@ -197,28 +195,6 @@ describe('HTTP hardening: connection cap', () => {
   });
 });
 
-/** The built service, as `npm start` runs it (see service-boot.e2e-spec.ts). */
-function runService(env: Record<string, string>): { output: () => string; exited: Promise<number | null>; stop: () => void } {
-  const child = spawn(process.execPath, [MAIN], {
-    env: { PATH: process.env.PATH ?? '', NODE_ENV: 'test', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  return { output: () => output, exited, stop: () => child.kill('SIGTERM') };
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
 /** One kept-alive connection, as a pooled HTTP client has it: an agent of one socket. */
 interface Answer {
   status?: number;
@@ -289,7 +265,7 @@ describe('HTTP hardening: the answers during shutdown (the real process, SIGTERM
       await eventually(() => refused(port), 5_000);
       const answers = await Promise.all(clients.map((ask) => ask('/streams')));
       expect(answers).toEqual(clients.map(() => ({ status: 503, code: 'SHUTTING_DOWN', connection: 'close', reused: true })));
-      expect(await service.exited).toBe(0);
+      expect((await service.exited).code).toBe(0);
     } finally {
       service.stop();
     }
@@ -322,7 +298,7 @@ describe('HTTP hardening: the answers during shutdown (the real process, SIGTERM
         clients.map(() => ({ status: 503, code: 'SHUTTING_DOWN', connection: 'close', reused: true })),
       );
       expect(answers.filter((answer) => answer.status === 200).length).toBeGreaterThan(52);
-      expect(await service.exited).toBe(0);
+      expect((await service.exited).code).toBe(0);
     } finally {
       service.stop();
     }

@@ -1,32 +1,11 @@
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import pg from 'pg';
 import { TcpProxy } from './helpers/tcp-proxy.js';
 import { testConnection } from './helpers/test-database.js';
 import { uniqueSchema } from './helpers/test-store.js';
-
-const MAIN = 'dist/apps/event-store-service/src/main.js';
-
-/** The built service, as `npm start` runs it. */
-interface Exit {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-}
-
-function runService(env: Record<string, string>): { output: () => string; exited: Promise<Exit>; stop: () => void } {
-  const child = spawn(process.execPath, [MAIN], {
-    env: { PATH: process.env.PATH ?? '', NODE_ENV: 'test', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  const exited = new Promise<Exit>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
-  return { output: () => output, exited, stop: () => child.kill('SIGTERM') };
-}
+import { freePort, runService } from './helpers/service-process.js';
 
 async function waitFor(predicate: () => boolean, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -34,15 +13,6 @@ async function waitFor(predicate: () => boolean, timeoutMs: number): Promise<voi
     if (Date.now() > deadline) throw new Error('timed out');
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 describe('the service process', () => {

@@ -17,3 +17,4 @@ export { EventSerializer } from './serialization/event-serializer.js';
 export { FailedDeliveryWorker, type FailedDeliveryWorkerStats } from './subscriptions/failed-delivery.worker.js';
 export { SubscriptionManager } from './subscriptions/subscription-manager.js';
 export { SUBSCRIBE_TO, type SubscribeToMetadata } from './subscriptions/subscribe-to.decorator.js';
+export { answerWithin, checkFailure } from './health/bounded-check.js';

@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { HealthIndicatorService, type HealthIndicatorResult } from '@nestjs/terminus';
-import { EventStoreHealth, EventStoreHealthIndicator, EventStoreTimeoutError, subscriptionTotals } from '@game-bot/event-store';
+import { EventStoreHealth, EventStoreHealthIndicator, subscriptionTotals } from '@game-bot/event-store';
+import { answerWithin, checkFailure as failure } from '@game-bot/event-store/internal';
 import { ServiceSchema } from '../schema/service-schema.js';
 import { WEBHOOK_PREFIX } from '../webhooks/webhooks.service.js';
 import type { HealthThresholds } from './health-thresholds.js';
@@ -64,34 +65,6 @@ export class ServiceHealthChecks {
       return check.down(failure(error, timeoutMs));
     }
   }
-}
-
-/** A check that has not answered within the readiness limit. */
-class CheckTimedOut extends Error {}
-
-/**
- * What `work` answers, or a {@link CheckTimedOut} once `timeoutMs` has passed. The library bounds
- * its own checks the same way; this covers the service's, which it does not export a helper for.
- */
-async function answerWithin<T>(timeoutMs: number, work: () => Promise<T>): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new CheckTimedOut()), timeoutMs);
-  });
-  try {
-    return await Promise.race([work(), late]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-/** The `down` details of a failed check, as the library's checks give them. */
-function failure(error: unknown, timeoutMs: number): Record<string, unknown> {
-  const late = { message: `did not answer within ${timeoutMs} ms`, timeoutMs };
-  if (error instanceof CheckTimedOut) {
-    return late;
-  }
-  return error instanceof EventStoreTimeoutError ? { ...late, reason: error.message } : { message: (error as Error).message };
 }
 
 function isWebhook(name: string): boolean {
