@@ -69,6 +69,27 @@ describe('the service process', () => {
     );
   });
 
+  it('production refuses pending migrations in one line, with the command that applies them', async () => {
+    const connection = testConnection();
+    const schema = uniqueSchema('prodcheck');
+    const service = runService({
+      NODE_ENV: 'production',
+      EVENT_STORE_ALLOW_NO_AUTH: 'true',
+      EVENT_STORE_HOST: connection.host,
+      EVENT_STORE_PORT: String(connection.port),
+      EVENT_STORE_USER: connection.user!,
+      EVENT_STORE_PASS: connection.password!,
+      EVENT_STORE_DB: connection.database!,
+      EVENT_STORE_SCHEMA: schema,
+      PORT: String(await freePort()),
+    });
+    expect(await service.exited).toEqual({ code: 1, signal: null });
+    // Before, Nest's own error line with the stack and the modules' start-up lines came with it.
+    expect(service.output().trim().split('\n')).toEqual([
+      `Event store service failed to start: Schema '${schema}' has 2 pending migration(s) (CreateEventStore1764230400000, CreateSubscriptions1764316800000): run \`npx event-store migrate\`, or enable migrations at start`,
+    ]);
+  });
+
   it('names the unreachable server and the fix when the database is down', async () => {
     const service = runService({
       EVENT_STORE_HOST: '127.0.0.1',

@@ -15,7 +15,12 @@ async function bootstrap(): Promise<void> {
     abortOnError: false,
     // No `return503OnClosing`: GracefulShutdown answers while closing, in the contract's error body.
     logger: createServiceLogger(config.logging.format, config.logging.level),
+    // Boot's log lines wait until the app is up: a boot that fails says so in one line (below),
+    // not in Nest's error line with a stack after the modules' start-up lines.
+    bufferLogs: true,
+    autoFlushLogs: false,
   });
+  app.flushLogs();
   // Once the app's logger is in place, so that they are lines of the configured format.
   for (const warning of configurationWarnings(config)) logger.warn(warning);
   // Exit through process.exit once the hooks have run, so that the log lines still buffered are
