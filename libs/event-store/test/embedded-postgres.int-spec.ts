@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { chmod, copyFile, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir, userInfo } from 'node:os';
 import { createServer, type Server } from 'node:net';
@@ -92,6 +92,32 @@ describe('embedded PostgreSQL', () => {
       hooks.forEach(([signal, listeners]) => listeners.forEach((listener) => process.on(signal as 'SIGINT', listener)));
       await moduleRef.close();
       await rm(`${dataDir}-hooks`, { recursive: true, force: true });
+    }
+  });
+
+  it("generates the superuser's password per data directory, kept in it: the well-known one is refused", async () => {
+    const dir = `${dataDir}-password`;
+    const server = new EmbeddedPostgresServer({ dataDir: dir, port: 0 });
+    try {
+      const connection = await server.start();
+      expect(connection.password).not.toBe('postgres');
+      expect(connection.password.length).toBeGreaterThanOrEqual(32);
+      expect(statSync(join(dir, 'event-store.password')).mode & 0o777).toBe(0o600);
+      const wellKnown = new pg.Client({ ...connection, password: 'postgres', database: 'postgres' });
+      await expect(wellKnown.connect()).rejects.toMatchObject({ code: '28P01' });
+      const adopter = new EmbeddedPostgresServer({ dataDir: dir, port: 0 });
+      expect(await adopter.start()).toEqual(connection); // the same server, the same password
+      await server.stop();
+      const restarted = new EmbeddedPostgresServer({ dataDir: dir, port: 0 });
+      const again = await restarted.start();
+      expect(again.password).toBe(connection.password);
+      const client = new pg.Client({ ...again, database: 'postgres' });
+      await client.connect();
+      await client.end();
+      await restarted.stop();
+    } finally {
+      await server.stop();
+      await rm(dir, { recursive: true, force: true });
     }
   });
 

