@@ -27,8 +27,6 @@ import { SubscriptionRunner } from './subscription-runner.js';
 export class SubscriptionManager implements OnModuleDestroy {
   private readonly active = new Set<SubscriptionRunner>();
   private readonly groups = new Set<GroupSubscription>();
-  /** The persistent subscriptions (not groups) running in this process, by name: one each. */
-  private readonly persistent = new Map<string, Subscription>();
   /** Who holds leases for this process: host, pid and a random tag (pids repeat across hosts). */
   private readonly owner = `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
   private lastYield = 0;
@@ -92,20 +90,21 @@ export class SubscriptionManager implements OnModuleDestroy {
       return this.joinGroup(name, handler, options);
     }
     const lease = this.lease(name, streamId, options, this.owner, true);
-    const subscription = this.launch(name, this.source(streamId, options.filter), handler, options, lease);
-    this.persistent.set(name, subscription);
-    // Registered before the caller can await `stopped`: once it settles, the name is free.
-    void subscription.stopped.finally(() => this.persistent.delete(name)).catch(() => undefined);
-    return subscription;
+    return this.launch(name, this.source(streamId, options.filter), handler, options, lease);
   }
 
-  /** Refuses a name that runs in this process already (a group may take more members). */
+  /**
+   * Refuses a name that runs in this process already (a group may take more members). A runner
+   * leaves `active` once its `stopped` settles, a handler registered before the caller gets it:
+   * the name is free again as soon as the subscription has stopped.
+   */
   private assertFree(name: string, joiningGroup: boolean): void {
     const runsAsGroup = [...this.groups].some((group) => group.name === name);
-    if (!this.persistent.has(name) && (!runsAsGroup || joiningGroup)) {
+    const runsPlain = [...this.active].some((runner) => runner.name === name);
+    if (!runsPlain && (!runsAsGroup || joiningGroup)) {
       return;
     }
-    const advice = this.persistent.has(name)
+    const advice = runsPlain
       ? 'unsubscribe it (and await that) before subscribing to it again; to give its events to several handlers, call them from one'
       : 'it runs as a group: unsubscribe its members first, or join the group with the same { group } option';
     throw new InvalidArgumentError(`Subscription '${name}' already runs in this process: ${advice}`, { name });
