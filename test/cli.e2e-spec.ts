@@ -3,7 +3,7 @@ import { readFileSync, realpathSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
-import { testConnection } from './helpers/test-database.js';
+import { testConnection, testDatabaseEnv } from './helpers/test-database.js';
 import { uniqueSchema } from './helpers/test-store.js';
 
 const run = promisify(execFile);
@@ -19,12 +19,7 @@ describe('the event-store command', () => {
   const sql = new pg.Pool({ ...connection, max: 1 });
   const env = {
     ...process.env,
-    EVENT_STORE_HOST: connection.host,
-    EVENT_STORE_PORT: String(connection.port),
-    EVENT_STORE_USER: connection.user,
-    EVENT_STORE_PASS: connection.password,
-    EVENT_STORE_DB: connection.database,
-    EVENT_STORE_SCHEMA: schema,
+    ...testDatabaseEnv(schema),
   };
   const cli = async (args: string[], extra: Record<string, string> = {}) => {
     try {

@@ -5,7 +5,7 @@ import request from 'supertest';
 import { eventually } from './helpers/eventually.js';
 import { listeningUrl } from './helpers/sse-client.js';
 import { createTestApp, type TestApp } from './helpers/test-app.js';
-import { testConnection } from './helpers/test-database.js';
+import { testConnection, testDatabaseEnv } from './helpers/test-database.js';
 import { uniqueSchema } from './helpers/test-store.js';
 import { freePort, runService } from './helpers/service-process.js';
 
@@ -98,14 +98,7 @@ const lines = (output: string): Array<Record<string, unknown>> =>
 describe('access control hardening (the real process)', () => {
   const connection = testConnection();
   const schema = uniqueSchema('hardauthp');
-  const database = {
-    EVENT_STORE_HOST: connection.host!,
-    EVENT_STORE_PORT: String(connection.port),
-    EVENT_STORE_USER: connection.user!,
-    EVENT_STORE_PASS: connection.password!,
-    EVENT_STORE_DB: connection.database!,
-    EVENT_STORE_SCHEMA: schema,
-  };
+  const database = testDatabaseEnv(schema);
   afterAll(async () => {
     const sql = new pg.Pool({ ...connection, max: 1 });
     await sql.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);

@@ -6,7 +6,7 @@ import request from 'supertest';
 import { eventually } from './helpers/eventually.js';
 import { listeningUrl, openEventStream } from './helpers/sse-client.js';
 import { createTestApp, type TestApp } from './helpers/test-app.js';
-import { testConnection } from './helpers/test-database.js';
+import { testConnection, testDatabaseEnv } from './helpers/test-database.js';
 import { uniqueSchema } from './helpers/test-store.js';
 import { freePort, runService } from './helpers/service-process.js';
 
@@ -229,12 +229,7 @@ describe('HTTP hardening: the answers during shutdown (the real process, SIGTERM
   const schema = uniqueSchema('hardstop');
   const env = async (): Promise<Record<string, string>> => ({
     PORT: String(await freePort()),
-    EVENT_STORE_HOST: connection.host!,
-    EVENT_STORE_PORT: String(connection.port),
-    EVENT_STORE_USER: connection.user!,
-    EVENT_STORE_PASS: connection.password!,
-    EVENT_STORE_DB: connection.database!,
-    EVENT_STORE_SCHEMA: schema,
+    ...testDatabaseEnv(schema),
   });
   afterAll(async () => {
     const sql = new pg.Pool({ ...connection, max: 1 });

@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import pg from 'pg';
 import { TcpProxy } from './helpers/tcp-proxy.js';
-import { testConnection } from './helpers/test-database.js';
+import { testConnection, testDatabaseEnv } from './helpers/test-database.js';
 import { uniqueSchema } from './helpers/test-store.js';
 import { freePort, runService } from './helpers/service-process.js';
 
@@ -70,17 +70,11 @@ describe('the service process', () => {
   });
 
   it('production refuses pending migrations in one line, with the command that applies them', async () => {
-    const connection = testConnection();
     const schema = uniqueSchema('prodcheck');
     const service = runService({
       NODE_ENV: 'production',
       EVENT_STORE_ALLOW_NO_AUTH: 'true',
-      EVENT_STORE_HOST: connection.host,
-      EVENT_STORE_PORT: String(connection.port),
-      EVENT_STORE_USER: connection.user!,
-      EVENT_STORE_PASS: connection.password!,
-      EVENT_STORE_DB: connection.database!,
-      EVENT_STORE_SCHEMA: schema,
+      ...testDatabaseEnv(schema),
       PORT: String(await freePort()),
     });
     expect(await service.exited).toEqual({ code: 1, signal: null });

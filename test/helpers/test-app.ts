@@ -9,7 +9,7 @@ import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { configureHttp } from '../../apps/event-store-service/src/http/configure-http.js';
 import { createHttpAdapter } from '../../apps/event-store-service/src/http/http-adapter.js';
 import { TcpProxy } from './tcp-proxy.js';
-import { testConnection } from './test-database.js';
+import { testConnection, testDatabaseEnv } from './test-database.js';
 import { uniqueSchema } from './test-store.js';
 
 /** The service, booted in-process on the test database in a schema of its own. */
@@ -33,12 +33,7 @@ export async function createTestApp(env: Record<string, string> = {}, label = 'h
   const schema = uniqueSchema(label);
   const config = loadServiceConfig({
     NODE_ENV: 'test',
-    EVENT_STORE_HOST: connection.host,
-    EVENT_STORE_PORT: String(connection.port),
-    EVENT_STORE_USER: connection.user!,
-    EVENT_STORE_PASS: connection.password!,
-    EVENT_STORE_DB: connection.database!,
-    EVENT_STORE_SCHEMA: schema,
+    ...testDatabaseEnv(schema),
     ...env,
   });
   config.eventStore = { ...config.eventStore, ...extras.eventStore };

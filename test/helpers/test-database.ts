@@ -14,3 +14,16 @@ export function testConnection(): PostgresConnectionOptions {
   }
   return connection;
 }
+
+/** The `EVENT_STORE_*` variables naming the test database and `schema`, for a service or command run as a process. */
+export function testDatabaseEnv(schema: string): Record<string, string> {
+  const connection = testConnection();
+  return {
+    EVENT_STORE_HOST: connection.host,
+    EVENT_STORE_PORT: String(connection.port),
+    EVENT_STORE_USER: connection.user!,
+    EVENT_STORE_PASS: connection.password!,
+    EVENT_STORE_DB: connection.database!,
+    EVENT_STORE_SCHEMA: schema,
+  };
+}
