@@ -1,5 +1,5 @@
 import { Logger } from '@nestjs/common';
-import type pg from 'pg';
+import pg from 'pg';
 import { DataSource } from 'typeorm';
 import type { PostgresDriver } from 'typeorm/driver/postgres/PostgresDriver.js';
 import { eventStoreMigrations } from './migrations/index.js';
@@ -11,7 +11,7 @@ import { EmbeddedPostgresServer } from './embedded-postgres.server.js';
 import { eventStoreEntities } from './entities/index.js';
 import { ensureDatabase } from './ensure-database.js';
 import { MigrationRunner } from './migration-runner.js';
-import { dataSourceConnection, describeServer, quoteIdentifier } from './postgres-connection.js';
+import { clientConfig, dataSourceConnection, describeServer, quoteIdentifier } from './postgres-connection.js';
 import { classifyFailure } from './transient-failure.js';
 
 /**
@@ -22,6 +22,12 @@ export class EventStoreDatabase {
   private static readonly logger = new Logger(EventStoreDatabase.name);
   /** Runs statements with the retry policy. */
   readonly executor: DatabaseExecutor;
+  /**
+   * Runs the subscriptions' coordination (leases, checkpoints, membership) on a small pool of its
+   * own, so that many subscriptions never queue ahead of appends and reads on the main pool.
+   */
+  readonly coordination: DatabaseExecutor;
+  private readonly coordinationPool: pg.Pool;
   /** The quoted schema name, for SQL text. */
   readonly schema: string;
 
@@ -35,6 +41,14 @@ export class EventStoreDatabase {
     private readonly embedded?: EmbeddedPostgresServer,
   ) {
     this.executor = new DatabaseExecutor(this.pool, options);
+    this.coordinationPool = new pg.Pool({
+      ...clientConfig(connection, { ...options, applicationName: `${options.applicationName}-coordination` }),
+      ...sessionSettings(options),
+      max: coordinationPoolSize(options.poolSize),
+    });
+    // An idle connection lost (a server restart) is replaced on next use; the pool reports it here.
+    this.coordinationPool.on('error', (error) => EventStoreDatabase.logger.debug(`Coordination connection lost: ${error.message}`));
+    this.coordination = new DatabaseExecutor(this.coordinationPool, options);
     this.schema = quoteIdentifier(options.schema);
   }
 
@@ -85,8 +99,9 @@ export class EventStoreDatabase {
     return new MigrationRunner(this.dataSource, this.options.schema);
   }
 
-  /** Closes the pool, then stops the embedded server if this store started it. */
+  /** Closes the pools, then stops the embedded server if this store started it. */
   async close(): Promise<void> {
+    await this.coordinationPool.end().catch(() => undefined);
     if (this.dataSource.isInitialized) {
       await this.dataSource.destroy();
     }
@@ -120,17 +135,7 @@ export class EventStoreDatabase {
       poolSize: options.poolSize,
       connectTimeoutMS: options.connectionTimeoutMs,
       applicationName: options.applicationName,
-      extra: {
-        statement_timeout: options.statementTimeoutMs,
-        // A client-side bound too, for a server that stops answering without closing the socket.
-        query_timeout: options.statementTimeoutMs + options.connectionTimeoutMs,
-        keepAlive: true,
-        // Every statement of the store is a key lookup or an index-ordered scan. Prepared
-        // statements keep the plan made on first use, and a plan made while the tables were nearly
-        // empty is a sequential scan whose cost then grows with the table.
-        // A transaction of the store never waits long on its client; one that does was abandoned.
-        options: `-c enable_seqscan=off -c idle_in_transaction_session_timeout=${Math.max(60_000, options.statementTimeoutMs)}`,
-      },
+      extra: sessionSettings(options),
     });
     await dataSource.initialize();
     return dataSource;
@@ -145,4 +150,26 @@ export class EventStoreDatabase {
       error,
     );
   }
+}
+
+/** Connections of the coordination pool: a quarter of the main pool's, at least two. */
+export function coordinationPoolSize(poolSize: number): number {
+  return Math.max(2, Math.ceil(poolSize / 4));
+}
+
+/** node-postgres settings of every pooled connection of the store (both pools). */
+function sessionSettings(options: ResolvedEventStoreOptions): pg.PoolConfig {
+  return {
+    statement_timeout: options.statementTimeoutMs,
+    // A client-side bound too, for a server that stops answering without closing the socket.
+    query_timeout: options.statementTimeoutMs + options.connectionTimeoutMs,
+    keepAlive: true,
+    // Every statement of the store is a key lookup or an index-ordered scan. Prepared
+    // statements keep the plan made on first use, and a plan made while the tables were nearly
+    // empty is a sequential scan whose cost then grows with the table.
+    // That setting makes any scan look so costly that PostgreSQL would compile the statement
+    // (JIT, hundreds of milliseconds) for what takes a fraction of one: JIT is off.
+    // A transaction of the store never waits long on its client; one that does was abandoned.
+    options: `-c enable_seqscan=off -c jit=off -c idle_in_transaction_session_timeout=${Math.max(60_000, options.statementTimeoutMs)}`,
+  };
 }

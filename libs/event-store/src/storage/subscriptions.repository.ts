@@ -2,15 +2,19 @@ import { Inject, Injectable } from '@nestjs/common';
 import { EventStoreDatabase } from './event-store-database.js';
 import {
   acquireLeaseSql,
+  acquireLeasesSql,
+  candidatesOfSql,
   candidatesSql,
   createSubscriptionSql,
   deleteSubscriptionSql,
   heartbeatMemberSql,
+  heartbeatMembersSql,
   leaveGroupSql,
   liveMembersSql,
   readSubscriptionSql,
   releaseLeaseSql,
   renewLeaseSql,
+  renewLeasesSql,
   type SubscriptionRow,
 } from './sql/subscriptions.sql.js';
 import type { AllFilter } from '../types/read-options.js';
@@ -21,7 +25,16 @@ export interface SubscriptionDefinition {
   filter: AllFilter;
 }
 
-/** The rows of persistent subscriptions: definition, checkpoint and lease. */
+/** A live process that wants a subscription, and how many leases it holds. */
+export interface LeaseCandidate {
+  member: string;
+  leases: number;
+}
+
+/**
+ * The rows of persistent subscriptions: definition, checkpoint and lease. Its statements run on the
+ * store's coordination pool, apart from appends and reads.
+ */
 @Injectable()
 export class SubscriptionsRepository {
   private readonly s: string;
@@ -59,6 +72,62 @@ export class SubscriptionsRepository {
     return rows.length > 0;
   }
 
+  /**
+   * Renews many leases in one statement (`held`: name and owner pairs); the pairs still held, as
+   * `name owner` keys (see {@link leaseKey}).
+   */
+  async renewAll(held: ReadonlyArray<{ name: string; owner: string }>, leaseMs: number, deadline?: number): Promise<Set<string>> {
+    if (held.length === 0) return new Set();
+    const rows = await this.query<{ name: string; owner: string }>(
+      renewLeasesSql(this.s),
+      [held.map((lease) => lease.name), held.map((lease) => lease.owner), leaseMs],
+      deadline,
+    );
+    return new Set(rows.map((row) => leaseKey(row.name, row.owner)));
+  }
+
+  /**
+   * Takes the leases of `names` for `owner` where free (one statement): per name, its checkpoint
+   * when taken, `held` while another holds it, `gone` once deleted.
+   */
+  async acquireAll(
+    names: readonly string[],
+    owner: string,
+    leaseMs: number,
+    deadline?: number,
+  ): Promise<Map<string, number | 'held' | 'gone'>> {
+    const outcomes = new Map<string, number | 'held' | 'gone'>(names.map((name) => [name, 'gone']));
+    if (names.length === 0) return outcomes;
+    const rows = await this.query<{ name: string; checkpoint: string | null }>(acquireLeasesSql(this.s), [names, owner, leaseMs], deadline);
+    for (const row of rows) outcomes.set(row.name, row.checkpoint === null ? 'held' : Number(row.checkpoint));
+    return outcomes;
+  }
+
+  /** Which of `names` have a row (one statement). */
+  async existing(names: readonly string[], deadline?: number): Promise<Set<string>> {
+    if (names.length === 0) return new Set();
+    const rows = await this.query<{ name: string }>(
+      `SELECT name FROM ${this.s}.subscriptions WHERE name = ANY($1::text[])`,
+      [names],
+      deadline,
+    );
+    return new Set(rows.map((row) => row.name));
+  }
+
+  /** Records that `member` wants each of `names` now (one statement). */
+  async heartbeatAll(names: readonly string[], member: string, deadline?: number): Promise<void> {
+    if (names.length > 0) await this.query(heartbeatMembersSql(this.s), [names, member], deadline);
+  }
+
+  /** {@link candidates} of many subscriptions at once: per name, fewest leases first. */
+  async candidatesOf(names: readonly string[], aliveMs: number, deadline?: number): Promise<Map<string, LeaseCandidate[]>> {
+    const byName = new Map<string, LeaseCandidate[]>(names.map((name) => [name, []]));
+    if (names.length === 0) return byName;
+    const rows = await this.query<LeaseCandidate & { subscription: string }>(candidatesOfSql(this.s), [names, aliveMs], deadline);
+    for (const { subscription, member, leases } of rows) byName.get(subscription)?.push({ member, leases });
+    return byName;
+  }
+
   /** Hands the lease back, writing the checkpoint. */
   async release(name: string, owner: string, checkpoint: number | null): Promise<void> {
     await this.query(releaseLeaseSql(this.s), [name, owner, checkpoint]);
@@ -66,7 +135,7 @@ export class SubscriptionsRepository {
 
   /** Removes the subscription; `false` if there was none. */
   async delete(name: string): Promise<boolean> {
-    const rows = await this.database.executor.run(
+    const rows = await this.database.coordination.run(
       async (session) => (await session.query(deleteSubscriptionSql(this.s), [name])).rowCount ?? 0,
       { idempotent: true },
     );
@@ -81,8 +150,8 @@ export class SubscriptionsRepository {
   }
 
   /** The live processes that want subscription `name`, with the leases each holds, fewest first. */
-  async candidates(name: string, aliveMs: number): Promise<Array<{ member: string; leases: number }>> {
-    return this.query<{ member: string; leases: number }>(candidatesSql(this.s), [name, aliveMs]);
+  async candidates(name: string, aliveMs: number): Promise<LeaseCandidate[]> {
+    return this.query<LeaseCandidate>(candidatesSql(this.s), [name, aliveMs]);
   }
 
   /** Removes `member` from group `name`. */
@@ -90,7 +159,13 @@ export class SubscriptionsRepository {
     await this.query(leaveGroupSql(this.s), [name, member]);
   }
 
-  private query<R extends object>(text: string, values: unknown[]): Promise<R[]> {
-    return this.database.executor.query<R & Record<string, unknown>>({ text, values }, { idempotent: true });
+  /** One statement; `deadline` (a `Date.now()` time) bounds it and its retries, by default the store's operation deadline. */
+  private query<R extends object>(text: string, values: unknown[], deadline?: number): Promise<R[]> {
+    return this.database.coordination.query<R & Record<string, unknown>>({ text, values }, { idempotent: true, deadline });
   }
+}
+
+/** The key of a lease in {@link SubscriptionsRepository.renewAll}'s answer. */
+export function leaseKey(name: string, owner: string): string {
+  return `${name}\u0000${owner}`;
 }

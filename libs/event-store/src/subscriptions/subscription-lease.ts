@@ -1,7 +1,7 @@
 import { Logger } from '@nestjs/common';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { InvalidArgumentError } from '../errors/invalid-argument.error.js';
 import type { SubscriptionDefinition, SubscriptionsRepository } from '../storage/subscriptions.repository.js';
+import type { AcquireOutcome, KeptLease, LeaseKeeper } from './lease-keeper.js';
 
 /** The lease of a persistent subscription was taken by another process. */
 export class LeaseLostError extends Error {
@@ -30,11 +30,6 @@ export interface LeaseTiming {
    */
   spread: boolean;
   /**
-   * Whether this process may hand a lease back now: one at a time per process, so that the leases
-   * of a busy process move one by one instead of all at once (and all back).
-   */
-  mayYield: () => boolean;
-  /**
    * `true`: wait for the lease, and after losing it wait to get it back (a subscription of its
    * own). `false`: take it now or not at all, and stop on losing it (a group partition, which its
    * group places).
@@ -47,15 +42,24 @@ export interface LeaseTiming {
  * delivers; others stand by and take over once the lease lapses (its holder died) or is handed
  * back. The checkpoint is written in batches (every N events or T ms) and only ever names an
  * event that was handled, so a restart repeats at most the last batch and skips nothing.
+ *
+ * The holder counts the lease as its own only until the last confirmation it got, measured from
+ * when that statement was sent, plus the lease time less a margin: a renewal that does not answer
+ * (a stalled server, a lost connection) stops delivery before any other process can take the
+ * lease, rather than being taken for a renewal that worked. The process's {@link LeaseKeeper}
+ * renews all its leases together.
  */
-export class SubscriptionLease {
+export class SubscriptionLease implements KeptLease {
   private readonly logger: Logger;
   private pending: number | null = null;
   private sinceWrite = 0;
   private lost = false;
+  private held = false;
+  /** Until when (a `performance.now()` time) the lease is certainly this process's. */
+  private heldUntil = 0;
   private created = false;
-  private renewals = 0;
-  private renewTimer?: NodeJS.Timeout;
+  /** Aborted when the lease is lost, to wake a run waiting for events. */
+  private losing = new AbortController();
   private flushTimer?: NodeJS.Timeout;
   private writing: Promise<void> = Promise.resolve();
 
@@ -63,15 +67,28 @@ export class SubscriptionLease {
     private readonly store: SubscriptionsRepository,
     readonly name: string,
     private readonly definition: SubscriptionDefinition,
-    private readonly owner: string,
+    readonly owner: string,
     private readonly timing: LeaseTiming,
+    private readonly keeper: LeaseKeeper,
   ) {
     this.logger = new Logger(`Subscription(${name})`);
   }
 
-  /** Whether the lease was lost since it was acquired. */
+  /**
+   * Whether the lease was lost since it was acquired: taken away, handed back, or no longer
+   * confirmed in time (then delivery stops until the lease is confirmed again).
+   */
   get isLost(): boolean {
+    if (!this.lost && this.held && performance.now() > this.heldUntil) {
+      this.logger.warn('Its lease was not confirmed in time (the database is slow or unreachable); stopped delivering');
+      this.lose();
+    }
     return this.lost;
+  }
+
+  /** Aborts once the lease held now is lost (a run waiting for events then stops waiting). */
+  get lostSignal(): AbortSignal {
+    return this.losing.signal;
   }
 
   /** Whether the run waits for the lease (and waits again after losing it). */
@@ -81,7 +98,12 @@ export class SubscriptionLease {
 
   /** Whether this process holds the lease now. */
   get isHeld(): boolean {
-    return this.renewTimer !== undefined && !this.lost;
+    return this.held && !this.isLost;
+  }
+
+  /** Whether the lease prefers the process holding the fewest (see `LeaseTiming.spread`). */
+  get spreads(): boolean {
+    return this.timing.spread;
   }
 
   /** Waits until this process holds the lease; returns the checkpoint to resume from. */
@@ -93,10 +115,10 @@ export class SubscriptionLease {
     this.created = true;
     this.refuseOtherDefinition(row.stream_id, row.filter);
     let announced = false;
+    let { outcome, sentAt } = await this.tryAcquire();
     while (!signal.aborted) {
-      const outcome = await this.tryAcquire();
       if (typeof outcome === 'number') {
-        this.begin();
+        this.begin(sentAt);
         return outcome;
       }
       if (outcome === 'gone') {
@@ -109,17 +131,18 @@ export class SubscriptionLease {
         this.logger.log('Another process runs it; standing by to take over');
         announced = true;
       }
-      await sleep(this.timing.standbyPollMs, undefined, { signal }).catch(() => undefined);
+      ({ outcome, sentAt } = await this.keeper.waitForTurn(this, signal));
     }
     return 0;
   }
 
-  /** The lease if it is this process's turn and free: its checkpoint, or why not (one query either way). */
-  private async tryAcquire(): Promise<number | 'held' | 'gone'> {
+  /** The lease if it is this process's turn and free: its checkpoint, or why not. */
+  private async tryAcquire(): Promise<AcquireOutcome> {
+    const sentAt = performance.now();
     if (await this.myTurn()) {
-      return this.store.acquire(this.name, this.owner, this.timing.leaseMs);
+      return { outcome: await this.store.acquire(this.name, this.owner, this.timing.leaseMs), sentAt };
     }
-    return (await this.store.find(this.name)) === undefined ? 'gone' : 'held';
+    return { outcome: (await this.store.find(this.name)) === undefined ? 'gone' : 'held', sentAt };
   }
 
   /** Whether this process should try to take the lease now (always, unless spreading says another should). */
@@ -127,24 +150,15 @@ export class SubscriptionLease {
     if (!this.timing.spread) {
       return true;
     }
-    const aliveMs = this.timing.leaseMs + this.timing.standbyPollMs;
+    const { aliveMs } = this.keeper;
     await this.store.heartbeat(this.name, this.owner, aliveMs);
-    const [first] = await this.store.candidates(this.name, aliveMs);
+    const [first] = this.keeper.candidatesOf(this.name) ?? (await this.store.candidates(this.name, aliveMs));
     return first === undefined || first.member === this.owner;
-  }
-
-  /** Whether another live process wants this subscription and holds at least two leases fewer. */
-  private async shouldYield(): Promise<boolean> {
-    const aliveMs = this.timing.leaseMs + this.timing.standbyPollMs;
-    await this.store.heartbeat(this.name, this.owner, aliveMs);
-    const candidates = await this.store.candidates(this.name, aliveMs);
-    const mine = candidates.find((candidate) => candidate.member === this.owner)?.leases ?? 0;
-    return candidates.some((candidate) => candidate.member !== this.owner && candidate.leases + 1 < mine);
   }
 
   /** Records a handled event's cursor; writes the checkpoint when a batch is full. */
   async handled(cursor: number): Promise<void> {
-    if (this.lost) {
+    if (this.isLost) {
       throw new LeaseLostError(`Subscription ${this.name} lost its lease`);
     }
     this.pending = cursor;
@@ -157,11 +171,12 @@ export class SubscriptionLease {
 
   /** Writes the checkpoint (if it moved) and hands the lease back; this process no longer wants it. */
   async release(cursor: number): Promise<void> {
-    const held = this.renewTimer !== undefined && !this.lost;
-    this.stopTimers();
+    const held = this.held && !this.lost;
+    this.stop();
     await this.writing.catch(() => undefined);
     // Also when not running: a group may have taken the lease for this process just before. The
-    // checkpoint is written only by a holder that read it (others keep the stored one).
+    // checkpoint is written only by a holder that read it (others keep the stored one), and only
+    // while the row is still its own.
     await this.store
       .release(this.name, this.owner, held ? cursor : null)
       .catch((error: unknown) => this.logger.warn(`Could not hand back the lease: ${String(error)}`));
@@ -170,12 +185,48 @@ export class SubscriptionLease {
     }
   }
 
-  private begin(): void {
+  /** See {@link KeptLease.renewed}. */
+  renewed(sentAt: number): void {
+    if (this.held && !this.lost) {
+      this.heldUntil = Math.max(this.heldUntil, sentAt + this.validityMs());
+    }
+  }
+
+  /** See {@link KeptLease.markLost}. */
+  markLost(): void {
+    this.lose();
+  }
+
+  /**
+   * Gives the lease to a process with fewer (the run then stands by, as after a lost lease).
+   * Delivery stops before the lease is offered; if the release fails, the lease lapses to the
+   * next holder rather than two processes delivering.
+   */
+  async yieldTo(): Promise<void> {
+    this.lose();
+    this.writing = this.writing
+      .then(() => this.store.release(this.name, this.owner, this.pending))
+      .catch((error: unknown) => this.logger.warn(`Handing the lease back failed (${String(error)}); letting it lapse`));
+    await this.writing;
+    this.logger.log('Handed its lease to a process that holds fewer');
+  }
+
+  private begin(sentAt: number): void {
     this.lost = false;
+    this.losing = new AbortController();
+    this.held = true;
+    this.heldUntil = sentAt + this.validityMs();
     this.pending = null;
     this.sinceWrite = 0;
-    const every = Math.max(100, Math.floor(this.timing.leaseMs / 3));
-    this.renewTimer = setInterval(() => void this.renew(), every).unref();
+    this.keeper.hold(this);
+  }
+
+  /**
+   * How long a confirmation counts, from the moment its statement was sent: the lease time less a
+   * tenth, for clocks that run at slightly different rates.
+   */
+  private validityMs(): number {
+    return this.timing.leaseMs - Math.ceil(this.timing.leaseMs / 10);
   }
 
   /** Writes the pending checkpoint, one write at a time. */
@@ -188,58 +239,33 @@ export class SubscriptionLease {
     return write;
   }
 
-  private async renew(): Promise<void> {
-    this.writing = this.writing.then(() => this.write(null)).catch(() => undefined);
-    await this.writing;
-    // Whether to hand the lease over is a question for every other renewal, not every one: it
-    // costs two queries, and the answer changes only as processes come and go.
-    if (
-      this.timing.spread &&
-      !this.lost &&
-      ++this.renewals % 2 === 0 &&
-      (await this.shouldYield().catch(() => false)) &&
-      this.timing.mayYield()
-    ) {
-      await this.handBack();
-    }
-  }
-
-  /**
-   * Gives the lease to a process with fewer (the run then stands by, as after a lost lease). If
-   * the release fails, the lease is treated as lost all the same: delivery stops here, and the
-   * lease lapses to the next holder rather than two processes delivering.
-   */
-  private async handBack(): Promise<void> {
-    this.stopTimers();
-    this.writing = this.writing
-      .then(() => this.store.release(this.name, this.owner, this.pending))
-      .catch((error: unknown) => this.logger.warn(`Handing the lease back failed (${String(error)}); letting it lapse`))
-      .finally(() => {
-        this.lost = true;
-      });
-    await this.writing;
-    this.logger.log('Handed its lease to a process that holds fewer');
-  }
-
   private async write(checkpoint: number | null): Promise<void> {
     if (this.lost) {
       return;
     }
     this.sinceWrite = checkpoint === null ? this.sinceWrite : 0;
+    const sentAt = performance.now();
     const held = await this.store.renew(this.name, this.owner, this.timing.leaseMs, checkpoint).catch((error: unknown) => {
-      this.logger.warn(`Could not renew the lease: ${String(error)}`);
-      return true; // unknown: the lease may still be ours; the next renewal tells
+      this.logger.warn(`Could not write the checkpoint: ${String(error)}`);
+      return undefined; // unknown: the lease runs out unless a renewal confirms it
     });
-    if (!held) {
-      this.lost = true;
-      this.stopTimers();
+    if (held === true) {
+      this.renewed(sentAt);
+    } else if (held === false) {
+      this.markLost();
     }
   }
 
-  private stopTimers(): void {
-    clearInterval(this.renewTimer);
+  private lose(): void {
+    this.lost = true;
+    this.stop();
+    this.losing.abort();
+  }
+
+  private stop(): void {
+    this.held = false;
+    this.keeper.forget(this);
     clearTimeout(this.flushTimer);
-    this.renewTimer = undefined;
     this.flushTimer = undefined;
   }
 

@@ -14,6 +14,7 @@ import { assertName, assertStreamId } from '../validation/stream-id.validation.j
 import { EventNotifier } from './event-notifier.js';
 import { AllEventSource, StreamEventSource } from './event-sources.js';
 import { GroupSubscription, partitionName } from './group-subscription.js';
+import { LeaseKeeper } from './lease-keeper.js';
 import { SubscriptionLease } from './subscription-lease.js';
 import type { EventHandler, Subscription, SubscriptionOptions } from './subscription-options.js';
 import type { RetryReport } from '../types/retry-report.js';
@@ -30,6 +31,8 @@ export class SubscriptionManager implements OnModuleDestroy {
   /** Who holds leases for this process: host, pid and a random tag (pids repeat across hosts). */
   private readonly owner = `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
   private lastYield = 0;
+  /** Renews and takes this process's leases in batches. */
+  private readonly keeper: LeaseKeeper;
 
   constructor(
     @Inject(EVENT_STORE_OPTIONS) private readonly options: ResolvedEventStoreOptions,
@@ -38,7 +41,9 @@ export class SubscriptionManager implements OnModuleDestroy {
     @Inject(SubscriptionsRepository) private readonly store: SubscriptionsRepository,
     @Inject(FailedDeliveriesRepository) private readonly failures: FailedDeliveriesRepository,
     @Inject(EventStoreObservers) private readonly observers: EventStoreObservers,
-  ) {}
+  ) {
+    this.keeper = new LeaseKeeper(store, { leaseMs: LEASE_MS, tickMs: STANDBY_POLL_MS, mayYield: () => this.mayYield() });
+  }
 
   /** See {@link EventStore.subscribe}. */
   subscribe(streamId: string, handler: EventHandler, options: SubscriptionOptions = {}): Subscription {
@@ -141,15 +146,15 @@ export class SubscriptionManager implements OnModuleDestroy {
   }
 
   private lease(name: string, streamId: string, options: SubscriptionOptions, owner: string, spread: boolean): SubscriptionLease {
-    return new SubscriptionLease(this.store, name, definition(streamId, options.filter), owner, {
+    const timing = {
       spread,
-      mayYield: () => this.mayYield(),
       leaseMs: LEASE_MS,
-      standbyPollMs: 500,
+      standbyPollMs: STANDBY_POLL_MS,
       checkpointEvery: positive(options.checkpointEvery ?? 100, 'checkpointEvery'),
       checkpointIntervalMs: positive(options.checkpointIntervalMs ?? 1_000, 'checkpointIntervalMs'),
       standBy: spread,
-    });
+    };
+    return new SubscriptionLease(this.store, name, definition(streamId, options.filter), owner, timing, this.keeper);
   }
 
   /** One lease handed back per process every two seconds at most (see `LeaseTiming.mayYield`). */
@@ -238,6 +243,7 @@ export class SubscriptionManager implements OnModuleDestroy {
   async onModuleDestroy(): Promise<void> {
     await Promise.all([...this.groups].map((group) => group.unsubscribe()));
     await Promise.all([...this.active].map((subscription) => subscription.unsubscribe()));
+    this.keeper.close();
     await this.notifier.close();
   }
 
@@ -290,6 +296,9 @@ async function settleLimited<T, R>(items: T[], limit: number, work: (item: T) =>
 
 /** How long a lease lasts without renewal: a dead process's subscription is taken over after it. */
 const LEASE_MS = 3_000;
+
+/** How often runs standing by try for their lease (renewals come every other time). */
+const STANDBY_POLL_MS = 500;
 
 function definition(streamId: string, filter: AllFilter | undefined) {
   // Keys in the order jsonb keeps them (shorter first), so a stored definition compares equal.

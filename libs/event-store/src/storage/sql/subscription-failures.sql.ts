@@ -52,15 +52,16 @@ export const replayFailuresSql = (s: string): string => `
 /** $1 subscription, $2 checkpoint: moves a subscription nobody runs. */
 export const resetCheckpointSql = (s: string): string => `
   UPDATE ${s}.subscriptions SET checkpoint = $2, updated_at = now()
-   WHERE name = $1 AND (owner IS NULL OR lease_until < now())
+   WHERE name = $1 AND (lease_until IS NULL OR lease_until < now())
   RETURNING name`;
 
 /**
  * $1 name, $2 checkpoint: moves the checkpoint and takes the lease away from whoever holds it. The
- * holder's next renewal fails (it no longer owns the row), so it stops delivering and takes the
- * lease again, at the new checkpoint, like any other process.
+ * holder's next renewal fails (it no longer owns the row), so it stops delivering. The lease keeps
+ * its time: no process takes it (at the new checkpoint) before the holder's last renewal has run
+ * out, when the holder has certainly stopped starting events.
  */
 export const resetRunningCheckpointSql = (s: string): string => `
-  UPDATE ${s}.subscriptions SET checkpoint = $2, owner = NULL, lease_until = NULL, updated_at = now()
+  UPDATE ${s}.subscriptions SET checkpoint = $2, owner = NULL, updated_at = now()
    WHERE name = $1
   RETURNING name`;

@@ -19,14 +19,15 @@ export const readSubscriptionSql = (s: string): string =>
 
 /**
  * $1 name, $2 owner, $3 lease in milliseconds: takes the lease if it is free, lapsed or already
- * ours. One row: the checkpoint (NULL while another process holds it), and whether the
+ * ours. A lease taken away while running (a reset) has no owner but keeps its time: it is free
+ * only once that time has passed, when its last holder has stopped delivering. One row: the checkpoint (NULL while another process holds it), and whether the
  * subscription exists at all (a standby learns of a deletion from the query it polls with).
  */
 export const acquireLeaseSql = (s: string): string => `
   WITH taken AS (
     UPDATE ${s}.subscriptions
        SET owner = $2, lease_until = now() + make_interval(secs => $3::double precision / 1000), updated_at = now()
-     WHERE name = $1 AND (owner IS NULL OR owner = $2 OR lease_until < now())
+     WHERE name = $1 AND (owner = $2 OR lease_until IS NULL OR lease_until < now())
     RETURNING checkpoint)
   SELECT (SELECT checkpoint FROM taken) AS checkpoint,
          EXISTS (SELECT 1 FROM ${s}.subscriptions WHERE name = $1) AS present`;
@@ -38,6 +39,52 @@ export const renewLeaseSql = (s: string): string => `
          checkpoint = coalesce($4::bigint, checkpoint), updated_at = now()
    WHERE name = $1 AND owner = $2
   RETURNING checkpoint`;
+
+/**
+ * $1 names, $2 owners (pairs), $3 lease in milliseconds: renews the leases of a process in one
+ * statement; the pairs whose lease was still theirs.
+ */
+export const renewLeasesSql = (s: string): string => `
+  UPDATE ${s}.subscriptions AS s
+     SET lease_until = now() + make_interval(secs => $3::double precision / 1000), updated_at = now()
+    FROM unnest($1::text[], $2::text[]) AS held(name, owner)
+   WHERE s.name = held.name AND s.owner = held.owner
+  RETURNING s.name, s.owner`;
+
+/**
+ * $1 names, $2 owner, $3 lease in milliseconds: takes each lease that is free, lapsed or already
+ * the owner's (as {@link acquireLeaseSql}, for many at once). One row per name that exists: its
+ * checkpoint when taken, NULL while another holds it; names without a row were deleted.
+ */
+export const acquireLeasesSql = (s: string): string => `
+  WITH taken AS (
+    UPDATE ${s}.subscriptions
+       SET owner = $2, lease_until = now() + make_interval(secs => $3::double precision / 1000), updated_at = now()
+     WHERE name = ANY($1::text[]) AND (owner = $2 OR lease_until IS NULL OR lease_until < now())
+    RETURNING name, checkpoint)
+  SELECT s.name, t.checkpoint
+    FROM ${s}.subscriptions s LEFT JOIN taken t ON t.name = s.name
+   WHERE s.name = ANY($1::text[])`;
+
+/** $1 names, $2 member: the member is alive now, for each of the names (one statement). */
+export const heartbeatMembersSql = (s: string): string => `
+  INSERT INTO ${s}.subscription_members (subscription, member) SELECT unnest($1::text[]), $2
+  ON CONFLICT (subscription, member) DO UPDATE SET last_seen = now()`;
+
+/**
+ * $1 names, $2 how long a candidate counts as alive (ms): {@link candidatesSql} for many
+ * subscriptions at once, one row per subscription and live candidate.
+ */
+export const candidatesOfSql = (s: string): string => `
+  WITH live AS (
+    SELECT subscription, member FROM ${s}.subscription_members
+     WHERE subscription = ANY($1::text[]) AND last_seen > now() - make_interval(secs => $2::double precision / 1000)),
+  held AS (
+    SELECT owner, count(*)::int AS leases FROM ${s}.subscriptions
+     WHERE owner IS NOT NULL AND lease_until > now() GROUP BY owner)
+  SELECT l.subscription, l.member, coalesce(h.leases, 0) AS leases
+    FROM live l LEFT JOIN held h ON h.owner = l.member
+   ORDER BY l.subscription, leases, l.member`;
 
 /** $1 name, $2 owner, $3 checkpoint or NULL: hands the lease back. */
 export const releaseLeaseSql = (s: string): string => `

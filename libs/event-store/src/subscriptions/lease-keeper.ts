@@ -1,0 +1,231 @@
+import { Logger } from '@nestjs/common';
+import { leaseKey, type LeaseCandidate, type SubscriptionsRepository } from '../storage/subscriptions.repository.js';
+
+/** What the keeper needs of a lease it renews, or acquires for a run standing by. */
+export interface KeptLease {
+  readonly name: string;
+  readonly owner: string;
+  /** Whether the process prefers to take this lease when it holds the fewest (see `LeaseTiming.spread`). */
+  readonly spreads: boolean;
+  /** Whether it holds the lease now (renewals due). */
+  readonly isHeld: boolean;
+  /** A renewal sent at `sentAt` (a `performance.now()` time) found the lease still this process's. */
+  renewed(sentAt: number): void;
+  /** A renewal found the lease taken away (another owner, a reset, a deletion). */
+  markLost(): void;
+  /** Another live process with at least two leases fewer wants it: hand it over. */
+  yieldTo(): Promise<void>;
+}
+
+/** How a standby's wait for a lease ended: its checkpoint when taken, with the time the query was sent. */
+export type AcquireOutcome = { outcome: number | 'held' | 'gone'; sentAt: number };
+
+interface Standby {
+  lease: KeptLease;
+  resolve: (outcome: AcquireOutcome) => void;
+}
+
+/** Timing of the keeper: one tick every `tickMs`; a lease lasts `leaseMs`. */
+export interface LeaseKeeperTiming {
+  leaseMs: number;
+  /**
+   * How often standbys try for their lease; renewals come every other tick, membership and
+   * candidates every fourth, a hand-over every eighth at most.
+   */
+  tickMs: number;
+  /** Whether this process may hand a lease back now (one at a time per process). */
+  mayYield: () => boolean;
+}
+
+/**
+ * The leases of one process, kept with a few statements per tick, however many there are:
+ * renewals of every held lease in one statement, the tries of every run standing by in another,
+ * and the spreading of leases over processes (membership, candidates) in two more. Each held
+ * lease learns when it was last confirmed; a run stops starting events once that confirmation is
+ * older than its lease allows (see {@link SubscriptionLease}), so a renewal that does not answer
+ * never counts as held.
+ */
+export class LeaseKeeper {
+  private readonly logger = new Logger('SubscriptionLeases');
+  private readonly held = new Set<KeptLease>();
+  private readonly standbys = new Map<KeptLease, Standby>();
+  /** The latest candidates of every spreading lease, for the standbys' turns. */
+  private candidates = new Map<string, LeaseCandidate[]>();
+  private ticks = 0;
+  private timer?: NodeJS.Timeout;
+  private closed = false;
+  private failing = false;
+
+  constructor(
+    private readonly store: SubscriptionsRepository,
+    private readonly timing: LeaseKeeperTiming,
+  ) {}
+
+  /** Starts renewing a lease just acquired. */
+  hold(lease: KeptLease): void {
+    this.held.add(lease);
+    this.schedule();
+  }
+
+  /** Stops renewing a lease (handed back, lost or released). */
+  forget(lease: KeptLease): void {
+    this.held.delete(lease);
+  }
+
+  /**
+   * Waits until a tick takes the lease for a run standing by (a number), finds it deleted
+   * (`gone`), or `signal` aborts (`held`).
+   */
+  waitForTurn(lease: KeptLease, signal: AbortSignal): Promise<AcquireOutcome> {
+    return new Promise((resolve) => {
+      if (signal.aborted || this.closed) return resolve({ outcome: 'held', sentAt: performance.now() });
+      const onAbort = (): void => {
+        this.standbys.delete(lease);
+        resolve({ outcome: 'held', sentAt: performance.now() });
+      };
+      signal.addEventListener('abort', onAbort, { once: true });
+      this.standbys.set(lease, {
+        lease,
+        resolve: (outcome) => {
+          signal.removeEventListener('abort', onAbort);
+          this.standbys.delete(lease);
+          resolve(outcome);
+        },
+      });
+      this.schedule();
+    });
+  }
+
+  /** How long a process counts as wanting a lease after saying so: the lease and two rounds of membership (every fourth tick). */
+  get aliveMs(): number {
+    return this.timing.leaseMs + 8 * this.timing.tickMs;
+  }
+
+  /** The live processes that want a spreading lease, as of the last tick (`undefined` before the first). */
+  candidatesOf(name: string): LeaseCandidate[] | undefined {
+    return this.candidates.get(name);
+  }
+
+  /** Stops ticking; standbys still waiting hear `held` (their runs are stopping). */
+  close(): void {
+    this.closed = true;
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    for (const standby of [...this.standbys.values()]) standby.resolve({ outcome: 'held', sentAt: performance.now() });
+  }
+
+  private schedule(): void {
+    if (this.timer !== undefined || this.closed) return;
+    this.timer = setTimeout(() => void this.tick(), this.timing.tickMs).unref();
+  }
+
+  private async tick(): Promise<void> {
+    const tick = ++this.ticks;
+    try {
+      if (tick % 2 === 0) await this.renew();
+      if (tick % 4 === 0) await this.spread(tick % 8 === 0);
+      await this.tryStandbys();
+      if (this.failing) this.logger.log('Lease renewals answer again');
+      this.failing = false;
+    } catch (error) {
+      // Held leases run out by themselves (their runs stop delivering); the next tick tries again.
+      if (!this.failing) this.logger.warn(`Could not renew or take leases: ${String(error)}`);
+      this.failing = true;
+    } finally {
+      this.timer = undefined;
+      if (this.held.size > 0 || this.standbys.size > 0) this.schedule();
+    }
+  }
+
+  /** Renews every held lease in one statement. */
+  private async renew(): Promise<void> {
+    const leases = [...this.held].filter((lease) => lease.isHeld);
+    if (leases.length === 0) return;
+    const sentAt = performance.now();
+    const renewed = await this.store.renewAll(leases, this.timing.leaseMs, this.deadline());
+    for (const lease of leases) {
+      if (renewed.has(leaseKey(lease.name, lease.owner))) lease.renewed(sentAt);
+      else lease.markLost();
+    }
+  }
+
+  /**
+   * Spreading leases: says this process wants each (membership), reads who else does, and (every
+   * other time) hands one over to a process holding at least two fewer.
+   */
+  private async spread(mayHandOver: boolean): Promise<void> {
+    const spreading = [...new Set([...this.held, ...this.standbys.keys()])].filter((lease) => lease.spreads);
+    if (spreading.length === 0) return;
+    const names = spreading.map((lease) => lease.name);
+    const { aliveMs } = this;
+    const owners = [...new Set(spreading.map((lease) => lease.owner))];
+    for (const owner of owners) {
+      await this.store.heartbeatAll(
+        spreading.filter((lease) => lease.owner === owner).map((lease) => lease.name),
+        owner,
+        this.deadline(),
+      );
+    }
+    this.candidates = await this.store.candidatesOf(names, aliveMs, this.deadline());
+    if (!mayHandOver) return;
+    for (const lease of spreading) {
+      if (!lease.isHeld || !this.shouldYield(lease)) continue;
+      if (!this.timing.mayYield()) break;
+      await lease.yieldTo();
+    }
+  }
+
+  private shouldYield(lease: KeptLease): boolean {
+    const candidates = this.candidates.get(lease.name) ?? [];
+    const mine = candidates.find((candidate) => candidate.member === lease.owner)?.leases ?? 0;
+    return candidates.some((candidate) => candidate.member !== lease.owner && candidate.leases + 1 < mine);
+  }
+
+  /** Tries for every standby whose turn it is in one statement; finds the deleted ones in another. */
+  private async tryStandbys(): Promise<void> {
+    const waiting = [...this.standbys.values()];
+    if (waiting.length === 0) return;
+    const turn = waiting.filter(({ lease }) => this.isTurnOf(lease));
+    const others = waiting.filter((standby) => !turn.includes(standby));
+    const sentAt = performance.now();
+    for (const owner of new Set(turn.map(({ lease }) => lease.owner))) {
+      const mine = turn.filter(({ lease }) => lease.owner === owner);
+      const outcomes = await this.store.acquireAll(
+        mine.map(({ lease }) => lease.name),
+        owner,
+        this.timing.leaseMs,
+        this.deadline(),
+      );
+      for (const standby of mine) {
+        const outcome = outcomes.get(standby.lease.name)!;
+        if (this.standbys.get(standby.lease) === standby) {
+          if (outcome !== 'held') standby.resolve({ outcome, sentAt });
+        } else if (typeof outcome === 'number') {
+          // Its run stopped while the statement ran: the lease taken for it goes straight back.
+          await this.store.release(standby.lease.name, owner, null);
+        }
+      }
+    }
+    if (others.length > 0) {
+      const present = await this.store.existing(
+        others.map(({ lease }) => lease.name),
+        this.deadline(),
+      );
+      for (const standby of others) {
+        if (!present.has(standby.lease.name)) standby.resolve({ outcome: 'gone', sentAt });
+      }
+    }
+  }
+
+  /** Whether a standby should try now: always, unless spreading says another process should. */
+  private isTurnOf(lease: KeptLease): boolean {
+    if (!lease.spreads) return true;
+    const [first] = this.candidates.get(lease.name) ?? [];
+    return first === undefined || first.member === lease.owner;
+  }
+
+  /** A tick's statements are worth nothing once the leases they renew have run out. */
+  private deadline(): number {
+    return Date.now() + this.timing.leaseMs;
+  }
+}
