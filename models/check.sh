@@ -93,11 +93,12 @@ check pass subscription-lease "RENEW_NO_UNTIL (renewLeaseSql as written)"  -DREN
 check fail subscription-lease "WINDOW_PROBE (the window is reached)"       -DWINDOW_PROBE
 check fail subscription-lease "(a) BROKEN_SAME_OWNER"                      -DBROKEN_SAME_OWNER
 check fail subscription-lease "(b) BROKEN_RENEW_UNCONDITIONAL"             -DBROKEN_RENEW_UNCONDITIONAL
-check fail subscription-lease "CODE_BELIEF (lease.ts as written)"          -DCODE_BELIEF
+check fail subscription-lease "CODE_BELIEF (lease.ts before the deadline)"  -DCODE_BELIEF
 check fail subscription-lease "CODE_BELIEF, NO_JUMP (renewal errors)"      -DCODE_BELIEF -DNO_JUMP
 check pass subscription-lease "CODE_BELIEF, NO_JUMP, NO_RENEW_ERRORS"      -DCODE_BELIEF -DNO_JUMP -DNO_RENEW_ERRORS
-check fail subscription-lease "HANDBACK_LATE (handBack() as written)"      -DHANDBACK_LATE
-check fail subscription-lease "RESET_WHILE_RUNNING (as documented)"        -DRESET_WHILE_RUNNING
+check fail subscription-lease "HANDBACK_LATE (hand-back before the fix)"    -DHANDBACK_LATE
+check fail subscription-lease "RESET_WHILE_RUNNING (reset before the fix)"  -DRESET_WHILE_RUNNING
+check pass subscription-lease "RESET_KEEPS_LEASE (reset as it is)"          -DRESET_KEEPS_LEASE
 
 if [ "$failures" -gt 0 ]; then
   echo "models: $failures check(s) did not meet their expectation"

@@ -54,13 +54,16 @@
  *                              (UPDATE ... WHERE name = $1) and reports "held". Must fail.
  *  RENEW_NO_UNTIL              the renewal checks owner = me but not lease_until > now(), as
  *                              renewLeaseSql does.
- *  CODE_BELIEF                 the belief of subscription-lease.ts as written: no deadline (only
+ *  CODE_BELIEF                 the belief of subscription-lease.ts before the deadline: none (only
  *                              the `lost` flag, set when a renewal answers "lost"), and a renewal
  *                              without an answer counts as held.
- *  HANDBACK_LATE               handBack() as written: the release is sent first and the runner
+ *  HANDBACK_LATE               hand-back as it was: the release is sent first and the runner
  *                              stops starting events only when it is answered.
- *  RESET_WHILE_RUNNING         resetSubscription(..., { whileRunning: true }) clears the owner while a
- *                              runner holds it; the runner learns of it only at its next renewal.
+ *  RESET_WHILE_RUNNING         resetSubscription(..., { whileRunning: true }) as it was: clears owner
+ *                              and lease time while a runner holds it, and a row without owner
+ *                              could be acquired at once; the runner learns of it at its next renewal.
+ *  RESET_KEEPS_LEASE           the reset as it is: the owner cleared, the lease time kept, and a row
+ *                              is acquired only once its time has passed (or by its owner).
  *  WINDOW_PROBE                checks instead that the window is reached (must fail).
  *  NO_JUMP, NO_SYNC, NO_KILL, NO_RENEW_ERRORS: the scenario.
  */
@@ -89,7 +92,13 @@ byte registered[2];      /* per process: runners of the name running (the regist
 bool killed[2];
 bool jumped = false;
 
+#ifdef RESET_KEEPS_LEASE
+/* a reset clears the owner but not the lease's time: that time is still the last holder's, and
+   no runner may acquire before it has passed */
+#define hold(r)    (holder == r && lu >= 2)
+#else
 #define hold(r)    (owner != 0 && holder == r && lu >= 2)
+#endif
 #define win(r)     (deliv[r] && sh[r] && !hold(r))
 /* runners r and s deliver at once only within the window: both started their event holding the
    lease, and (at least) one of them holds it no longer */
@@ -112,7 +121,14 @@ ltl lease { [] (ok2(0, 1) && ok2(0, 2) && ok2(1, 2)) }
   #define RENEW_COND (owner == id && lu >= 2)
 #endif
 
+#ifdef RESET_WHILE_RUNNING
+/* acquireLeaseSql before: a row without owner was free whatever its lease time */
 #define ACQUIRE_COND (owner == 0 || owner == id || lu == 0)
+#else
+/* acquireLeaseSql: owner = me OR lease_until IS NULL OR lease_until < now(); a release clears
+   both owner and time (lu = 0), a reset only the owner */
+#define ACQUIRE_COND (owner == id || lu == 0)
+#endif
 
 #ifdef CODE_BELIEF
   #define DEADLINE_OK true
@@ -278,10 +294,18 @@ active proctype sigkill()
 #endif
 
 #ifdef RESET_WHILE_RUNNING
-/* resetSubscription(name, cp, { whileRunning: true }): resetRunningCheckpointSql sets owner = NULL */
+/* resetSubscription(name, cp, { whileRunning: true }) before: owner and lease time cleared */
 active proctype admin()
 {
   atomic { owner != 0 -> owner = 0; lu = 0; printf("resetSubscription whileRunning: owner = NULL\n") }
+}
+#endif
+#ifdef RESET_KEEPS_LEASE
+/* resetSubscription(name, cp, { whileRunning: true }): resetRunningCheckpointSql clears the owner
+   and keeps lease_until */
+active proctype admin()
+{
+  atomic { owner != 0 -> owner = 0; printf("resetSubscription whileRunning: owner = NULL, lease time kept\n") }
 }
 #endif
 
