@@ -29,7 +29,7 @@ import {
   type ScalingResult,
 } from './report.js';
 import { SERVICE_MAIN, startService } from './service-process.js';
-import { measureCatchUp, measureLatency, measureMemory, seedBacklog } from './subscription-scenarios.js';
+import { measureCatchUp, measureIdleSubscriptions, measureLatency, measureMemory, seedBacklog } from './subscription-scenarios.js';
 import {
   appendEvents,
   compare,
@@ -132,7 +132,12 @@ async function runSubscriptionScenarios(environment: BenchEnvironment, seconds: 
     ],
     Math.max(2, seconds),
   );
-  return renderSubscriptionReport(latency, catchUp, memory);
+  progress(`      then the median append beside 1,000 idle persistent subscriptions in this process...`);
+  const idle = await measureIdleSubscriptions(store, 1_000, seconds);
+  progress(
+    `      ${idle.withMs.toFixed(2)} ms with them, ${idle.beforeMs.toFixed(2)} / ${idle.afterMs.toFixed(2)} ms alone before / after`,
+  );
+  return renderSubscriptionReport(latency, catchUp, memory, idle);
 }
 
 /**

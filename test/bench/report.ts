@@ -3,7 +3,7 @@ import { eventsPerSecond, meanLatencyMs, opsPerSecond, type Measurement } from '
 import { percentiles, type LoadMeasurement } from './http-load.js';
 import type { HttpComparison } from './http-scenarios.js';
 import type { Comparison } from './scenarios.js';
-import type { CatchUpResult, LatencyResult, MemoryResult } from './subscription-scenarios.js';
+import type { CatchUpResult, IdleSubscriptionsResult, LatencyResult, MemoryResult } from './subscription-scenarios.js';
 
 /** One measured scenario, and the least store ÷ raw ratio it must reach (none: report only). */
 export interface ScenarioResult {
@@ -159,7 +159,14 @@ function format(value: number): string {
 }
 
 /** Subscription measurements (issue #4), as Markdown. */
-export function renderSubscriptionReport(latency: LatencyResult, catchUp: CatchUpResult, memory: MemoryResult): string {
+export function renderSubscriptionReport(
+  latency: LatencyResult,
+  catchUp: CatchUpResult,
+  memory: MemoryResult,
+  idle: IdleSubscriptionsResult,
+): string {
+  const alone = (idle.beforeMs + idle.afterMs) / 2;
+  const added = idle.withMs / alone - 1;
   const ratio = catchUp.storeEventsPerSecond / catchUp.rawEventsPerSecond;
   const [small, large] = memory.backlogs;
   const flat = small !== undefined && large !== undefined && large.heapGrowthMb <= small.heapGrowthMb + 10;
@@ -181,6 +188,12 @@ export function renderSubscriptionReport(latency: LatencyResult, catchUp: CatchU
       memory.backlogs.map((b) => `${format(b.events)} events: +${b.heapGrowthMb.toFixed(1)} MB (${format(b.handled)} handled)`).join('; '),
       'flat (within 10 MB)',
       flat ? 'pass' : '**FAIL**',
+    ],
+    [
+      `append p50 beside ${format(idle.subscriptions)} idle persistent subscriptions in the process, 1 writer`,
+      `${idle.withMs.toFixed(2)} ms; alone ${idle.beforeMs.toFixed(2)} ms before, ${idle.afterMs.toFixed(2)} ms after; ${(added * 100).toFixed(1)}% added`,
+      '< 20% added',
+      added < 0.2 ? 'pass' : '**FAIL**',
     ],
   ];
   return ['', '## Subscriptions', '', ...table(['measurement', 'result', 'target', 'pass/fail'], rows), ''].join('\n');

@@ -149,3 +149,50 @@ function percentiles(values: number[]): { p50Ms: number; p99Ms: number; maxMs: n
   const at = (q: number): number => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? Number.NaN;
   return { p50Ms: at(0.5), p99Ms: at(0.99), maxMs: sorted.at(-1) ?? Number.NaN };
 }
+
+/** The median append alone, and beside many idle persistent subscriptions in the same process. */
+export interface IdleSubscriptionsResult {
+  subscriptions: number;
+  beforeMs: number;
+  withMs: number;
+  afterMs: number;
+}
+
+/**
+ * The median of single-event appends (one writer, a stream no subscription reads) for `seconds`
+ * before, with and after `count` idle persistent subscriptions in the appending process (half on
+ * streams of their own, half on `$all` under a prefix nothing is written to: a service's webhooks).
+ */
+export async function measureIdleSubscriptions(store: EventStore, count: number, seconds: number): Promise<IdleSubscriptionsResult> {
+  const stream = `idle-load-${randomUUID()}`;
+  let version = 0;
+  const median = async (): Promise<number> => {
+    const times: number[] = [];
+    const until = performance.now() + seconds * 1_000;
+    while (performance.now() < until) {
+      const started = performance.now();
+      await store.appendToStream(stream, version === 0 ? 'no_stream' : version, benchEvents(1, 0, version));
+      times.push(performance.now() - started);
+      version++;
+    }
+    times.sort((a, b) => a - b);
+    return times[Math.floor(times.length / 2)]!;
+  };
+  await median(); // warm-up
+  const beforeMs = await median();
+  const tag = randomUUID().slice(0, 8);
+  const subscriptions = Array.from({ length: count }, (_, i) =>
+    i % 2 === 0
+      ? store.subscribeToStream(`idle-${tag}-${i}`, `idle-${tag}-stream-${i}`, () => undefined)
+      : store.subscribeToAll(`idle-${tag}-all-${i}`, () => undefined, { filter: { streamPrefix: `idle-${tag}-${i}-` } }),
+  );
+  await Promise.all(subscriptions.map((subscription) => subscription.waitUntilCaughtUp()));
+  await sleep(3_500); // leases renewed, membership recorded
+  const withMs = await median();
+  await Promise.all(subscriptions.map((subscription) => subscription.unsubscribe()));
+  await Promise.all(
+    Array.from({ length: count }, (_, i) => store.deleteSubscription(i % 2 === 0 ? `idle-${tag}-stream-${i}` : `idle-${tag}-all-${i}`)),
+  );
+  const afterMs = await median();
+  return { subscriptions: count, beforeMs, withMs, afterMs };
+}

@@ -76,7 +76,7 @@ export class EventStore {
     const started = performance.now();
     const result = await this.events.append(streamId, code, expectedVersion, records, timeoutMs);
     this.observers.appended(performance.now() - started, records.length);
-    this.notifier.appended();
+    this.notifier.appended(records.map((record) => ({ streamId, eventType: record.event_type })));
     return result;
   }
 
@@ -264,9 +264,9 @@ export class EventStore {
   /**
    * Moves a persistent subscription's checkpoint (e.g. 0 to replay history): it resumes after that
    * position (or version). By default only while no process runs it. With `whileRunning`, the
-   * process that runs it (if any) loses its lease at its next renewal (within a second) and it
-   * resumes from the new checkpoint there or elsewhere; an event being handled at that moment may
-   * still complete.
+   * process that runs it (if any) loses its lease at its next renewal (within a second), and it
+   * resumes from the new checkpoint there or elsewhere once that lease's time has run out (2 to
+   * 3 s); an event being handled at the reset may still complete.
    */
   async resetSubscription(name: string, checkpoint: number, options: { whileRunning?: boolean } = {}): Promise<void> {
     await this.subscriptions.resetSubscription(name, checkpoint, options.whileRunning ?? false);

@@ -10,9 +10,11 @@ export { EventStore } from './event-store.service.js';
 export { EventStoreConnection } from './storage/event-store-connection.js';
 
 export type {
+  ConnectionPooler,
   EmbeddedPostgresOptions,
   EventStoreModuleOptions,
   MigrationsMode,
+  NotificationsMode,
   PostgresConnectionOptions,
   RetryOptions,
 } from './configuration/event-store-options.interface.js';

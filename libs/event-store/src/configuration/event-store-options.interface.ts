@@ -38,6 +38,20 @@ export interface RetryOptions {
 export type MigrationsMode = 'run' | 'check' | 'skip';
 
 /**
+ * What lies between the store and PostgreSQL: `none` (a direct connection, or a pooler in session
+ * mode) or `transaction`, a pooler in transaction mode (PgBouncer's `pool_mode = transaction`),
+ * which may run each transaction, and each statement outside one, on another server session.
+ */
+export type ConnectionPooler = 'none' | 'transaction';
+
+/**
+ * How subscriptions learn of events appended by other processes: `listen` (PostgreSQL
+ * `LISTEN/NOTIFY` on one extra connection per process, with polling as the fallback) or `poll`
+ * (each process looks for new events every `notificationPollIntervalMs`, on its pool).
+ */
+export type NotificationsMode = 'listen' | 'poll';
+
+/**
  * Options of `EventStoreModule.forRoot()`. Every field is optional; defaults are applied in one
  * place, {@link resolveEventStoreOptions}.
  *
@@ -51,7 +65,12 @@ export interface EventStoreModuleOptions {
   embedded?: EmbeddedPostgresOptions;
   /** PostgreSQL schema holding this store (one store per schema). Default `public`. */
   schema?: string;
-  /** Maximum connections in the store's pool. Default `max(10, 4 × CPU cores)`. */
+  /**
+   * Maximum connections in the store's pool. Default `max(10, 4 × CPU cores)`. Subscriptions'
+   * coordination (leases, checkpoints, membership) has a pool of its own beside it, a quarter of
+   * this size and at least 2, and a process with subscriptions holds one listening connection:
+   * count `poolSize × 1.25 + 1` connections per process against the server's `max_connections`.
+   */
   poolSize?: number;
   /** Server-side limit of one statement. Default `30000` ms. */
   statementTimeoutMs?: number;
@@ -89,4 +108,27 @@ export interface EventStoreModuleOptions {
   unregisteredEventTypes?: 'allow' | 'reject';
   /** `application_name` of the store's connections. Default `event-store`. */
   applicationName?: string;
+  /**
+   * `transaction` when `connection` goes through a pooler in transaction mode (PgBouncer with
+   * `pool_mode = transaction`): the store then keeps nothing in a server session between
+   * transactions. Its statements are not prepared under a name (the next one may run on another
+   * session), and notifications default to `poll` (a `LISTEN` would stay on a session that other
+   * clients get next). Migrations and subscription leases need no session in either mode.
+   * Default `none`.
+   *
+   * @example
+   * EventStoreModule.forRoot({ connection: { host: 'pgbouncer', port: 6432 }, pooler: 'transaction' })
+   */
+  pooler?: ConnectionPooler;
+  /**
+   * How subscriptions learn of events appended by other processes (appends of this process wake
+   * its subscriptions at once in both modes): `listen` wakes them within milliseconds through
+   * `LISTEN/NOTIFY`; `poll` within `notificationPollIntervalMs`, at the cost of one small query
+   * per interval per process while any subscription runs. `listen` needs a session of its own, so
+   * it is refused with `pooler: 'transaction'`. Default `listen`, or `poll` with
+   * `pooler: 'transaction'`.
+   */
+  notifications?: NotificationsMode;
+  /** With `notifications: 'poll'`: how often each process looks for new events. Default `250` ms. */
+  notificationPollIntervalMs?: number;
 }

@@ -15,6 +15,9 @@ describe('resolveEventStoreOptions', () => {
       maxAppendEvents: 10_000,
       maxPageSize: 10_000,
       defaultPageSize: 1_000,
+      pooler: 'none',
+      notifications: 'listen',
+      notificationPollIntervalMs: 250,
     });
     expect(options.poolSize).toBeGreaterThanOrEqual(10);
     expect(options.embedded.dataDir).toMatch(/data\/postgres$/);
@@ -40,5 +43,16 @@ describe('resolveEventStoreOptions', () => {
     expect(() => resolveEventStoreOptions({ schema: 'a"b' })).toThrow(/not a plain PostgreSQL name/);
     expect(() => resolveEventStoreOptions({ poolSize: 0 })).toThrow(/poolSize must be a positive integer/);
     expect(() => resolveEventStoreOptions({ retry: { maxAttempts: 1.5 } })).toThrow(/retry.maxAttempts/);
+  });
+
+  it('polls for notifications behind a pooler in transaction mode, and refuses LISTEN there', () => {
+    expect(resolveEventStoreOptions({ pooler: 'transaction' })).toMatchObject({ pooler: 'transaction', notifications: 'poll' });
+    expect(resolveEventStoreOptions({ notifications: 'poll', notificationPollIntervalMs: 100 })).toMatchObject({
+      pooler: 'none',
+      notifications: 'poll',
+      notificationPollIntervalMs: 100,
+    });
+    expect(() => resolveEventStoreOptions({ pooler: 'transaction', notifications: 'listen' })).toThrow(/cannot work behind a pooler/);
+    expect(() => resolveEventStoreOptions({ notificationPollIntervalMs: 0 })).toThrow(/notificationPollIntervalMs/);
   });
 });

@@ -1,6 +1,12 @@
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
-import type { EventStoreModuleOptions, MigrationsMode, PostgresConnectionOptions } from './event-store-options.interface.js';
+import type {
+  ConnectionPooler,
+  EventStoreModuleOptions,
+  MigrationsMode,
+  NotificationsMode,
+  PostgresConnectionOptions,
+} from './event-store-options.interface.js';
 
 /** Connection settings with every default applied. */
 export interface ResolvedConnectionOptions extends Required<Omit<PostgresConnectionOptions, 'ssl'>> {
@@ -25,6 +31,9 @@ export interface ResolvedEventStoreOptions {
   filterScanLimit: number;
   unregisteredEventTypes: 'allow' | 'reject';
   applicationName: string;
+  pooler: ConnectionPooler;
+  notifications: NotificationsMode;
+  notificationPollIntervalMs: number;
 }
 
 /** The database name used when none is given. */
@@ -64,7 +73,29 @@ export function resolveEventStoreOptions(options: EventStoreModuleOptions = {}):
     filterScanLimit: positive('filterScanLimit', options.filterScanLimit ?? 10_000),
     unregisteredEventTypes: options.unregisteredEventTypes ?? 'allow',
     applicationName: options.applicationName ?? 'event-store',
+    ...notificationOptions(options),
   };
+}
+
+/** The pooler and how notifications travel: polling behind a transaction pooler, where LISTEN cannot work. */
+function notificationOptions(
+  options: EventStoreModuleOptions,
+): Pick<ResolvedEventStoreOptions, 'pooler' | 'notifications' | 'notificationPollIntervalMs'> {
+  const pooler = options.pooler ?? 'none';
+  if (pooler !== 'none' && pooler !== 'transaction') {
+    throw new Error(`Event store option pooler must be 'none' or 'transaction', got '${String(pooler)}'`);
+  }
+  const notifications = options.notifications ?? (pooler === 'transaction' ? 'poll' : 'listen');
+  if (notifications !== 'listen' && notifications !== 'poll') {
+    throw new Error(`Event store option notifications must be 'listen' or 'poll', got '${String(notifications)}'`);
+  }
+  if (notifications === 'listen' && pooler === 'transaction') {
+    throw new Error(
+      "Event store option notifications 'listen' cannot work behind a pooler in transaction mode (a LISTEN stays on a server session other clients get next): use 'poll'",
+    );
+  }
+  const notificationPollIntervalMs = positive('notificationPollIntervalMs', options.notificationPollIntervalMs ?? 250);
+  return { pooler, notifications, notificationPollIntervalMs };
 }
 
 function resolveConnection(connection: PostgresConnectionOptions): ResolvedConnectionOptions {

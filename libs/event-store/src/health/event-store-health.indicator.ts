@@ -98,9 +98,15 @@ export class EventStoreHealthIndicator {
     }
   }
 
-  /** The LISTEN connection is up (or not needed yet). */
+  /**
+   * The LISTEN connection is up (or not needed yet). With `notifications: 'poll'` there is none to
+   * be down: the check is up and says `mode: 'poll'` (the database check covers the polling).
+   */
   listener(key: string): HealthIndicatorResult {
     const check = this.indicators.check(key);
+    if (this.health.notifications() === 'poll') {
+      return check.up({ mode: 'poll' });
+    }
     const connected = this.health.listener();
     return connected === false ? check.down({ connected }) : check.up({ connected: connected ?? 'not started' });
   }

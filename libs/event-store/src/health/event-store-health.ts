@@ -1,4 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
+import type { NotificationsMode } from '../configuration/event-store-options.interface.js';
 import { EventStoreDatabase } from '../storage/event-store-database.js';
 import { oldestTransactionSql, subscriptionLagSql } from '../storage/sql/health.sql.js';
 import { EventNotifier } from '../subscriptions/event-notifier.js';
@@ -43,9 +44,17 @@ export class EventStoreHealth {
     return (await this.database.migrations().status()).pending;
   }
 
-  /** Whether the notification listener is connected; `undefined` while no subscription needs it. */
+  /**
+   * Whether the notification listener is connected; `undefined` while no subscription needs it,
+   * and with `notifications: 'poll'`, where there is none.
+   */
   listener(): boolean | undefined {
-    return this.notifier.started ? this.notifier.connected : undefined;
+    return this.notifier.started && this.notifier.mode === 'listen' ? this.notifier.connected : undefined;
+  }
+
+  /** How subscriptions learn of other processes' events: `listen` or `poll` (see `EventStoreModuleOptions.notifications`). */
+  notifications(): NotificationsMode {
+    return this.notifier.mode;
   }
 
   /**

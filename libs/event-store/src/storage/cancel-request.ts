@@ -9,9 +9,16 @@ const CANCEL_SEND_MS = 250;
 /**
  * Asks the server to cancel what one backend is running, with the protocol's CancelRequest: a
  * separate 16-byte message that needs no login and no pooled connection, and that a pooler such as
- * PgBouncer forwards to the right server. Resolves `true` once the message is sent, `false` on an
- * error or after `timeoutMs`. Sending is not the cancel taking effect: only the cancelled
- * statement's own answer on its connection (`57014`) tells that.
+ * PgBouncer forwards to the right server. Resolves `true` once the receiver has taken the message
+ * (it then closes the connection), `false` on an error or after `timeoutMs`. Taking it is not the
+ * cancel taking effect: only the cancelled statement's own answer on its connection (`57014`)
+ * tells that.
+ *
+ * The connection stays open until the receiver closes it: PgBouncer forwards the request on a
+ * server connection of its own, and drops it if the requester's connection ends first (PostgreSQL
+ * reads it at once, so closing early was harmless there). For the same reason the caller keeps the
+ * cancelled statement's connection open until this resolves: PgBouncer cancels only for a client
+ * still connected to it.
  */
 export function sendCancelRequest(
   server: { host: string; port: number },
@@ -30,15 +37,18 @@ export function sendCancelRequest(
       socket.destroy();
       resolve(sent);
     };
+    let written = false;
     const timer = setTimeout(() => done(false), timeoutMs);
     socket.on('error', () => done(false));
+    socket.on('close', () => done(written));
     socket.on('connect', () => {
       const message = Buffer.alloc(16);
       message.writeInt32BE(16, 0);
       message.writeInt32BE(CANCEL_REQUEST_CODE, 4);
       message.writeInt32BE(processID, 8);
       message.writeInt32BE(secretKey, 12);
-      socket.end(message, () => done(true));
+      // Not `end()`: a half-closed connection is an end of the request to PgBouncer.
+      socket.write(message, (error) => (written = error === undefined || error === null));
     });
   });
 }

@@ -136,12 +136,11 @@ export class DatabaseExecutor {
     const { statementTimeoutMs, connectionTimeoutMs } = this.options;
     // A server that does not answer a cancelled statement within the time it is given to accept a
     // connection counts as unreachable.
-    const session = new PooledSession(client, {
-      deadline,
-      statementLimitMs: statementTimeoutMs + connectionTimeoutMs,
-      cancelAnswerMs: connectionTimeoutMs,
-      readOnly,
-    });
+    const session = new PooledSession(
+      client,
+      { deadline, statementLimitMs: statementTimeoutMs + connectionTimeoutMs, cancelAnswerMs: connectionTimeoutMs, readOnly },
+      this.options.pooler !== 'transaction',
+    );
     try {
       const result = await work(session);
       client.release(session.doubtful);
@@ -149,8 +148,10 @@ export class DatabaseExecutor {
     } catch (error) {
       // A connection whose state is in doubt is discarded rather than handed to the next caller.
       if (session.doubtful || isDoubtful(error)) {
-        client.release(true);
+        // Cancel first: a pooler forwards a CancelRequest only while the client that sent the
+        // statement is still connected to it (PostgreSQL itself takes it at any time).
         await this.cancelLost(client, session);
+        client.release(true);
       } else {
         client.release();
       }

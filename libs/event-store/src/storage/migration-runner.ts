@@ -33,9 +33,12 @@ export interface MigrationStatus {
 /**
  * Brings a store's schema to the current version. Several processes may start at once: they
  * serialise on an advisory lock, so exactly one migrates and the others then find nothing
- * pending. Everything runs on one dedicated session (so a pool of one connection is enough),
+ * pending. The pending migrations run in one transaction, which holds the lock
+ * (`pg_try_advisory_xact_lock`), on one pooled connection (so a pool of one connection is enough),
  * without the pool's statement timeout (a migration may rebuild an index for minutes); waiting for
- * another process's migration is bounded by `lockTimeoutMs`.
+ * another process's migration is bounded by `lockTimeoutMs`. Nothing outlives the transaction (no
+ * session lock, no session setting), so it works the same behind a pooler in transaction mode, and
+ * a process that dies while migrating leaves neither its lock nor half of its migrations behind.
  */
 export class MigrationRunner {
   private readonly logger = new Logger(MigrationRunner.name);
@@ -93,9 +96,9 @@ export class MigrationRunner {
     }
   }
 
-  /** Applies every pending migration under the lock; returns their names. */
+  /** Applies every pending migration under the lock, all or none; returns their names. */
   async migrate(onProgress?: (message: string) => void): Promise<string[]> {
-    return this.session(true, async (runner) => {
+    return this.transaction(true, async (runner) => {
       await runner.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdentifier(this.schema)}`);
       const pending = (await this.statusOn(runner)).pending;
       pending.forEach((name, index) => onProgress?.(`[${index + 1}/${pending.length}] applying ${name}`));
@@ -107,7 +110,7 @@ export class MigrationRunner {
 
   /** Reverts the latest applied migration; returns its name, or `undefined` when none is applied. */
   async revertLast(): Promise<string | undefined> {
-    return this.session(true, async (runner) => {
+    return this.transaction(true, async (runner) => {
       const last = (await this.statusOn(runner)).applied.at(-1);
       if (last !== undefined) {
         await this.executor(runner).undoLastMigration();
@@ -118,7 +121,7 @@ export class MigrationRunner {
 
   /** Which migrations are applied and which are pending. */
   async status(): Promise<MigrationStatus> {
-    return this.session(false, (runner) => this.statusOn(runner));
+    return this.transaction(false, (runner) => this.statusOn(runner));
   }
 
   private async statusOn(runner: QueryRunner): Promise<MigrationStatus> {
@@ -133,6 +136,7 @@ export class MigrationRunner {
     return { applied: history.map((m) => m.name), pending: pending.map((m) => m.name) };
   }
 
+  /** TypeORM's executor, inside the runner's transaction (it opens none of its own while one is open). */
   private executor(runner: QueryRunner): MigrationExecutor {
     const executor = new MigrationExecutor(this.dataSource, runner);
     executor.transaction = 'each';
@@ -153,32 +157,42 @@ export class MigrationRunner {
     return rows.length > 0;
   }
 
-  /** Runs `work` on one session without a statement timeout, holding the lock if `locked`. */
-  private async session<T>(locked: boolean, work: (runner: QueryRunner) => Promise<T>): Promise<T> {
+  /**
+   * Runs `work` in one transaction without a statement timeout, holding the lock if `locked`:
+   * committed when it resolves, rolled back (the lock released either way) when it throws.
+   */
+  private async transaction<T>(locked: boolean, work: (runner: QueryRunner) => Promise<T>): Promise<T> {
     const runner = this.dataSource.createQueryRunner();
     await runner.connect();
     try {
-      await runner.query('SET statement_timeout = 0');
-      if (!locked) {
-        return await work(runner);
-      }
-      await this.lock(runner);
+      await runner.startTransaction();
       try {
-        return await work(runner);
-      } finally {
-        await runner.query('SELECT pg_advisory_unlock($1, hashtext($2))', [MIGRATION_LOCK_CLASS, this.lockName]);
+        await runner.query('SET LOCAL statement_timeout = 0');
+        if (locked) {
+          await this.lock(runner);
+        }
+        const result = await work(runner);
+        await runner.commitTransaction();
+        return result;
+      } catch (error) {
+        await runner.rollbackTransaction().catch(() => undefined);
+        throw error;
       }
     } finally {
-      await runner.query('RESET statement_timeout').catch(() => undefined);
       await runner.release();
     }
   }
 
+  /**
+   * Takes the lock for the runner's transaction. It is tried rather than awaited so that the wait
+   * is bounded and announced; between tries the transaction holds no snapshot and no transaction
+   * id, so it holds back neither `$all` readers nor vacuum.
+   */
   private async lock(runner: QueryRunner): Promise<void> {
     const started = Date.now();
     let announced = false;
     for (;;) {
-      const [row] = (await runner.query('SELECT pg_try_advisory_lock($1, hashtext($2)) AS locked', [
+      const [row] = (await runner.query('SELECT pg_try_advisory_xact_lock($1, hashtext($2)) AS locked', [
         MIGRATION_LOCK_CLASS,
         this.lockName,
       ])) as Array<{

@@ -58,9 +58,15 @@ export class PooledSession implements DatabaseSession {
   private inDoubt = false;
   private cancelSent = false;
 
+  /**
+   * @param namedStatements whether statements given a name are prepared under it, to be reused on
+   * this connection. Behind a pooler in transaction mode the next statement may run on another
+   * server session, where that name is unknown or another client's, so they are sent unnamed.
+   */
   constructor(
     private readonly client: pg.PoolClient,
     private readonly limits: SessionLimits,
+    private readonly namedStatements = true,
   ) {}
 
   get doubtful(): boolean {
@@ -78,7 +84,7 @@ export class PooledSession implements DatabaseSession {
 
   async query<R extends pg.QueryResultRow>(statement: pg.QueryConfig | string, values?: unknown[]): Promise<pg.QueryResult<R>> {
     const config: pg.QueryConfig = typeof statement === 'string' ? { text: statement, values } : statement;
-    return this.execute<R>(config, this.inTransaction ? 'provisional' : 'final');
+    return this.execute<R>(this.namedStatements ? config : unnamed(config), this.inTransaction ? 'provisional' : 'final');
   }
 
   /** Opens the transaction: statements until `commit` take effect only through it. */
@@ -177,6 +183,15 @@ export class PooledSession implements DatabaseSession {
     this.inDoubt ||= isDoubtful(error);
     return error;
   }
+}
+
+/** The statement without its name: parsed and planned anew each time, on whichever session runs it. */
+function unnamed(config: pg.QueryConfig): pg.QueryConfig {
+  if (config.name === undefined) {
+    return config;
+  }
+  const { name: _name, ...rest } = config;
+  return rest;
 }
 
 /** The statement's answer is its cancellation by a CancelRequest (not, e.g., by `statement_timeout`). */

@@ -1,11 +1,20 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
+import type { NotificationsMode } from '../configuration/event-store-options.interface.js';
 import { clientConfig } from '../storage/postgres-connection.js';
 import { EventStoreDatabase } from '../storage/event-store-database.js';
+import { TOUCHED_SCAN_LIMIT, touchedSinceSql, type TouchedSinceRow } from '../storage/sql/notification-poll.sql.js';
+import { decodeHint, encodeHint, mergeHints, type Touched, type WakeFilter, type WakeHint } from './wake-hints.js';
 
 /** How long appends in one process are gathered into one NOTIFY. */
 const NOTIFY_COALESCE_MS = 5;
+
+/** How many wake-ups are remembered, for subscribers that read while one came. */
+const RECENT_WAKES = 256;
+
+/** How often the shared look for new events runs when no subscriber asks for less. */
+const DEFAULT_LOOK_MS = 1_000;
 
 /**
  * Wakes subscribers when events are appended. Appends in this process wake local subscribers at
@@ -13,27 +22,48 @@ const NOTIFY_COALESCE_MS = 5;
  * append, outside its transaction, at most once per few milliseconds: a NOTIFY inside the append
  * would make every committing append take PostgreSQL's global notification lock.
  *
- * A notification is only a hint: subscribers also poll, so a notification missed while the
- * listening connection was down (it reconnects with backoff) delays an event, never loses it.
+ * A notification is only a hint: a look for new events also runs every poll interval, so a
+ * notification missed while the listening connection was down (it reconnects with backoff), or an
+ * event that `$all` readers see only once an earlier transaction has ended, is delayed, never lost.
+ *
+ * Wake-ups say what was written (streams and event types: {@link WakeHint}), and a subscriber is
+ * woken only by those that concern it: a process running a thousand subscriptions, most of them
+ * idle, reads for the few an append concerns, not for all of them. The look for new events is one
+ * query per process, whatever the number of subscribers, and names what it found the same way.
+ *
+ * With `notifications: 'poll'` (behind a pooler in transaction mode, where a LISTEN would stay on
+ * a server session that other clients get next) nothing is sent or listened to: the process looks
+ * where the events end every `notificationPollIntervalMs`, one small query for all of its
+ * subscriptions, and wakes them when that moved.
  */
 @Injectable()
 export class EventNotifier {
   private readonly logger = new Logger(EventNotifier.name);
   private readonly channel: string;
-  private waiters = new Set<() => void>();
+  private waiters = new Map<() => void, { concerns?: WakeFilter; lookEveryMs: number }>();
   private generation = 0;
+  /** The latest wake-ups (generation and hint), oldest first. */
+  private readonly recent: Array<{ generation: number; hint: WakeHint }> = [];
+  private pendingHint: WakeHint = [];
   private listener?: pg.Client;
   /** The connection being opened, so that `close` can end it too. */
   private connecting?: pg.Client;
   private notifyPending = false;
   private closed = false;
   private listening?: Promise<void>;
+  /** Ends the poll loop's sleep at `close`. */
+  private readonly stopPolling = new AbortController();
 
   constructor(@Inject(EventStoreDatabase) private readonly database: EventStoreDatabase) {
     this.channel = `event_store_${database.options.schema}`;
   }
 
-  /** Whether the listening connection is up. */
+  /** `listen` (LISTEN/NOTIFY) or `poll`, as configured. */
+  get mode(): NotificationsMode {
+    return this.database.options.notifications;
+  }
+
+  /** Whether the listening connection is up (never, in `poll` mode). */
   get connected(): boolean {
     return this.listener !== undefined;
   }
@@ -48,16 +78,23 @@ export class EventNotifier {
     return this.generation;
   }
 
-  /** Starts listening (once); later calls return the same promise. */
+  /**
+   * Starts listening (unless `poll` mode) and the shared look for new events, once, for the first
+   * subscription; later calls do nothing more.
+   */
   start(): Promise<void> {
-    this.listening ??= this.listenLoop();
+    this.listening ??= Promise.all([this.mode === 'poll' ? undefined : this.listenLoop(), this.pollLoop()]).then(() => undefined);
     return Promise.resolve();
   }
 
-  /** Called after an append of this process committed. */
-  appended(): void {
-    this.wake();
-    if (this.notifyPending || this.closed) {
+  /** Called after an append of this process committed: what it wrote, if known. */
+  appended(hint?: WakeHint): void {
+    this.wake(hint);
+    if (this.closed || this.mode === 'poll') {
+      return;
+    }
+    this.pendingHint = mergeHints(this.pendingHint, hint);
+    if (this.notifyPending) {
       return;
     }
     this.notifyPending = true;
@@ -65,21 +102,24 @@ export class EventNotifier {
   }
 
   /**
-   * Resolves at the next wake-up after `seen` (at once if there was one since), or after
-   * `timeoutMs`, or when `signal` aborts.
+   * Resolves at the next wake-up after `seen` that `concerns` the caller (at once if one came
+   * since), or when `signal` aborts. Without `concerns`, every wake-up does, and the wait also ends
+   * after `lookEveryMs`; with it, the shared look for new events (run at least every `lookEveryMs`)
+   * takes the place of a look of the caller's own.
    */
-  async wait(seen: number, timeoutMs: number, signal: AbortSignal): Promise<void> {
-    if (this.generation !== seen || signal.aborted) {
+  async wait(seen: number, lookEveryMs: number, signal: AbortSignal, concerns?: WakeFilter): Promise<void> {
+    if (signal.aborted || this.cameSince(seen, concerns)) {
       return;
     }
     let wake!: () => void;
     const woken = new Promise<void>((resolve) => (wake = resolve));
-    this.waiters.add(wake);
+    this.waiters.set(wake, { concerns, lookEveryMs });
     const onAbort = (): void => wake();
     signal.addEventListener('abort', onAbort, { once: true });
     const poll = new AbortController();
     try {
-      await Promise.race([woken, sleep(timeoutMs, undefined, { ref: false, signal: poll.signal }).catch(() => undefined)]);
+      const timeout = concerns ? [] : [sleep(lookEveryMs, undefined, { ref: false, signal: poll.signal }).catch(() => undefined)];
+      await Promise.race([woken, ...timeout]);
     } finally {
       poll.abort(); // no poll timer outlives an early wake-up
       this.waiters.delete(wake);
@@ -87,29 +127,94 @@ export class EventNotifier {
     }
   }
 
+  /** Whether a wake-up that concerns the caller came after `seen` (yes, if it is too long ago to tell). */
+  private cameSince(seen: number, concerns: WakeFilter | undefined): boolean {
+    if (this.generation === seen) return false;
+    if (concerns === undefined) return true;
+    const missed = this.recent.filter((wake) => wake.generation > seen);
+    if (missed.length < this.generation - seen) return true;
+    return missed.some(({ hint }) => hint === undefined || concerns(hint));
+  }
+
   /** Stops listening. */
   async close(): Promise<void> {
     this.closed = true;
+    this.stopPolling.abort();
     const listeners = [this.listener, this.connecting];
     this.listener = undefined;
     this.wake();
     await Promise.all(listeners.map((client) => client?.end().catch(() => undefined)));
   }
 
-  private wake(): void {
+  private wake(hint?: WakeHint): void {
     this.generation++;
-    const waiters = this.waiters;
-    this.waiters = new Set();
-    waiters.forEach((wake) => wake());
+    this.recent.push({ generation: this.generation, hint });
+    if (this.recent.length > RECENT_WAKES) this.recent.shift();
+    for (const [wake, { concerns }] of this.waiters) {
+      if (hint === undefined || concerns === undefined || concerns(hint)) {
+        this.waiters.delete(wake);
+        wake();
+      }
+    }
   }
 
   private async sendNotify(): Promise<void> {
     this.notifyPending = false;
+    const payload = encodeHint(this.pendingHint);
+    this.pendingHint = [];
     try {
-      await this.database.pool.query('SELECT pg_notify($1, $2)', [this.channel, '']);
+      await this.database.pool.query('SELECT pg_notify($1, $2)', [this.channel, payload]);
     } catch (error) {
       // Other processes then find the events by polling.
       this.logger.debug(`NOTIFY failed: ${String(error)}`);
+    }
+  }
+
+  /**
+   * Looks for new events every poll interval (`notificationPollIntervalMs` in `poll` mode; the
+   * shortest poll interval of the subscribers waiting otherwise), and wakes the subscribers that
+   * what it found concerns. The first look only marks where the events stand, and wakes everyone.
+   */
+  private async pollLoop(): Promise<void> {
+    let marks: { xmin: string; newest: string } | undefined;
+    while (!this.closed) {
+      const look = await this.lookForEvents(marks);
+      if (look !== undefined) {
+        if (marks === undefined || look.hint === undefined || look.hint.length > 0) this.wake(look.hint);
+        marks = look.marks;
+      }
+      await sleep(this.lookEveryMs(), undefined, { ref: false, signal: this.stopPolling.signal }).catch(() => undefined);
+    }
+  }
+
+  private lookEveryMs(): number {
+    if (this.mode === 'poll') return this.database.options.notificationPollIntervalMs;
+    let every = DEFAULT_LOOK_MS;
+    for (const { lookEveryMs } of this.waiters.values()) every = Math.min(every, lookEveryMs);
+    return Math.max(10, every);
+  }
+
+  /** One look: where the events stand now, and what was written since `marks`; `undefined` when it failed. */
+  private async lookForEvents(
+    marks: { xmin: string; newest: string } | undefined,
+  ): Promise<{ marks: { xmin: string; newest: string }; hint: WakeHint } | undefined> {
+    try {
+      const { database } = this;
+      const [row] = await database.executor.query<TouchedSinceRow & Record<string, unknown>>(
+        { text: touchedSinceSql(database.schema), values: [marks?.xmin ?? null, marks?.newest ?? '0'] },
+        // A look that cannot be answered soon is not worth retrying: the next one comes anyway.
+        { idempotent: true, readOnly: true, deadline: database.executor.deadline(database.options.connectionTimeoutMs) },
+      );
+      const found = row!;
+      const hint: WakeHint =
+        found.scanned >= TOUCHED_SCAN_LIMIT
+          ? undefined
+          : (found.touched ?? []).map(([streamId, eventType]): Touched => ({ streamId, eventType }));
+      return { marks: { xmin: found.xmin, newest: found.newest ?? '0' }, hint };
+    } catch (error) {
+      // The subscribers' own reads meet the same outage and wait it out; the next look comes anyway.
+      this.logger.debug(`Looking for new events failed: ${String(error)}`);
+      return undefined;
     }
   }
 
@@ -147,7 +252,7 @@ export class EventNotifier {
     this.connecting = client;
     try {
       await client.connect();
-      client.on('notification', () => this.wake());
+      client.on('notification', (message) => this.wake(decodeHint(message.payload)));
       await client.query(`LISTEN ${this.channel}`);
     } catch (error) {
       await client.end().catch(() => undefined);

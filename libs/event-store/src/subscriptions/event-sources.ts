@@ -3,15 +3,19 @@ import type { EventReader } from '../storage/event-reader.js';
 import type { RecordedEvent } from '../types/event-data.js';
 import type { AllFilter } from '../types/read-options.js';
 import type { EventSource } from './event-source.js';
+import { allFilterConcerns, streamConcerns, type WakeFilter } from './wake-hints.js';
 
 /** `$all`, optionally filtered; the cursor is a global position. */
 export class AllEventSource implements EventSource {
   readonly streamId = '$all';
+  readonly concerns: WakeFilter;
 
   constructor(
     private readonly reads: EventReader,
     private readonly filter: AllFilter | undefined,
-  ) {}
+  ) {
+    this.concerns = allFilterConcerns(filter);
+  }
 
   async read(cursor: number, limit: number): Promise<{ events: RecordedEvent[]; next: number }> {
     const page = await this.reads.readAll('forward', { fromPosition: cursor, maxCount: limit, filter: this.filter });
@@ -30,6 +34,7 @@ export class AllEventSource implements EventSource {
 /** One stream, optionally only some event types; the cursor is a stream version. */
 export class StreamEventSource implements EventSource {
   private readonly eventTypes?: ReadonlySet<string>;
+  readonly concerns: WakeFilter;
 
   constructor(
     private readonly reads: EventReader,
@@ -37,6 +42,7 @@ export class StreamEventSource implements EventSource {
     eventTypes: string[] | undefined,
   ) {
     this.eventTypes = eventTypes && new Set(eventTypes);
+    this.concerns = streamConcerns(streamId);
   }
 
   async read(cursor: number, limit: number): Promise<{ events: RecordedEvent[]; next: number }> {

@@ -18,7 +18,10 @@ export interface SubscriptionOptions {
   filter?: AllFilter;
   /** Events read per page. Default `100`. */
   batchSize?: number;
-  /** How often to look for events when no notification comes. Default `1000` ms. */
+  /**
+   * How often to look for events when no notification comes. The process looks once for all its
+   * subscriptions, at the shortest interval any of them asks for. Default `1000` ms.
+   */
   pollIntervalMs?: number;
   /** Handler retries: attempts in all (default `5`), first delay (default `100` ms, doubled, with jitter), delay cap (default `5000` ms). */
   retry?: { maxAttempts?: number; initialDelayMs?: number; maxDelayMs?: number };

@@ -32,7 +32,8 @@ export interface DeliveryReporter {
 /**
  * Runs a subscription: reads pages after its cursor and hands each event to the handler, in
  * order, one at a time. Catch-up and live are the same loop: when a read finds nothing new it
- * waits for a wake-up (a notification, or the poll interval) and reads again from the same cursor,
+ * waits for a wake-up that concerns it (a notification, or the process's look for new events
+ * every poll interval) and reads again from the same cursor,
  * so the switch can neither skip nor repeat an event. Memory holds one page, whatever the backlog.
  */
 export class SubscriptionRunner implements Subscription {
@@ -183,7 +184,9 @@ export class SubscriptionRunner implements Subscription {
       this.cursor = next;
       if (events.length === 0 && !moved) {
         this.markCaughtUp();
-        await this.notifier.wait(seen, this.settings.pollIntervalMs, signal);
+        // A lost lease ends the wait too: the run stands by (or stops) at once, not at the next event.
+        const waiting = this.lease ? AbortSignal.any([signal, this.lease.lostSignal]) : signal;
+        await this.notifier.wait(seen, this.settings.pollIntervalMs, waiting, this.source.concerns);
       }
     }
   }
