@@ -10,11 +10,13 @@ export interface Exit {
   signal: NodeJS.Signals | null;
 }
 
-/** A service process: everything it printed so far, its end, and SIGTERM. */
+/** A service process: everything it printed so far, its end, SIGTERM, and any other signal. */
 export interface ServiceProcess {
+  pid: number;
   output(): string;
   exited: Promise<Exit>;
   stop(): void;
+  kill(signal: NodeJS.Signals): void;
 }
 
 /** Starts the built service with `env` (and `NODE_ENV=test` unless given), stdout and stderr collected. */
@@ -27,7 +29,13 @@ export function runService(env: Record<string, string>): ServiceProcess {
   child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
   const exited = new Promise<Exit>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
-  return { output: () => output, exited, stop: () => child.kill('SIGTERM') };
+  return {
+    pid: child.pid ?? 0,
+    output: () => output,
+    exited,
+    stop: () => child.kill('SIGTERM'),
+    kill: (signal) => child.kill(signal),
+  };
 }
 
 /** A TCP port free on 127.0.0.1 right now. */

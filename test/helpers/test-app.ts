@@ -12,6 +12,12 @@ import { TcpProxy } from './tcp-proxy.js';
 import { testConnection, testDatabaseEnv } from './test-database.js';
 import { uniqueSchema } from './test-store.js';
 
+/**
+ * The key that encrypts webhook secrets in the services the tests boot (`WEBHOOK_SECRETS_KEY`):
+ * one for every test, so that instances sharing a schema read each other's webhooks.
+ */
+export const TEST_WEBHOOK_SECRETS_KEY = 'd8d1b9c4a7e2f3061952b6e0c4d7a8f1e2b3c4d5a6f708192a3b4c5d6e7f8091';
+
 /** The service, booted in-process on the test database in a schema of its own. */
 export interface TestApp {
   app: INestApplication;
@@ -30,9 +36,11 @@ export interface TestAppExtras {
 /** Boots the service's AppModule as `main.ts` does, on the test server, with `env` on top. */
 export async function createTestApp(env: Record<string, string> = {}, label = 'http', extras: TestAppExtras = {}): Promise<TestApp> {
   const connection = testConnection();
-  const schema = uniqueSchema(label);
+  // Instances sharing a store name its schema in `env`: that is the one `close` drops.
+  const schema = env.EVENT_STORE_SCHEMA ?? uniqueSchema(label);
   const config = loadServiceConfig({
     NODE_ENV: 'test',
+    WEBHOOK_SECRETS_KEY: TEST_WEBHOOK_SECRETS_KEY,
     ...testDatabaseEnv(schema),
     ...env,
   });

@@ -20,13 +20,16 @@ async function bootstrap(): Promise<void> {
     bufferLogs: true,
     autoFlushLogs: false,
   });
-  app.flushLogs();
-  // Once the app's logger is in place, so that they are lines of the configured format.
-  for (const warning of configurationWarnings(config)) logger.warn(warning);
   // Exit through process.exit once the hooks have run, so that the log lines still buffered are
   // written ('exit' flushes them; dying by the re-raised signal would drop them).
   app.enableShutdownHooks([], { useProcessExit: true });
   configureHttp(app, config);
+  // The modules' start-up hooks (migrations, webhook secrets) run here: a failure among them is
+  // still a failed boot, reported in its one line.
+  await app.init();
+  app.flushLogs();
+  // Once the app's logger is in place, so that they are lines of the configured format.
+  for (const warning of configurationWarnings(config)) logger.warn(warning);
   await listen(app, config.httpPort);
   const base = `http://localhost:${config.httpPort}`;
   logger.log(

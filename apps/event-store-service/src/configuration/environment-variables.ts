@@ -85,6 +85,17 @@ export class EnvironmentVariables {
   @IntegerVariable('EVENT_STORE_MAX_PAGE_SIZE must be an integer from 1 to 100000', 1, 100_000)
   EVENT_STORE_MAX_PAGE_SIZE = 10_000;
 
+  @IsIn(['none', 'transaction'], { message: 'EVENT_STORE_POOLER must be none or transaction (PgBouncer with pool_mode = transaction)' })
+  EVENT_STORE_POOLER: 'none' | 'transaction' = 'none';
+
+  /** Default: poll behind a transaction pooler, listen otherwise (resolved by the store). */
+  @IsOptional()
+  @IsIn(['listen', 'poll'], { message: 'EVENT_STORE_NOTIFICATIONS must be listen or poll' })
+  EVENT_STORE_NOTIFICATIONS?: 'listen' | 'poll';
+
+  @IntegerVariable('EVENT_STORE_NOTIFICATION_POLL_INTERVAL_MS must be a positive integer (milliseconds)', 1)
+  EVENT_STORE_NOTIFICATION_POLL_INTERVAL_MS = 250;
+
   @IntegerVariable('HEALTH_READY_TIMEOUT_MS must be a positive integer (milliseconds)', 1)
   HEALTH_READY_TIMEOUT_MS = 3_000;
 
@@ -162,4 +173,20 @@ export class EnvironmentVariables {
 
   @IntegerVariable('WEBHOOK_SYNC_INTERVAL_MS must be a positive integer (milliseconds)', 100)
   WEBHOOK_SYNC_INTERVAL_MS = 5_000;
+
+  /**
+   * The key that encrypts webhook secrets at rest (32 bytes, base64 or hex); parsed by
+   * WebhookSecrets.parse, whose errors never repeat the value (class-validator's would).
+   */
+  @IsOptional()
+  @IsString()
+  WEBHOOK_SECRETS_KEY?: string;
+
+  /** Comma-separated keys that only decrypt webhook secrets (key rotation); parsed by WebhookSecrets.parse. */
+  @IsOptional()
+  @IsString()
+  WEBHOOK_SECRETS_PREVIOUS_KEYS?: string;
+
+  @IntegerVariable('WEBHOOK_MAX_SUBSCRIPTIONS must be an integer from 0 to 1000000', 0, 1_000_000)
+  WEBHOOK_MAX_SUBSCRIPTIONS = 1_000;
 }

@@ -85,6 +85,16 @@ describe('loadServiceConfig', () => {
     expect(loadServiceConfig(production).eventStore.migrations).toBe('check');
     expect(loadServiceConfig({ ...production, EVENT_STORE_MIGRATIONS: 'run' }).eventStore.migrations).toBe('run');
   });
+
+  it('passes the pooler and the notification mode on, and refuses LISTEN behind a transaction pooler', () => {
+    const behindPgBouncer = { EVENT_STORE_HOST: 'pgbouncer', EVENT_STORE_POOLER: 'transaction' };
+    expect(loadServiceConfig(behindPgBouncer).eventStore).toMatchObject({ pooler: 'transaction', notificationPollIntervalMs: 250 });
+    expect(loadServiceConfig({ EVENT_STORE_NOTIFICATIONS: 'poll' }).eventStore).toMatchObject({ pooler: 'none', notifications: 'poll' });
+    expect(() => loadServiceConfig({ ...behindPgBouncer, EVENT_STORE_NOTIFICATIONS: 'listen' })).toThrow(
+      /EVENT_STORE_NOTIFICATIONS=listen cannot work behind a pooler in transaction mode/,
+    );
+    expect(() => loadServiceConfig({ EVENT_STORE_POOLER: 'session' })).toThrow(/EVENT_STORE_POOLER must be none or transaction/);
+  });
 });
 
 function captureError(work: () => unknown): Error {

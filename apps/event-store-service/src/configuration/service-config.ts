@@ -5,6 +5,7 @@ import type { EventStoreModuleOptions } from '@game-bot/event-store';
 import { AccessTokens, type Role } from '../auth/access-tokens.js';
 import type { HealthThresholds } from '../health/health-thresholds.js';
 import type { LiveLimits } from '../live/live-limits.js';
+import { WebhookSecrets } from '../webhooks/webhook-secrets.js';
 import { WebhookTargets } from '../webhooks/webhook-targets.js';
 import { EnvironmentVariables } from './environment-variables.js';
 
@@ -18,7 +19,7 @@ export interface ServiceConfig {
   http: HttpSettings;
   logging: { format: 'json' | 'text'; level: EnvironmentVariables['LOG_LEVEL'] };
   live: LiveLimits;
-  webhooks: { targets: WebhookTargets; timeoutMs: number; syncIntervalMs: number };
+  webhooks: { targets: WebhookTargets; secrets: WebhookSecrets; maxSubscriptions: number; timeoutMs: number; syncIntervalMs: number };
 }
 
 /** The HTTP server's limits (see `createHttpAdapter`) and how it stops (see `GracefulShutdown`). */
@@ -93,11 +94,24 @@ export function loadServiceConfig(environment: NodeJS.ProcessEnv): ServiceConfig
       slowClientTimeoutMs: variables.SSE_SLOW_CLIENT_TIMEOUT_MS,
       maxConnections: variables.SSE_MAX_CONNECTIONS,
     },
-    webhooks: {
-      targets: parseOrFail(() => WebhookTargets.parse(variables.WEBHOOK_ALLOWED_URLS, production)),
-      timeoutMs: variables.WEBHOOK_TIMEOUT_MS,
-      syncIntervalMs: variables.WEBHOOK_SYNC_INTERVAL_MS,
-    },
+    webhooks: webhookSettings(variables, production),
+  };
+}
+
+function webhookSettings(variables: EnvironmentVariables, production: boolean): ServiceConfig['webhooks'] {
+  const secrets = parseOrFail(() => WebhookSecrets.parse(variables.WEBHOOK_SECRETS_KEY, variables.WEBHOOK_SECRETS_PREVIOUS_KEYS));
+  // Production allows no webhook target until WEBHOOK_ALLOWED_URLS lists some: only then are webhooks in use.
+  if (production && variables.WEBHOOK_ALLOWED_URLS !== undefined && !secrets.configured) {
+    throw new ConfigurationError(
+      'WEBHOOK_SECRETS_KEY is unset in production while WEBHOOK_ALLOWED_URLS allows webhooks: set it to 32 random bytes (base64 or hex, e.g. `openssl rand -base64 32`) to encrypt their secrets',
+    );
+  }
+  return {
+    targets: parseOrFail(() => WebhookTargets.parse(variables.WEBHOOK_ALLOWED_URLS, production)),
+    secrets,
+    maxSubscriptions: variables.WEBHOOK_MAX_SUBSCRIPTIONS,
+    timeoutMs: variables.WEBHOOK_TIMEOUT_MS,
+    syncIntervalMs: variables.WEBHOOK_SYNC_INTERVAL_MS,
   };
 }
 
@@ -157,6 +171,11 @@ function parseEnvironment(environment: NodeJS.ProcessEnv): EnvironmentVariables 
 }
 
 function eventStoreOptions(variables: EnvironmentVariables, production: boolean): EventStoreModuleOptions {
+  if (variables.EVENT_STORE_POOLER === 'transaction' && variables.EVENT_STORE_NOTIFICATIONS === 'listen') {
+    throw new ConfigurationError(
+      'Invalid configuration: EVENT_STORE_NOTIFICATIONS=listen cannot work behind a pooler in transaction mode (EVENT_STORE_POOLER=transaction): set it to poll, or unset it',
+    );
+  }
   return {
     connection:
       variables.EVENT_STORE_HOST === undefined
@@ -180,5 +199,8 @@ function eventStoreOptions(variables: EnvironmentVariables, production: boolean)
     migrations: variables.EVENT_STORE_MIGRATIONS ?? (production ? 'check' : 'run'),
     maxAppendEvents: variables.EVENT_STORE_MAX_APPEND_EVENTS,
     maxPageSize: variables.EVENT_STORE_MAX_PAGE_SIZE,
+    pooler: variables.EVENT_STORE_POOLER,
+    notifications: variables.EVENT_STORE_NOTIFICATIONS,
+    notificationPollIntervalMs: variables.EVENT_STORE_NOTIFICATION_POLL_INTERVAL_MS,
   };
 }

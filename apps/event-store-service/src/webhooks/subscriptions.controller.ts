@@ -31,9 +31,18 @@ export class SubscriptionsController {
   /** Creates a webhook subscription: 201 with its definition and `secret`. */
   @ApiOperation({ summary: 'Create a webhook subscription', description: `${DELIVERY} Needs the \`admin\` role.` })
   @ApiCreatedResponse({ type: CreatedWebhookModel })
-  @ApiErrorResponse(400, 'Bad definition, or a URL outside WEBHOOK_ALLOWED_URLS.', 'INVALID_ARGUMENT')
+  @ApiErrorResponse(
+    400,
+    'Bad definition, a URL outside WEBHOOK_ALLOWED_URLS, or WEBHOOK_MAX_SUBSCRIPTIONS webhooks exist already (`details.max`).',
+    'INVALID_ARGUMENT',
+  )
   @ApiErrorResponse(403, 'Needs `admin`.', 'FORBIDDEN')
   @ApiErrorResponse(409, 'A subscription of that name exists.', 'SUBSCRIPTION_EXISTS')
+  @ApiErrorResponse(
+    503,
+    'The database cannot be reached: retry later. `WEBHOOKS_NOT_CONFIGURED`: WEBHOOK_SECRETS_KEY, which encrypts webhook secrets, is unset on this instance.',
+    'STORE_UNAVAILABLE',
+  )
   @RequiresRole('admin')
   @Post()
   async create(@Body() body: CreateWebhookDto): Promise<object> {
@@ -134,11 +143,14 @@ export class SubscriptionsController {
   }
 }
 
-/** A webhook as the API shows it: never its secret; its URL's query (which may hold a token) only to its creator. */
+/**
+ * A webhook as the API shows it: its fields named one by one, so that its secret (or the stored
+ * form of it) never comes along; its URL's query (which may hold a token) only to its creator.
+ */
 function webhookView(webhook: WebhookDefinition, fullUrl = false): Record<string, unknown> {
-  const { secret: _secret, createdAt, url, name, ...rest } = webhook;
+  const { name, url, streamId, filter, startFrom, onFailure, retry, failedRetry, createdAt } = webhook;
   const shown = fullUrl || new URL(url).search === '' ? url : `${displayUrl(url)}?…`;
-  return { name, url: shown, ...rest, createdAt: createdAt.toISOString() };
+  return { name, url: shown, streamId, filter, startFrom, onFailure, retry, failedRetry, createdAt: createdAt.toISOString() };
 }
 
 function stateView(state: WebhookState): Record<string, unknown> {

@@ -43,7 +43,10 @@ export class WebhookModel {
 /** The answer to a creation: the webhook and its secret, shown this once. */
 @ApiSchema({ name: 'CreatedWebhook' })
 export class CreatedWebhookModel extends WebhookModel {
-  @ApiProperty({ description: 'Signs each request body: HMAC-SHA256, hex, in `X-Event-Store-Signature: sha256=<hex>`. Shown only here.' })
+  @ApiProperty({
+    description:
+      'Signs each request body: HMAC-SHA256, hex, in `X-Event-Store-Signature: sha256=<hex>`. Shown only here; stored encrypted.',
+  })
   secret!: string;
 }
 

@@ -7,12 +7,13 @@ export interface WebhookRetry {
   maxDelayMs?: number;
 }
 
-/** What a webhook subscription delivers, where to, and how it retries. */
+/**
+ * What a webhook subscription delivers, where to, and how it retries. Its secret is apart
+ * ({@link WebhookWithSecret}, {@link StoredWebhook}), so that what the API shows never holds it.
+ */
 export interface WebhookDefinition {
   name: string;
   url: string;
-  /** Signs each request body (HMAC-SHA256). Never returned after creation. */
-  secret: string;
   /** `$all` or one stream's id. */
   streamId: string;
   filter: Pick<AllFilter, 'eventTypes' | 'streamPrefix'>;
@@ -25,6 +26,22 @@ export interface WebhookDefinition {
   /** Scheduled retries of a failed delivery, before it is dead-lettered. */
   failedRetry: WebhookRetry;
   createdAt: Date;
+}
+
+/** A webhook with the secret that signs its requests (HMAC-SHA256): returned once, by the creation. */
+export interface WebhookWithSecret extends WebhookDefinition {
+  secret: string;
+}
+
+/**
+ * A webhook's secret as the `webhooks` table holds it: encrypted (see `WebhookSecrets`), or in
+ * plain text in a row written before secrets were encrypted, until the service encrypts it.
+ */
+export type StoredSecret = { kind: 'encrypted'; value: string } | { kind: 'plain'; value: string };
+
+/** A webhook as the `webhooks` table holds it. */
+export interface StoredWebhook extends WebhookDefinition {
+  storedSecret: StoredSecret;
 }
 
 /** Where a webhook subscription stands: its checkpoint, who runs it, how far behind it is. */

@@ -1,6 +1,6 @@
 import type { RecordedEvent } from '@game-bot/event-store';
 import { eventView } from '../http/event.view.js';
-import type { WebhookDefinition } from './webhook-definition.js';
+import type { WebhookWithSecret } from './webhook-definition.js';
 import { SIGNATURE_HEADER, signWebhookBody } from './webhook-signature.js';
 
 /** A webhook answered with something other than 2xx, or not at all. */
@@ -14,7 +14,7 @@ export class WebhookDeliveryError extends Error {
  * Redirects are not followed: a redirect could lead outside the allowed targets.
  */
 export async function deliverWebhook(
-  webhook: WebhookDefinition,
+  webhook: WebhookWithSecret,
   event: RecordedEvent,
   timeoutMs: number,
   shutdown: AbortSignal,

@@ -7,16 +7,22 @@ import {
   type Subscription,
   type SubscriptionOptions,
   EventStoreHealth,
+  InvalidArgumentError,
 } from '@game-bot/event-store';
 import { ServiceError } from '../http/service-error.js';
 import { deliverWebhook, displayUrl } from './webhook-delivery.js';
-import type { WebhookDefinition, WebhookState } from './webhook-definition.js';
+import type { StoredWebhook, WebhookDefinition, WebhookState, WebhookWithSecret } from './webhook-definition.js';
+import { WebhookSecretError, WebhookSecrets } from './webhook-secrets.js';
 import { WebhookTargets } from './webhook-targets.js';
 import { WebhooksRepository } from './webhooks.repository.js';
 
 /** How the service runs webhooks. */
 export interface WebhookSettings {
   targets: WebhookTargets;
+  /** The keys of their secrets at rest (`WEBHOOK_SECRETS_KEY`, `WEBHOOK_SECRETS_PREVIOUS_KEYS`). */
+  secrets: WebhookSecrets;
+  /** Most webhooks in the store (`WEBHOOK_MAX_SUBSCRIPTIONS`): each one runs in every instance. */
+  maxSubscriptions: number;
   /** Deadline of one POST. */
   timeoutMs: number;
   /** How often each instance starts webhooks created elsewhere and stops deleted ones. */
@@ -27,7 +33,7 @@ export interface WebhookSettings {
 export const WEBHOOK_SETTINGS = Symbol('webhook-settings');
 
 /** A new webhook, as the API takes it. */
-export type NewWebhook = Omit<WebhookDefinition, 'secret' | 'createdAt'> & { secret?: string };
+export type NewWebhook = Omit<WebhookDefinition, 'createdAt'> & { secret?: string };
 
 /** What the names of webhook subscriptions start with. */
 export const WEBHOOK_PREFIX = 'webhook:';
@@ -56,6 +62,8 @@ interface Running {
 export class Webhooks implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger(Webhooks.name);
   private readonly running = new Map<string, Running>();
+  /** Why each webhook (by name, then creation time) could not start here, so that each sync does not log it again. */
+  private readonly refusals = new Map<string, string>();
   private readonly shutdown = new AbortController();
   private timer?: NodeJS.Timeout;
   private changes: Promise<unknown> = Promise.resolve();
@@ -67,9 +75,12 @@ export class Webhooks implements OnApplicationBootstrap, OnModuleDestroy {
     @Inject(WEBHOOK_SETTINGS) private readonly settings: WebhookSettings,
   ) {}
 
-  /** Starts the stored webhooks, then keeps in step with the table. */
+  /** Brings the stored secrets under the current key, starts the stored webhooks, then keeps in step with the table. */
   async onApplicationBootstrap(): Promise<void> {
-    await this.exclusively(() => this.sync());
+    await this.exclusively(async () => {
+      await this.encryptStoredSecrets();
+      await this.sync();
+    });
     this.scheduleSync();
   }
 
@@ -80,48 +91,45 @@ export class Webhooks implements OnApplicationBootstrap, OnModuleDestroy {
     await this.exclusively(() => Promise.all([...this.running.keys()].map((name) => this.stop(name))));
   }
 
-  /** Creates a webhook and starts it here; returns it with its secret (generated when not given). */
-  async create(webhook: NewWebhook): Promise<WebhookDefinition> {
+  /**
+   * Creates a webhook and starts it here; returns it with its secret (generated when not given),
+   * which is stored only encrypted. Refused without `WEBHOOK_SECRETS_KEY`, and once
+   * `WEBHOOK_MAX_SUBSCRIPTIONS` webhooks exist.
+   */
+  async create(webhook: NewWebhook): Promise<WebhookWithSecret> {
+    if (!this.settings.secrets.configured) throw secretsKeyUnset();
     this.settings.targets.assertAllowed(webhook.url);
+    const { secret: given, ...rest } = webhook;
     // `end` is resolved now, so that an event appended right after the answer is delivered.
     const startFrom = webhook.startFrom === 'end' ? await this.store.endOf(webhook.streamId) : webhook.startFrom;
-    const definition: WebhookDefinition = {
-      ...webhook,
-      startFrom,
-      secret: webhook.secret ?? randomBytes(32).toString('base64url'),
-      createdAt: new Date(),
-    };
+    const definition: WebhookDefinition = { ...rest, startFrom, createdAt: new Date() };
+    const secret = given ?? randomBytes(32).toString('base64url');
+    const encrypted = this.settings.secrets.encrypt(webhook.name, secret);
     return this.exclusively(async () => {
       this.assertOpen();
-      const stored = await this.repository.insert(definition);
-      if (stored === undefined) {
-        throw new ServiceError(
-          HttpStatus.CONFLICT,
-          'SUBSCRIPTION_EXISTS',
-          `Subscription '${webhook.name}' exists: delete it first, or choose another name`,
-          {
-            name: webhook.name,
-          },
-        );
+      const outcome = await this.repository.insert(definition, encrypted, this.settings.maxSubscriptions);
+      if ('refused' in outcome) {
+        throw outcome.refused === 'exists' ? exists(webhook.name) : tooMany(outcome.count, this.settings.maxSubscriptions);
       }
+      const created: WebhookWithSecret = { ...outcome.stored, secret };
       try {
-        this.start(stored);
+        this.start(created);
       } catch (error) {
-        await this.repository.delete(stored.name); // refused by the store (e.g. a bad filter): leave nothing behind
+        await this.repository.delete(created.name); // refused by the store (e.g. a bad filter): leave nothing behind
         throw error;
       }
-      this.logger.log(`Webhook '${stored.name}' created: ${stored.streamId} to ${displayUrl(stored.url)}`);
-      return stored;
+      this.logger.log(`Webhook '${created.name}' created: ${created.streamId} to ${displayUrl(created.url)}`);
+      return created;
     });
   }
 
   /** Every webhook with its state. */
-  async list(): Promise<Array<{ webhook: WebhookDefinition; state: WebhookState }>> {
+  async list(): Promise<Array<{ webhook: StoredWebhook; state: WebhookState }>> {
     return this.withState(await this.repository.list());
   }
 
   /** One webhook with its state; `SUBSCRIPTION_NOT_FOUND` if none. */
-  async get(name: string): Promise<{ webhook: WebhookDefinition; state: WebhookState }> {
+  async get(name: string): Promise<{ webhook: StoredWebhook; state: WebhookState }> {
     const [entry] = await this.withState([await this.find(name)]);
     return entry!;
   }
@@ -171,13 +179,13 @@ export class Webhooks implements OnApplicationBootstrap, OnModuleDestroy {
     }
   }
 
-  private async find(name: string): Promise<WebhookDefinition> {
+  private async find(name: string): Promise<StoredWebhook> {
     const webhook = await this.repository.find(name);
     if (webhook === undefined) throw notFound(name);
     return webhook;
   }
 
-  private async withState(webhooks: WebhookDefinition[]): Promise<Array<{ webhook: WebhookDefinition; state: WebhookState }>> {
+  private async withState(webhooks: StoredWebhook[]): Promise<Array<{ webhook: StoredWebhook; state: WebhookState }>> {
     const names = webhooks.map((webhook) => subscriptionOf(webhook.name));
     const [leases, health] = await Promise.all([this.repository.leases(names), this.health.subscriptions()]);
     const numbers = new Map(health.map((entry) => [entry.name, entry]));
@@ -211,8 +219,62 @@ export class Webhooks implements OnApplicationBootstrap, OnModuleDestroy {
     }
   }
 
+  /**
+   * At boot: encrypts the secrets stored in plain text (rows written before secrets were
+   * encrypted) and re-encrypts those under a previous key with the current one. Each update is
+   * guarded by the value it read, so instances booting at once change each row once and lose
+   * nothing. Re-encryption happens at boot only: an instance still running with the previous key
+   * as its current one (a rotation being rolled out) would otherwise encrypt them back. Without a
+   * key, stored webhooks stop the boot: they could not be run, and plain-text ones not encrypted.
+   */
+  private async encryptStoredSecrets(): Promise<void> {
+    const webhooks = await this.repository.list();
+    if (!this.settings.secrets.configured) {
+      if (webhooks.length > 0) throw new Error(keyUnsetAtBoot(webhooks));
+      return;
+    }
+    let encrypted = 0;
+    for (const webhook of webhooks) {
+      if (await this.encryptWithCurrentKey(webhook)) encrypted += 1;
+    }
+    if (encrypted > 0) {
+      this.logger.log(`Encrypted the secrets of ${encrypted} webhook(s) with key ${this.settings.secrets.currentKeyId}`);
+    }
+  }
+
+  /** Encrypts a stored secret with the current key unless it is already; `true` when this instance did. */
+  private async encryptWithCurrentKey(webhook: StoredWebhook): Promise<boolean> {
+    const stored = webhook.storedSecret;
+    if (stored.kind === 'encrypted' && this.settings.secrets.isCurrent(stored.value)) return false;
+    try {
+      const secret = stored.kind === 'plain' ? stored.value : this.settings.secrets.decrypt(webhook.name, stored.value);
+      return await this.repository.replaceSecret(webhook.name, stored, this.settings.secrets.encrypt(webhook.name, secret));
+    } catch (error) {
+      if (!(error instanceof WebhookSecretError)) throw error;
+      this.refuse(webhook, error.reason); // left as it is: the right key may yet be configured
+      return false;
+    }
+  }
+
+  /**
+   * The secret that signs a stored webhook's requests. One in plain text (written meanwhile by an
+   * instance of a version that stored them so) is encrypted on the way.
+   */
+  private async secretOf(webhook: StoredWebhook): Promise<string> {
+    const stored = webhook.storedSecret;
+    if (stored.kind === 'encrypted') return this.settings.secrets.decrypt(webhook.name, stored.value);
+    if (!this.settings.secrets.configured) {
+      throw new WebhookSecretError(
+        webhook.name,
+        'its secret is stored in plain text and WEBHOOK_SECRETS_KEY is unset: set it to encrypt it',
+      );
+    }
+    await this.repository.replaceSecret(webhook.name, stored, this.settings.secrets.encrypt(webhook.name, stored.value));
+    return stored.value;
+  }
+
   /** Subscribes to a webhook's events. */
-  private start(webhook: WebhookDefinition): void {
+  private start(webhook: WebhookWithSecret): void {
     // Re-checked at every start: a list narrowed since the webhook was created applies to it.
     this.settings.targets.assertAllowed(webhook.url);
     const handler = (event: RecordedEvent): Promise<void> => deliverWebhook(webhook, event, this.settings.timeoutMs, this.shutdown.signal);
@@ -264,18 +326,65 @@ export class Webhooks implements OnApplicationBootstrap, OnModuleDestroy {
       const current = webhooks.get(name);
       if (current === undefined || current.createdAt.getTime() !== entry.createdAt || entry.halted) await this.stop(name);
     }
+    for (const name of this.refusals.keys()) {
+      if (!webhooks.has(name)) this.refusals.delete(name);
+    }
     for (const webhook of webhooks.values()) {
-      if (!this.running.has(webhook.name)) this.startLogged(webhook);
+      if (!this.running.has(webhook.name)) await this.startLogged(webhook);
     }
   }
 
-  private startLogged(webhook: WebhookDefinition): void {
+  private async startLogged(webhook: StoredWebhook): Promise<void> {
     try {
-      this.start(webhook);
+      this.start({ ...webhook, secret: await this.secretOf(webhook) });
+      this.refusals.delete(webhook.name);
     } catch (error) {
-      this.logger.error(`Webhook '${webhook.name}' could not start: ${String(error)}`);
+      this.refuse(webhook, error instanceof WebhookSecretError ? error.reason : String(error));
     }
   }
+
+  /** Logs why a webhook cannot start here, once for each reason (the sync tries again at every interval). */
+  private refuse(webhook: WebhookDefinition, reason: string): void {
+    const key = `${webhook.createdAt.getTime()} ${reason}`;
+    if (this.refusals.get(webhook.name) === key) return;
+    this.refusals.set(webhook.name, key);
+    this.logger.error(`Webhook '${webhook.name}' could not start: ${reason}`);
+  }
+}
+
+function exists(name: string): ServiceError {
+  return new ServiceError(
+    HttpStatus.CONFLICT,
+    'SUBSCRIPTION_EXISTS',
+    `Subscription '${name}' exists: delete it first, or choose another name`,
+    { name },
+  );
+}
+
+function tooMany(count: number, max: number): InvalidArgumentError {
+  return new InvalidArgumentError(
+    `There are ${count} webhook subscriptions and WEBHOOK_MAX_SUBSCRIPTIONS allows ${max} (each one runs in every instance): delete one, or raise WEBHOOK_MAX_SUBSCRIPTIONS on every instance`,
+    { count, max },
+  );
+}
+
+function secretsKeyUnset(): ServiceError {
+  return new ServiceError(
+    HttpStatus.SERVICE_UNAVAILABLE,
+    'WEBHOOKS_NOT_CONFIGURED',
+    'Webhook subscriptions are off on this instance: WEBHOOK_SECRETS_KEY, which encrypts their secrets, is unset; set it (32 random bytes, base64 or hex: `openssl rand -base64 32`) on every instance and restart',
+    { variable: 'WEBHOOK_SECRETS_KEY' },
+  );
+}
+
+/** The boot's one line when webhooks are stored and no key is configured. */
+function keyUnsetAtBoot(webhooks: StoredWebhook[]): string {
+  const names = webhooks.slice(0, 3).map((webhook) => `'${webhook.name}'`);
+  const listed = webhooks.length > 3 ? `${names.join(', ')}, …` : names.join(', ');
+  const key = webhooks.some((webhook) => webhook.storedSecret.kind === 'encrypted')
+    ? 'the key their secrets are encrypted with'
+    : 'a new key (32 random bytes, base64 or hex: `openssl rand -base64 32`), which their plain-text secrets are then encrypted with';
+  return `WEBHOOK_SECRETS_KEY is unset and ${webhooks.length} webhook subscription(s) are stored (${listed}): set it to ${key}`;
 }
 
 function notFound(name: string): ServiceError {
