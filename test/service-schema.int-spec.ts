@@ -54,9 +54,12 @@ describe('service migrations', () => {
       ]);
       // The store's history no longer names a migration it does not have, so it reverts cleanly.
       const store = t.app.get(EventStoreDatabase).migrations();
-      expect(await store.status()).toEqual({ applied: ['CreateEventStore1764230400000', 'CreateSubscriptions1764316800000'], pending: [] });
-      expect(await store.revertLast()).toBe('CreateSubscriptions1764316800000');
-      expect(await store.migrate()).toEqual(['CreateSubscriptions1764316800000']);
+      expect(await store.status()).toEqual({
+        applied: ['CreateEventStore1764230400000', 'CreateSubscriptions1764316800000', 'LockStreamBeforeAppend1796083200000'],
+        pending: [],
+      });
+      expect(await store.revertLast()).toBe('LockStreamBeforeAppend1796083200000');
+      expect(await store.migrate()).toEqual(['LockStreamBeforeAppend1796083200000']);
     } finally {
       await t.close();
     }

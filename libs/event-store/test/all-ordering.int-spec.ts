@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { RecordedEvent } from '@game-bot/event-store';
+import { eventually } from '../../../test/helpers/eventually.js';
 import { createTestStore, type TestStore } from '../../../test/helpers/test-store.js';
 
 const WRITERS = 16;
@@ -128,5 +129,105 @@ describe('$all under concurrent writers and readers', () => {
       expect(event.streamVersion).toBe((last.get(event.streamId) ?? 0) + 1);
       last.set(event.streamId, event.streamVersion);
     }
+  }
+});
+
+/**
+ * Appends to one stream queue behind each other, and each takes the transaction id that orders
+ * it in $all. If a waiting append already had its transaction id, a later version could carry a
+ * smaller one: $all, and every subscription to it, would show the stream out of order.
+ */
+describe('$all under concurrent writers to one stream', () => {
+  const STREAM_WRITERS = 8;
+  let t: TestStore;
+
+  beforeAll(async () => {
+    t = await createTestStore({ poolSize: 3 * STREAM_WRITERS }, 'one-stream');
+  });
+  afterAll(async () => {
+    await t.close();
+  });
+
+  it('keeps each stream in version order, in reads and in a subscription group, whichever way it is appended', async () => {
+    const delivered: RecordedEvent[] = [];
+    const group = t.store.subscribeToAll('one-stream-order', (event) => void delivered.push(event), {
+      group: { partitions: 3 },
+      filter: { streamPrefix: 'contended-' },
+    });
+    try {
+      const appends = await Promise.all([
+        contend('contended-single', (streamId) => viaStore(streamId, 1)),
+        contend('contended-batch', (streamId, i) => viaStore(streamId, 2 + (i % 2))),
+        contend('contended-mixed', (streamId, i, w) => (w % 2 === 0 ? viaFunction(streamId, 1 + (i % 2)) : viaStore(streamId, 1))),
+      ]);
+      await t.allVisible();
+      const read = await readAll();
+      await eventually(() => delivered.length >= read.length, 30_000);
+
+      const streams = ['contended-single', 'contended-batch', 'contended-mixed'];
+      const expected = streams.map((streamId, i) => ({ streamId, events: appends[i], distinct: appends[i], outOfOrder: 0 }));
+      const order = (events: RecordedEvent[]) => streams.map((streamId) => orderIn(events, streamId));
+      expect({ read: order(read), delivered: order(delivered) }).toEqual({ read: expected, delivered: expected });
+    } finally {
+      await group.unsubscribe();
+    }
+  });
+
+  /** `STREAM_WRITERS` writers append to `streamId` at once, `APPENDS_PER_WRITER` times each; returns the events stored. */
+  async function contend(streamId: string, append: (streamId: string, i: number, writer: number) => Promise<number>): Promise<number> {
+    const counts = await Promise.all(
+      Array.from({ length: STREAM_WRITERS }, async (_, w) => {
+        let stored = 0;
+        for (let i = 0; i < APPENDS_PER_WRITER; i++) stored += await append(streamId, i, w);
+        return stored;
+      }),
+    );
+    return counts.reduce((sum, n) => sum + n, 0);
+  }
+
+  async function viaStore(streamId: string, n: number): Promise<number> {
+    await t.store.appendToStream(streamId, 'any', eventsOf(n));
+    return n;
+  }
+
+  /** The store's full append (`append_to_stream`), which the one-statement append falls back to. */
+  async function viaFunction(streamId: string, n: number): Promise<number> {
+    const events = Array.from({ length: n }, (_, i) => ({
+      event_id: randomUUID(),
+      event_type: 'Contended',
+      schema_version: 1,
+      data: { i },
+      metadata: {},
+    }));
+    await t.sql.query(`SELECT * FROM "${t.schema}".append_to_stream($1, -1, $2::json)`, [streamId, JSON.stringify(events)]);
+    return n;
+  }
+
+  function eventsOf(n: number): Array<{ eventType: string; data: { i: number } }> {
+    return Array.from({ length: n }, (_, i) => ({ eventType: 'Contended', data: { i } }));
+  }
+
+  /** Every event of the contended streams, in $all order, read page by page. */
+  async function readAll(): Promise<RecordedEvent[]> {
+    const events: RecordedEvent[] = [];
+    let fromPosition = 0;
+    for (;;) {
+      const page = await t.store.readAllForward({ fromPosition, maxCount: 250, filter: { streamPrefix: 'contended-' } });
+      events.push(...page.events);
+      if (page.nextFromPosition === null || page.nextFromPosition === fromPosition) return events;
+      fromPosition = page.nextFromPosition;
+    }
+  }
+
+  /** How `streamId` comes out of `events`: how many, how many distinct, how many after a higher version. */
+  function orderIn(events: RecordedEvent[], streamId: string): { streamId: string; events: number; distinct: number; outOfOrder: number } {
+    const versions = events.filter((e) => e.streamId === streamId).map((e) => e.streamVersion);
+    let highest = 0;
+    let outOfOrder = 0;
+    for (const version of versions) {
+      if (version < highest) outOfOrder++;
+      highest = Math.max(highest, version);
+    }
+    return { streamId, events: versions.length, distinct: new Set(versions).size, outOfOrder };
   }
 });

@@ -14,7 +14,7 @@ describe('migrations', () => {
     const schema = uniqueSchema('concurrent');
     const stores = await Promise.all([1, 2, 3].map(() => createTestStore({ schema })));
     try {
-      expect(await count(`SELECT count(*) AS n FROM "${schema}".event_store_migrations`)).toBe(2);
+      expect(await count(`SELECT count(*) AS n FROM "${schema}".event_store_migrations`)).toBe(3);
       await Promise.all(stores.map((s, i) => s.store.appendToStream(`from-${i}`, 'no_stream', someEvents(1))));
       await stores[0]!.allVisible();
       expect((await stores[0]!.store.readAllForward()).events).toHaveLength(3);
@@ -27,7 +27,7 @@ describe('migrations', () => {
   it('check mode refuses to start on pending migrations, naming them and the fix', async () => {
     const schema = uniqueSchema('check');
     await expect(createTestStore({ schema, migrations: 'check' })).rejects.toThrow(
-      /2 pending migration\(s\) \(CreateEventStore1764230400000, CreateSubscriptions1764316800000\): run `npx event-store migrate`/,
+      /3 pending migration\(s\) \(CreateEventStore1764230400000, CreateSubscriptions1764316800000, LockStreamBeforeAppend1796083200000\): run `npx event-store migrate`/,
     );
   });
 
@@ -45,8 +45,17 @@ describe('migrations', () => {
     const t = await createTestStore({}, 'updown');
     try {
       const runner = t.app.get((await import('@game-bot/event-store/internal')).EventStoreDatabase).migrations();
-      const all = ['CreateEventStore1764230400000', 'CreateSubscriptions1764316800000'];
+      const all = ['CreateEventStore1764230400000', 'CreateSubscriptions1764316800000', 'LockStreamBeforeAppend1796083200000'];
+      const locksStream = async (): Promise<boolean> =>
+        (
+          await sql.query<{ locks: boolean }>(
+            `SELECT pg_get_functiondef('"${t.schema}".append_to_stream(text, bigint, json)'::regprocedure) LIKE '%pg_advisory_xact_lock%' AS locks`,
+          )
+        ).rows[0]!.locks;
       expect(await runner.status()).toEqual({ applied: all, pending: [] });
+      expect(await locksStream()).toBe(true);
+      expect(await runner.revertLast()).toBe('LockStreamBeforeAppend1796083200000');
+      expect(await locksStream()).toBe(false);
       expect(await runner.revertLast()).toBe('CreateSubscriptions1764316800000');
       expect(await runner.revertLast()).toBe('CreateEventStore1764230400000');
       expect(await runner.revertLast()).toBeUndefined();

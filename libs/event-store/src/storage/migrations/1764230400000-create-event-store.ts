@@ -94,17 +94,22 @@ function immutabilityFunction(s: string): string {
  *
  * The stream row is locked before anything else: concurrent appends to one stream queue there
  * (so `any` never fails spuriously and losers burn no positions), while appends to different
- * streams share no lock at all.
+ * streams share no lock at all. With `streamLock`, the stream's advisory lock (an SQL key
+ * expression of `p_stream_id`) is taken even before that, so that the appends to one stream get
+ * their transaction ids in version order (migration 1796083200000); `replace` writes
+ * `CREATE OR REPLACE`. This migration creates the function without either.
  */
-function appendFunction(s: string): string {
+export function appendFunction(s: string, options: { replace?: boolean; streamLock?: string } = {}): string {
   // The checksum a re-sent event would have at the place where its id is stored.
   const incomingChecksum = `sha256(convert_to(concat_ws(E'\\x1f', p_stream_id, e.stream_version::text,
                ((i.event->>'event_id')::uuid)::text, i.event->>'event_type',
                ((i.event->>'schema_version')::integer)::text, (i.event->'data')::text,
                (i.event->'metadata')::text, coalesce(((i.event->>'causation_id')::uuid)::text, ''),
                coalesce(((i.event->>'correlation_id')::uuid)::text, '')), 'UTF8'))`;
+  // Before anything gives the transaction its id: see streamLockKeySql in append-to-stream.sql.ts.
+  const lockFirst = options.streamLock === undefined ? '' : `\n      PERFORM pg_advisory_xact_lock(${options.streamLock});\n`;
   return `
-    CREATE FUNCTION ${s}.append_to_stream(p_stream_id text, p_expected bigint, p_events json)
+    CREATE ${options.replace ? 'OR REPLACE ' : ''}FUNCTION ${s}.append_to_stream(p_stream_id text, p_expected bigint, p_events json)
     RETURNS TABLE (from_version bigint, to_version bigint, first_position bigint, last_position bigint)
     LANGUAGE plpgsql
     -- Every lookup here is by a unique key. PL/pgSQL caches plans per session, and a plan made
@@ -121,7 +126,7 @@ function appendFunction(s: string): string {
       v_base bigint;
       v_base_max bigint;
       v_duplicate text;
-    BEGIN
+    BEGIN${lockFirst}
       LOOP
         SELECT s.version, s.deleted_at IS NOT NULL INTO v_version, v_deleted
           FROM ${s}.streams s WHERE s.stream_id = p_stream_id FOR UPDATE;

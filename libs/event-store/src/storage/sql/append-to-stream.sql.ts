@@ -1,4 +1,30 @@
+import { createHash } from 'node:crypto';
 import { checksumSql } from './checksum.sql.js';
+
+/**
+ * The key of the advisory lock every append to stream `streamId` (an SQL expression) takes before
+ * anything else, in store schema `s` (quoted): a 64-bit hash of the stream id, seeded by a 32-bit
+ * hash of the schema, so that stores in other schemas of the database lock apart. A transaction
+ * gets its id (its place in `$all`) at its first write; appends waiting on the stream row already
+ * have theirs and win the row in no particular order, while appends waiting on this lock have none
+ * yet, so the appends to one stream take their ids in version order (docs/design.md). A shared key
+ * (a hash collision) only makes two streams wait for each other.
+ *
+ * `append_to_stream` inlines this key (migration 1796083200000): changing it needs a migration that
+ * replaces the function, or its appends and the one-statement ones would no longer exclude each
+ * other.
+ */
+export function streamLockKeySql(s: string, streamId: string): string {
+  const seed = createHash('sha256').update(s).digest().readInt32BE(0);
+  return `hashtextextended(${streamId}, ${seed})`;
+}
+
+/**
+ * True once the stream's advisory lock is held, as a condition of the UPDATE that locks the stream
+ * row: a scalar subquery that uses no column of the row is an InitPlan, evaluated in a One-Time
+ * Filter before the row is even read.
+ */
+const streamLocked = (s: string): string => `(SELECT true FROM pg_advisory_xact_lock(${streamLockKeySql(s, '$1')}))`;
 
 /**
  * The full append: `append_to_stream` creates streams, checks every expected-version rule and
@@ -9,16 +35,18 @@ export const appendToStreamSql = (s: string): string =>
 
 /**
  * The common append in one statement: to an existing, live stream, at `any`, `stream_exists`
- * ($2 < 0) or exactly version $2. The UPDATE takes the stream row's lock and checks the version in
- * one step, so concurrent appends to one stream queue on it and re-check after the wait. It
- * returns NULLs when it stored nothing (no such live stream, other version), and fails on an event
- * id stored before (a re-send or a duplicate): the caller then runs {@link appendToStreamSql},
- * which tells those cases apart. $3 the events (JSON), $4 their number.
+ * ($2 < 0) or exactly version $2. It takes the stream's advisory lock ({@link streamLockKeySql})
+ * first, then the UPDATE takes the stream row's lock and checks the version in one step, so
+ * concurrent appends to one stream queue, in order, and re-check after the wait. It returns NULLs
+ * when it stored nothing (no such live stream, other version), and fails on an event id stored
+ * before (a re-send or a duplicate): the caller then runs {@link appendToStreamSql}, which tells
+ * those cases apart. $3 the events (JSON), $4 their number.
  */
 export const appendToLiveStreamSql = (s: string): string => `
   WITH stream AS (
     UPDATE ${s}.streams SET version = version + $4::bigint, updated_at = now()
      WHERE stream_id = $1 AND deleted_at IS NULL AND ($2::bigint < 0 OR version = $2::bigint)
+       AND ${streamLocked(s)}
     RETURNING version - $4::bigint AS base
   ), inserted AS (
     INSERT INTO ${s}.events (stream_id, stream_version, event_id, event_type, schema_version,
@@ -58,6 +86,7 @@ export const appendOneToLiveStreamSql = (s: string): string => `
   WITH stream AS (
     UPDATE ${s}.streams SET version = version + 1, updated_at = now()
      WHERE stream_id = $1 AND deleted_at IS NULL AND ($2::bigint < 0 OR version = $2::bigint)
+       AND ${streamLocked(s)}
     RETURNING version
   )
   INSERT INTO ${s}.events (stream_id, stream_version, event_id, event_type, schema_version,
