@@ -73,17 +73,27 @@ export class SubscriptionsRepository {
   }
 
   /**
-   * Renews many leases in one statement (`held`: name and owner pairs); the pairs still held, as
-   * `name owner` keys (see {@link leaseKey}).
+   * Renews many leases in one statement (`held`: name and owner pairs): the pairs renewed, and
+   * those lost (no longer the owner's), as `name owner` keys (see {@link leaseKey}). A pair in
+   * neither was skipped (its row locked by another transaction): unknown.
    */
-  async renewAll(held: ReadonlyArray<{ name: string; owner: string }>, leaseMs: number, deadline?: number): Promise<Set<string>> {
-    if (held.length === 0) return new Set();
-    const rows = await this.query<{ name: string; owner: string }>(
+  async renewAll(
+    held: ReadonlyArray<{ name: string; owner: string }>,
+    leaseMs: number,
+    deadline?: number,
+  ): Promise<{ renewed: Set<string>; lost: Set<string> }> {
+    const outcome = { renewed: new Set<string>(), lost: new Set<string>() };
+    if (held.length === 0) return outcome;
+    const rows = await this.query<{ name: string; owner: string; renewed: boolean; owned: boolean }>(
       renewLeasesSql(this.s),
       [held.map((lease) => lease.name), held.map((lease) => lease.owner), leaseMs],
       deadline,
     );
-    return new Set(rows.map((row) => leaseKey(row.name, row.owner)));
+    for (const row of rows) {
+      if (row.renewed) outcome.renewed.add(leaseKey(row.name, row.owner));
+      else if (!row.owned) outcome.lost.add(leaseKey(row.name, row.owner));
+    }
+    return outcome;
   }
 
   /**

@@ -7,6 +7,13 @@ import { EventStoreDatabase } from '../storage/event-store-database.js';
 import { TOUCHED_SCAN_LIMIT, touchedSinceSql, type TouchedSinceRow } from '../storage/sql/notification-poll.sql.js';
 import { decodeHint, encodeHint, mergeHints, type Touched, type WakeFilter, type WakeHint } from './wake-hints.js';
 
+/** Where a look for new events stood: `$all`'s horizon, the newest position, and its snapshot. */
+interface LookMarks {
+  xmin: string;
+  newest: string;
+  snapshot: string;
+}
+
 /** How long appends in one process are gathered into one NOTIFY. */
 const NOTIFY_COALESCE_MS = 5;
 
@@ -103,19 +110,21 @@ export class EventNotifier {
 
   /**
    * Resolves at the next wake-up after `seen` that `concerns` the caller (at once if one came
-   * since), or when `signal` aborts. Without `concerns`, every wake-up does, and the wait also ends
+   * since), or when one of `signals` aborts. Without `concerns`, every wake-up does, and the wait also ends
    * after `lookEveryMs`; with it, the shared look for new events (run at least every `lookEveryMs`)
    * takes the place of a look of the caller's own.
    */
-  async wait(seen: number, lookEveryMs: number, signal: AbortSignal, concerns?: WakeFilter): Promise<void> {
-    if (signal.aborted || this.cameSince(seen, concerns)) {
+  async wait(seen: number, lookEveryMs: number, signals: AbortSignal | readonly AbortSignal[], concerns?: WakeFilter): Promise<void> {
+    const all = Array.isArray(signals) ? signals : [signals as AbortSignal];
+    if (all.some((signal) => signal.aborted) || this.cameSince(seen, concerns)) {
       return;
     }
     let wake!: () => void;
     const woken = new Promise<void>((resolve) => (wake = resolve));
     this.waiters.set(wake, { concerns, lookEveryMs });
+    // Listeners added and removed per wait (AbortSignal.any would leave one on each long-lived signal).
     const onAbort = (): void => wake();
-    signal.addEventListener('abort', onAbort, { once: true });
+    for (const signal of all) signal.addEventListener('abort', onAbort, { once: true });
     const poll = new AbortController();
     try {
       const timeout = concerns ? [] : [sleep(lookEveryMs, undefined, { ref: false, signal: poll.signal }).catch(() => undefined)];
@@ -123,7 +132,7 @@ export class EventNotifier {
     } finally {
       poll.abort(); // no poll timer outlives an early wake-up
       this.waiters.delete(wake);
-      signal.removeEventListener('abort', onAbort);
+      for (const signal of all) signal.removeEventListener('abort', onAbort);
     }
   }
 
@@ -176,11 +185,13 @@ export class EventNotifier {
    * what it found concerns. The first look only marks where the events stand, and wakes everyone.
    */
   private async pollLoop(): Promise<void> {
-    let marks: { xmin: string; newest: string } | undefined;
+    let marks: LookMarks | undefined;
     while (!this.closed) {
       const look = await this.lookForEvents(marks);
       if (look !== undefined) {
-        if (marks === undefined || look.hint === undefined || look.hint.length > 0) this.wake(look.hint);
+        // The first look knows nothing of what came before it: everyone looks.
+        if (marks === undefined) this.wake();
+        else if (look.hint === undefined || look.hint.length > 0) this.wake(look.hint);
         marks = look.marks;
       }
       await sleep(this.lookEveryMs(), undefined, { ref: false, signal: this.stopPolling.signal }).catch(() => undefined);
@@ -195,13 +206,11 @@ export class EventNotifier {
   }
 
   /** One look: where the events stand now, and what was written since `marks`; `undefined` when it failed. */
-  private async lookForEvents(
-    marks: { xmin: string; newest: string } | undefined,
-  ): Promise<{ marks: { xmin: string; newest: string }; hint: WakeHint } | undefined> {
+  private async lookForEvents(marks: LookMarks | undefined): Promise<{ marks: LookMarks; hint: WakeHint } | undefined> {
     try {
       const { database } = this;
       const [row] = await database.executor.query<TouchedSinceRow & Record<string, unknown>>(
-        { text: touchedSinceSql(database.schema), values: [marks?.xmin ?? null, marks?.newest ?? '0'] },
+        { text: touchedSinceSql(database.schema), values: [marks?.xmin ?? null, marks?.newest ?? '0', marks?.snapshot ?? null] },
         // A look that cannot be answered soon is not worth retrying: the next one comes anyway.
         { idempotent: true, readOnly: true, deadline: database.executor.deadline(database.options.connectionTimeoutMs) },
       );
@@ -210,7 +219,7 @@ export class EventNotifier {
         found.scanned >= TOUCHED_SCAN_LIMIT
           ? undefined
           : (found.touched ?? []).map(([streamId, eventType]): Touched => ({ streamId, eventType }));
-      return { marks: { xmin: found.xmin, newest: found.newest ?? '0' }, hint };
+      return { marks: { xmin: found.xmin, newest: found.newest ?? '0', snapshot: found.snapshot }, hint };
     } catch (error) {
       // The subscribers' own reads meet the same outage and wait it out; the next look comes anyway.
       this.logger.debug(`Looking for new events failed: ${String(error)}`);

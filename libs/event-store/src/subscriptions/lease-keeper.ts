@@ -17,8 +17,11 @@ export interface KeptLease {
   yieldTo(): Promise<void>;
 }
 
-/** How a standby's wait for a lease ended: its checkpoint when taken, with the time the query was sent. */
-export type AcquireOutcome = { outcome: number | 'held' | 'gone'; sentAt: number };
+/**
+ * How a standby's wait for a lease ended: its checkpoint when taken, with the time the query was
+ * sent; `closed` once the process's subscriptions are shutting down.
+ */
+export type AcquireOutcome = { outcome: number | 'held' | 'gone' | 'closed'; sentAt: number };
 
 interface Standby {
   lease: KeptLease;
@@ -29,8 +32,8 @@ interface Standby {
 export interface LeaseKeeperTiming {
   leaseMs: number;
   /**
-   * How often standbys try for their lease; renewals come every other tick, membership and
-   * candidates every fourth, a hand-over every eighth at most.
+   * How often standbys try for their lease; renewals, membership and candidates come every other
+   * tick, a hand-over every fourth at most.
    */
   tickMs: number;
   /** Whether this process may hand a lease back now (one at a time per process). */
@@ -78,7 +81,8 @@ export class LeaseKeeper {
    */
   waitForTurn(lease: KeptLease, signal: AbortSignal): Promise<AcquireOutcome> {
     return new Promise((resolve) => {
-      if (signal.aborted || this.closed) return resolve({ outcome: 'held', sentAt: performance.now() });
+      if (this.closed) return resolve({ outcome: 'closed', sentAt: performance.now() });
+      if (signal.aborted) return resolve({ outcome: 'held', sentAt: performance.now() });
       const onAbort = (): void => {
         this.standbys.delete(lease);
         resolve({ outcome: 'held', sentAt: performance.now() });
@@ -96,9 +100,13 @@ export class LeaseKeeper {
     });
   }
 
-  /** How long a process counts as wanting a lease after saying so: the lease and two rounds of membership (every fourth tick). */
+  /**
+   * How long a process counts as wanting a lease after saying so (every other tick): the lease and
+   * a tick. No longer: a dead process, holding no lease any more, would otherwise be the candidate
+   * with the fewest and keep the others from taking over.
+   */
   get aliveMs(): number {
-    return this.timing.leaseMs + 8 * this.timing.tickMs;
+    return this.timing.leaseMs + this.timing.tickMs;
   }
 
   /** The live processes that want a spreading lease, as of the last tick (`undefined` before the first). */
@@ -106,12 +114,17 @@ export class LeaseKeeper {
     return this.candidates.get(name);
   }
 
-  /** Stops ticking; standbys still waiting hear `held` (their runs are stopping). */
+  /** Whether the process's subscriptions are shutting down. */
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  /** Stops ticking; standbys still waiting hear `closed` (their runs stop). */
   close(): void {
     this.closed = true;
     clearTimeout(this.timer);
     this.timer = undefined;
-    for (const standby of [...this.standbys.values()]) standby.resolve({ outcome: 'held', sentAt: performance.now() });
+    for (const standby of [...this.standbys.values()]) standby.resolve({ outcome: 'closed', sentAt: performance.now() });
   }
 
   private schedule(): void {
@@ -122,8 +135,10 @@ export class LeaseKeeper {
   private async tick(): Promise<void> {
     const tick = ++this.ticks;
     try {
-      if (tick % 2 === 0) await this.renew();
-      if (tick % 4 === 0) await this.spread(tick % 8 === 0);
+      if (tick % 2 === 0) {
+        await this.renew();
+        await this.spread(tick % 4 === 0);
+      }
       await this.tryStandbys();
       if (this.failing) this.logger.log('Lease renewals answer again');
       this.failing = false;
@@ -142,10 +157,12 @@ export class LeaseKeeper {
     const leases = [...this.held].filter((lease) => lease.isHeld);
     if (leases.length === 0) return;
     const sentAt = performance.now();
-    const renewed = await this.store.renewAll(leases, this.timing.leaseMs, this.deadline());
+    const { renewed, lost } = await this.store.renewAll(leases, this.timing.leaseMs, this.deadline());
     for (const lease of leases) {
-      if (renewed.has(leaseKey(lease.name, lease.owner))) lease.renewed(sentAt);
-      else lease.markLost();
+      const key = leaseKey(lease.name, lease.owner);
+      if (renewed.has(key)) lease.renewed(sentAt);
+      else if (lost.has(key)) lease.markLost();
+      // else: its row was locked by another transaction; the lease runs on until a renewal answers
     }
   }
 
@@ -171,7 +188,8 @@ export class LeaseKeeper {
     for (const lease of spreading) {
       if (!lease.isHeld || !this.shouldYield(lease)) continue;
       if (!this.timing.mayYield()) break;
-      await lease.yieldTo();
+      // Not awaited: it waits for the event in hand, and the other leases' renewals must not.
+      void lease.yieldTo().catch(() => undefined);
     }
   }
 
@@ -200,9 +218,10 @@ export class LeaseKeeper {
         const outcome = outcomes.get(standby.lease.name)!;
         if (this.standbys.get(standby.lease) === standby) {
           if (outcome !== 'held') standby.resolve({ outcome, sentAt });
-        } else if (typeof outcome === 'number') {
-          // Its run stopped while the statement ran: the lease taken for it goes straight back.
-          await this.store.release(standby.lease.name, owner, null);
+        } else if (typeof outcome === 'number' && !this.wanted(standby.lease.name, owner)) {
+          // Its run stopped while the statement ran: the lease taken for it goes straight back,
+          // unless another run of this process has the name by now (the lease is then its own).
+          void this.store.release(standby.lease.name, owner, null).catch(() => undefined);
         }
       }
     }
@@ -215,6 +234,11 @@ export class LeaseKeeper {
         if (!present.has(standby.lease.name)) standby.resolve({ outcome: 'gone', sentAt });
       }
     }
+  }
+
+  /** Whether a run of this process holds, or waits for, the lease `name` of `owner` now. */
+  private wanted(name: string, owner: string): boolean {
+    return [...this.held, ...this.standbys.keys()].some((lease) => lease.name === name && lease.owner === owner);
   }
 
   /** Whether a standby should try now: always, unless spreading says another process should. */

@@ -2,6 +2,7 @@ import { Logger } from '@nestjs/common';
 import { InvalidArgumentError } from '../errors/invalid-argument.error.js';
 import type { SubscriptionDefinition, SubscriptionsRepository } from '../storage/subscriptions.repository.js';
 import type { AcquireOutcome, KeptLease, LeaseKeeper } from './lease-keeper.js';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 /** The lease of a persistent subscription was taken by another process. */
 export class LeaseLostError extends Error {
@@ -58,6 +59,8 @@ export class SubscriptionLease implements KeptLease {
   /** Until when (a `performance.now()` time) the lease is certainly this process's. */
   private heldUntil = 0;
   private created = false;
+  /** Settles once the run's handler call in progress (if any) has ended. */
+  private drained: () => Promise<unknown> = () => Promise.resolve();
   /** Aborted when the lease is lost, to wake a run waiting for events. */
   private losing = new AbortController();
   private flushTimer?: NodeJS.Timeout;
@@ -106,6 +109,11 @@ export class SubscriptionLease implements KeptLease {
     return this.timing.spread;
   }
 
+  /** Tells the lease how to wait for the run's handler call in progress (before handing the lease over). */
+  attach(drained: () => Promise<unknown>): void {
+    this.drained = drained;
+  }
+
   /** Waits until this process holds the lease; returns the checkpoint to resume from. */
   async acquire(signal: AbortSignal, startCursor: () => Promise<number>): Promise<number> {
     // Created once, by the first acquisition. A row gone later was deleted (deleteSubscription
@@ -123,6 +131,9 @@ export class SubscriptionLease implements KeptLease {
       }
       if (outcome === 'gone') {
         throw new SubscriptionDeletedError(this.name);
+      }
+      if (outcome === 'closed' || this.keeper.isClosed) {
+        throw new LeaseLostError(`Subscription ${this.name} stopped: the store is shutting down`);
       }
       if (!this.timing.standBy) {
         throw new LeaseLostError(`Subscription ${this.name} is held by another process`);
@@ -199,11 +210,25 @@ export class SubscriptionLease implements KeptLease {
 
   /**
    * Gives the lease to a process with fewer (the run then stands by, as after a lost lease).
-   * Delivery stops before the lease is offered; if the release fails, the lease lapses to the
-   * next holder rather than two processes delivering.
+   * Delivery stops first; the release is sent once the event being handled (if any) is done, so
+   * that the next holder never starts beside it. An event still in hand when the lease's time runs
+   * out, or a release that fails, lets the lease lapse to the next holder instead.
    */
   async yieldTo(): Promise<void> {
+    const until = this.heldUntil;
     this.lose();
+    const remaining = until - performance.now();
+    const finished = await Promise.race([
+      this.drained().then(
+        () => true,
+        () => true,
+      ),
+      sleep(Math.max(0, remaining), false, { ref: false }),
+    ]);
+    if (!finished || performance.now() >= until) {
+      this.logger.log('Handing its lease over: the event in hand outlasted the lease, which lapses to the next holder');
+      return;
+    }
     this.writing = this.writing
       .then(() => this.store.release(this.name, this.owner, this.pending))
       .catch((error: unknown) => this.logger.warn(`Handing the lease back failed (${String(error)}); letting it lapse`));

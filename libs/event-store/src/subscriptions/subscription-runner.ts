@@ -59,6 +59,7 @@ export class SubscriptionRunner implements Subscription {
   ) {
     this.logger = new Logger(`Subscription(${name ?? source.streamId})`);
     this.settings = settingsOf(options);
+    lease?.attach(() => this.handling);
     this.stopped = this.run();
     // A halted subscription reports through `stopped`; nobody awaiting it is not a crash.
     this.stopped.catch(() => undefined);
@@ -161,9 +162,7 @@ export class SubscriptionRunner implements Subscription {
 
   private async deliverUntilStopped(signal: AbortSignal): Promise<void> {
     while (!signal.aborted) {
-      if (this.lease?.isLost) {
-        throw new LeaseLostError(`Subscription ${this.name} lost its lease`);
-      }
+      this.throwIfLeaseLost();
       const seen = this.notifier.current;
       const { events, next } = await this.outlasting(() => this.source.read(this.cursor, this.settings.batchSize), signal).catch(
         (error: unknown) => {
@@ -173,9 +172,7 @@ export class SubscriptionRunner implements Subscription {
       );
       for (const event of events) {
         if (signal.aborted) return;
-        if (this.lease?.isLost) {
-          throw new LeaseLostError(`Subscription ${this.name} lost its lease`); // not one event more without it
-        }
+        this.throwIfLeaseLost(); // not one event more without it
         await this.deliver(event, signal);
         this.cursor = this.source.cursorOf(event);
         await this.lease?.handled(this.cursor);
@@ -185,7 +182,7 @@ export class SubscriptionRunner implements Subscription {
       if (events.length === 0 && !moved) {
         this.markCaughtUp();
         // A lost lease ends the wait too: the run stands by (or stops) at once, not at the next event.
-        const waiting = this.lease ? AbortSignal.any([signal, this.lease.lostSignal]) : signal;
+        const waiting = this.lease ? [signal, this.lease.lostSignal] : signal;
         await this.notifier.wait(seen, this.settings.pollIntervalMs, waiting, this.source.concerns);
       }
     }
@@ -198,6 +195,8 @@ export class SubscriptionRunner implements Subscription {
   private async deliver(event: RecordedEvent, signal: AbortSignal): Promise<void> {
     const { maxAttempts } = this.settings.retry;
     for (let attempt = 1; ; attempt++) {
+      // A retry is an event started again: not without the lease (another process may have it now).
+      this.throwIfLeaseLost();
       try {
         await this.handle(event);
         this.report?.delivered(this.name ?? this.source.streamId, 'handled');
@@ -210,8 +209,15 @@ export class SubscriptionRunner implements Subscription {
         this.report?.delivered(this.name ?? this.source.streamId, 'retried');
         const delay = backoff(this.settings.retry, attempt);
         this.logger.debug(`Handler failed on event ${event.eventId} (attempt ${attempt}); retrying in ${delay} ms`);
-        await sleep(delay, undefined, { signal }).catch(() => undefined);
+        await sleepUnless(delay, this.lease ? [signal, this.lease.lostSignal] : [signal]);
       }
+    }
+  }
+
+  /** Throws `LeaseLostError` once the lease of this run is lost (a run without a lease never). */
+  private throwIfLeaseLost(): void {
+    if (this.lease?.isLost) {
+      throw new LeaseLostError(`Subscription ${this.name} lost its lease`);
     }
   }
 
@@ -221,6 +227,8 @@ export class SubscriptionRunner implements Subscription {
       this.logger.error(`Handler failed on ${where} ${attempts} time(s); halting at it: ${String(error)}`);
       throw error;
     }
+    // The process that holds the lease now delivers it; a failure recorded here would deliver it again.
+    this.throwIfLeaseLost();
     this.logger.warn(`Handler failed on ${where} ${attempts} time(s); recorded as a failed delivery, going on: ${String(error)}`);
     await this.failures?.record(this.name!, event, 1, error, backoff(this.settings.failedRetry, 1));
   }
@@ -236,6 +244,7 @@ export class SubscriptionRunner implements Subscription {
       return report;
     }
     for (const failure of await this.failures.due(this.name, limit)) {
+      if (!this.lease.isHeld) break; // its new holder retries the rest
       report.retried++;
       const event = await readEvent(failure.eventId);
       if (event === undefined) {
@@ -288,6 +297,21 @@ function settingsOf(options: SubscriptionOptions): Settings {
       maxDelayMs: options.failedRetry?.maxDelayMs ?? 300_000,
     },
   };
+}
+
+/**
+ * Sleeps `ms`, or less if one of `signals` aborts. Listeners are removed afterwards: `AbortSignal.any`
+ * would leave one on each long-lived signal per call.
+ */
+async function sleepUnless(ms: number, signals: readonly AbortSignal[]): Promise<void> {
+  const stop = new AbortController();
+  const onAbort = (): void => stop.abort();
+  for (const signal of signals) signal.addEventListener('abort', onAbort, { once: true });
+  try {
+    if (!signals.some((signal) => signal.aborted)) await sleep(ms, undefined, { signal: stop.signal }).catch(() => undefined);
+  } finally {
+    for (const signal of signals) signal.removeEventListener('abort', onAbort);
+  }
 }
 
 /** The delay before attempt `attempt + 1`: doubled each time, capped, with jitter (50–100%). */

@@ -49,9 +49,13 @@ export const replayFailuresSql = (s: string): string => `
      SET status = 'failed', attempts = 1, next_attempt_at = now(), updated_at = now()
    WHERE subscription = $1 AND ($2::text IS NULL OR status = $2::text)`;
 
-/** $1 subscription, $2 checkpoint: moves a subscription nobody runs. */
+/**
+ * $1 subscription, $2 checkpoint: moves a subscription nobody runs. The owner of a lapsed lease is
+ * cleared too: a renewal of its last holder arriving late then finds the lease gone, rather than
+ * going on from its own cursor over the new checkpoint.
+ */
 export const resetCheckpointSql = (s: string): string => `
-  UPDATE ${s}.subscriptions SET checkpoint = $2, updated_at = now()
+  UPDATE ${s}.subscriptions SET checkpoint = $2, owner = NULL, updated_at = now()
    WHERE name = $1 AND (lease_until IS NULL OR lease_until < now())
   RETURNING name`;
 

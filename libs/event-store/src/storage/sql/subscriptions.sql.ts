@@ -42,14 +42,26 @@ export const renewLeaseSql = (s: string): string => `
 
 /**
  * $1 names, $2 owners (pairs), $3 lease in milliseconds: renews the leases of a process in one
- * statement; the pairs whose lease was still theirs.
+ * statement. A row another transaction has locked (a reset, a delete, a checkpoint write) is
+ * skipped, not waited for, so that it never holds up the renewals of the others. One row per pair:
+ * `renewed`, or else whether the row is still the owner's as last committed (`owned`: the renewal
+ * is unknown, the lease runs on) or not (lost).
  */
 export const renewLeasesSql = (s: string): string => `
-  UPDATE ${s}.subscriptions AS s
-     SET lease_until = now() + make_interval(secs => $3::double precision / 1000), updated_at = now()
-    FROM unnest($1::text[], $2::text[]) AS held(name, owner)
-   WHERE s.name = held.name AND s.owner = held.owner
-  RETURNING s.name, s.owner`;
+  WITH held AS (SELECT * FROM unnest($1::text[], $2::text[]) AS h(name, owner)),
+  locked AS (
+    SELECT s.name FROM ${s}.subscriptions s JOIN held h ON h.name = s.name AND h.owner = s.owner
+       FOR UPDATE OF s SKIP LOCKED),
+  renewed AS (
+    UPDATE ${s}.subscriptions s
+       SET lease_until = now() + make_interval(secs => $3::double precision / 1000), updated_at = now()
+      FROM locked
+     WHERE s.name = locked.name
+    RETURNING s.name)
+  SELECT h.name, h.owner,
+         EXISTS (SELECT 1 FROM renewed r WHERE r.name = h.name) AS renewed,
+         EXISTS (SELECT 1 FROM ${s}.subscriptions s WHERE s.name = h.name AND s.owner = h.owner) AS owned
+    FROM held h`;
 
 /**
  * $1 names, $2 owner, $3 lease in milliseconds: takes each lease that is free, lapsed or already
