@@ -67,9 +67,10 @@ export interface EventStoreModuleOptions {
   schema?: string;
   /**
    * Maximum connections in the store's pool. Default `max(10, 4 × CPU cores)`. Subscriptions'
-   * coordination (leases, checkpoints, membership) has a pool of its own beside it, a quarter of
-   * this size and at least 2, and a process with subscriptions holds one listening connection:
-   * count `poolSize × 1.25 + 1` connections per process against the server's `max_connections`.
+   * coordination (checkpoints, membership) has a pool of its own beside it, a quarter of this
+   * size and at least 2, their batched lease statements two connections more, and a process with
+   * subscriptions holds one listening connection: count `poolSize × 1.25 + 3` connections per
+   * process against the server's `max_connections`.
    */
   poolSize?: number;
   /** Server-side limit of one statement. Default `30000` ms. */

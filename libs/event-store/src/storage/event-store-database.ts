@@ -27,7 +27,14 @@ export class EventStoreDatabase {
    * own, so that many subscriptions never queue ahead of appends and reads on the main pool.
    */
   readonly coordination: DatabaseExecutor;
+  /**
+   * Runs the batched lease statements of the process (renewals, tries of runs standing by) on two
+   * connections of their own: a renewal never waits behind other coordination work, which would
+   * make the leases it renews lapse.
+   */
+  readonly leases: DatabaseExecutor;
   private readonly coordinationPool: pg.Pool;
+  private readonly leasePool: pg.Pool;
   /** The quoted schema name, for SQL text. */
   readonly schema: string;
 
@@ -49,6 +56,13 @@ export class EventStoreDatabase {
     // An idle connection lost (a server restart) is replaced on next use; the pool reports it here.
     this.coordinationPool.on('error', (error) => EventStoreDatabase.logger.debug(`Coordination connection lost: ${error.message}`));
     this.coordination = new DatabaseExecutor(this.coordinationPool, options);
+    this.leasePool = new pg.Pool({
+      ...clientConfig(connection, { ...options, applicationName: `${options.applicationName}-leases` }),
+      ...sessionSettings(options),
+      max: 2,
+    });
+    this.leasePool.on('error', (error) => EventStoreDatabase.logger.debug(`Lease connection lost: ${error.message}`));
+    this.leases = new DatabaseExecutor(this.leasePool, options);
     this.schema = quoteIdentifier(options.schema);
   }
 
@@ -101,7 +115,7 @@ export class EventStoreDatabase {
 
   /** Closes the pools, then stops the embedded server if this store started it. */
   async close(): Promise<void> {
-    await this.coordinationPool.end().catch(() => undefined);
+    await Promise.all([this.coordinationPool.end().catch(() => undefined), this.leasePool.end().catch(() => undefined)]);
     if (this.dataSource.isInitialized) {
       await this.dataSource.destroy();
     }

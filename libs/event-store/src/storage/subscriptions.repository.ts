@@ -61,9 +61,21 @@ export class SubscriptionsRepository {
 
   /** Takes the lease for `owner`: the checkpoint; `held` while another holds it; `gone` once deleted. */
   async acquire(name: string, owner: string, leaseMs: number): Promise<number | 'held' | 'gone'> {
-    const [row] = await this.query<{ checkpoint: string | null; present: boolean }>(acquireLeaseSql(this.s), [name, owner, leaseMs]);
-    if (row!.checkpoint !== null) return Number(row!.checkpoint);
-    return row!.present ? 'held' : 'gone';
+    return (await this.take(name, owner, leaseMs)).outcome;
+  }
+
+  /**
+   * {@link acquire}, and whether the row named `owner` already (`wasMine`): nobody else delivered
+   * the subscription since this owner last did.
+   */
+  async take(name: string, owner: string, leaseMs: number): Promise<{ outcome: number | 'held' | 'gone'; wasMine: boolean }> {
+    const [row] = await this.query<{ checkpoint: string | null; was_mine: boolean; present: boolean }>(acquireLeaseSql(this.s), [
+      name,
+      owner,
+      leaseMs,
+    ]);
+    if (row!.checkpoint !== null) return { outcome: Number(row!.checkpoint), wasMine: row!.was_mine };
+    return { outcome: row!.present ? 'held' : 'gone', wasMine: false };
   }
 
   /** Renews the lease (and writes the checkpoint, if given); `false` when the lease was lost. */
@@ -98,18 +110,30 @@ export class SubscriptionsRepository {
 
   /**
    * Takes the leases of `names` for `owner` where free (one statement): per name, its checkpoint
-   * when taken, `held` while another holds it, `gone` once deleted.
+   * when taken (and whether it was the owner's already, as {@link take} says), `held` while another
+   * holds it, `gone` once deleted.
    */
   async acquireAll(
     names: readonly string[],
     owner: string,
     leaseMs: number,
     deadline?: number,
-  ): Promise<Map<string, number | 'held' | 'gone'>> {
-    const outcomes = new Map<string, number | 'held' | 'gone'>(names.map((name) => [name, 'gone']));
+  ): Promise<Map<string, { outcome: number | 'held' | 'gone'; wasMine: boolean }>> {
+    const outcomes = new Map<string, { outcome: number | 'held' | 'gone'; wasMine: boolean }>(
+      names.map((name) => [name, { outcome: 'gone', wasMine: false }]),
+    );
     if (names.length === 0) return outcomes;
-    const rows = await this.query<{ name: string; checkpoint: string | null }>(acquireLeasesSql(this.s), [names, owner, leaseMs], deadline);
-    for (const row of rows) outcomes.set(row.name, row.checkpoint === null ? 'held' : Number(row.checkpoint));
+    const rows = await this.query<{ name: string; checkpoint: string | null; was_mine: boolean }>(
+      acquireLeasesSql(this.s),
+      [names, owner, leaseMs],
+      deadline,
+    );
+    for (const row of rows) {
+      outcomes.set(
+        row.name,
+        row.checkpoint === null ? { outcome: 'held', wasMine: false } : { outcome: Number(row.checkpoint), wasMine: row.was_mine },
+      );
+    }
     return outcomes;
   }
 
@@ -171,7 +195,9 @@ export class SubscriptionsRepository {
 
   /** One statement; `deadline` (a `Date.now()` time) bounds it and its retries, by default the store's operation deadline. */
   private query<R extends object>(text: string, values: unknown[], deadline?: number): Promise<R[]> {
-    return this.database.coordination.query<R & Record<string, unknown>>({ text, values }, { idempotent: true, deadline });
+    // The batched statements of the lease keeper (they pass a deadline) have their own connections.
+    const executor = deadline === undefined ? this.database.coordination : this.database.leases;
+    return executor.query<R & Record<string, unknown>>({ text, values }, { idempotent: true, deadline });
   }
 }
 

@@ -1,12 +1,17 @@
 import { Logger } from '@nestjs/common';
 import { leaseKey, type LeaseCandidate, type SubscriptionsRepository } from '../storage/subscriptions.repository.js';
 
+/** How long the keeper gathers runs that start (or lose their lease) together before trying for them. */
+const START_BATCH_MS = 20;
+
 /** What the keeper needs of a lease it renews, or acquires for a run standing by. */
 export interface KeptLease {
   readonly name: string;
   readonly owner: string;
   /** Whether the process prefers to take this lease when it holds the fewest (see `LeaseTiming.spread`). */
   readonly spreads: boolean;
+  /** Whether its run waits for the lease while another holds it (`false`: a `held` answer ends the wait). */
+  readonly standsBy: boolean;
   /** Whether it holds the lease now (renewals due). */
   readonly isHeld: boolean;
   /** A renewal sent at `sentAt` (a `performance.now()` time) found the lease still this process's. */
@@ -21,7 +26,7 @@ export interface KeptLease {
  * How a standby's wait for a lease ended: its checkpoint when taken, with the time the query was
  * sent; `closed` once the process's subscriptions are shutting down.
  */
-export type AcquireOutcome = { outcome: number | 'held' | 'gone' | 'closed'; sentAt: number };
+export type AcquireOutcome = { outcome: number | 'held' | 'gone' | 'closed'; sentAt: number; wasMine?: boolean };
 
 interface Standby {
   lease: KeptLease;
@@ -54,8 +59,12 @@ export class LeaseKeeper {
   private readonly standbys = new Map<KeptLease, Standby>();
   /** The latest candidates of every spreading lease, for the standbys' turns. */
   private candidates = new Map<string, LeaseCandidate[]>();
-  private ticks = 0;
-  private timer?: NodeJS.Timeout;
+  private renewals = 0;
+  private renewTimer?: NodeJS.Timeout;
+  private standbyTimer?: NodeJS.Timeout;
+  /** When the standby loop runs next (a `performance.now()` time). */
+  private standbyDue = Infinity;
+  private standbyBusy = false;
   private closed = false;
   private failing = false;
 
@@ -67,7 +76,7 @@ export class LeaseKeeper {
   /** Starts renewing a lease just acquired. */
   hold(lease: KeptLease): void {
     this.held.add(lease);
-    this.schedule();
+    this.scheduleRenewals();
   }
 
   /** Stops renewing a lease (handed back, lost or released). */
@@ -96,7 +105,9 @@ export class LeaseKeeper {
           resolve(outcome);
         },
       });
-      this.schedule();
+      // Soon, gathering the runs that start together into one statement; then every tick.
+      this.scheduleStandbys(START_BATCH_MS);
+      this.scheduleRenewals();
     });
   }
 
@@ -122,33 +133,61 @@ export class LeaseKeeper {
   /** Stops ticking; standbys still waiting hear `closed` (their runs stop). */
   close(): void {
     this.closed = true;
-    clearTimeout(this.timer);
-    this.timer = undefined;
+    clearTimeout(this.renewTimer);
+    clearTimeout(this.standbyTimer);
+    this.renewTimer = this.standbyTimer = undefined;
     for (const standby of [...this.standbys.values()]) standby.resolve({ outcome: 'closed', sentAt: performance.now() });
   }
 
-  private schedule(): void {
-    if (this.timer !== undefined || this.closed) return;
-    this.timer = setTimeout(() => void this.tick(), this.timing.tickMs).unref();
+  /** Renewals and spreading, every other tick while this process holds or wants a lease. */
+  private scheduleRenewals(): void {
+    if (this.renewTimer !== undefined || this.closed) return;
+    this.renewTimer = setTimeout(() => void this.renewalTick(), 2 * this.timing.tickMs).unref();
   }
 
-  private async tick(): Promise<void> {
-    const tick = ++this.ticks;
+  /** The standbys' tries, in `delayMs` (or sooner if already due sooner). */
+  private scheduleStandbys(delayMs: number): void {
+    if (this.closed) return;
+    const due = performance.now() + delayMs;
+    if (this.standbyTimer !== undefined) {
+      if (this.standbyDue <= due) return;
+      clearTimeout(this.standbyTimer);
+    }
+    this.standbyDue = due;
+    this.standbyTimer = setTimeout(() => void this.standbyTick(), delayMs).unref();
+  }
+
+  private async renewalTick(): Promise<void> {
     try {
-      if (tick % 2 === 0) {
-        await this.renew();
-        await this.spread(tick % 4 === 0);
-      }
-      await this.tryStandbys();
+      await this.renew();
+      await this.spread(++this.renewals % 2 === 0);
       if (this.failing) this.logger.log('Lease renewals answer again');
       this.failing = false;
     } catch (error) {
       // Held leases run out by themselves (their runs stop delivering); the next tick tries again.
-      if (!this.failing) this.logger.warn(`Could not renew or take leases: ${String(error)}`);
+      if (!this.failing) this.logger.warn(`Could not renew leases: ${String(error)}`);
       this.failing = true;
     } finally {
-      this.timer = undefined;
-      if (this.held.size > 0 || this.standbys.size > 0) this.schedule();
+      this.renewTimer = undefined;
+      if (this.held.size > 0 || this.standbys.size > 0) this.scheduleRenewals();
+    }
+  }
+
+  private async standbyTick(): Promise<void> {
+    this.standbyTimer = undefined;
+    this.standbyDue = Infinity;
+    if (this.standbyBusy) {
+      this.scheduleStandbys(START_BATCH_MS); // one round at a time
+      return;
+    }
+    this.standbyBusy = true;
+    try {
+      await this.tryStandbys();
+    } catch (error) {
+      this.logger.debug(`Could not take leases: ${String(error)}`);
+    } finally {
+      this.standbyBusy = false;
+      if (this.standbys.size > 0) this.scheduleStandbys(this.timing.tickMs);
     }
   }
 
@@ -215,9 +254,9 @@ export class LeaseKeeper {
         this.deadline(),
       );
       for (const standby of mine) {
-        const outcome = outcomes.get(standby.lease.name)!;
+        const { outcome, wasMine } = outcomes.get(standby.lease.name)!;
         if (this.standbys.get(standby.lease) === standby) {
-          if (outcome !== 'held') standby.resolve({ outcome, sentAt });
+          if (outcome !== 'held' || !standby.lease.standsBy) standby.resolve({ outcome, sentAt, wasMine });
         } else if (typeof outcome === 'number' && !this.wanted(standby.lease.name, owner)) {
           // Its run stopped while the statement ran: the lease taken for it goes straight back,
           // unless another run of this process has the name by now (the lease is then its own).

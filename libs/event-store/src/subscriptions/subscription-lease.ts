@@ -1,7 +1,7 @@
 import { Logger } from '@nestjs/common';
 import { InvalidArgumentError } from '../errors/invalid-argument.error.js';
 import type { SubscriptionDefinition, SubscriptionsRepository } from '../storage/subscriptions.repository.js';
-import type { AcquireOutcome, KeptLease, LeaseKeeper } from './lease-keeper.js';
+import type { KeptLease, LeaseKeeper } from './lease-keeper.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 /** The lease of a persistent subscription was taken by another process. */
@@ -59,6 +59,13 @@ export class SubscriptionLease implements KeptLease {
   /** Until when (a `performance.now()` time) the lease is certainly this process's. */
   private heldUntil = 0;
   private created = false;
+  /**
+   * Whether the last acquisition found the lease this process's already (it had lapsed, or was
+   * confirmed too late, and nobody took it meanwhile): the run may go on from where it was.
+   */
+  private resumable = false;
+  /** A hand-over waits for the event in hand: its cursor still counts for the checkpoint. */
+  private handingOver = false;
   /** Settles once the run's handler call in progress (if any) has ended. */
   private drained: () => Promise<unknown> = () => Promise.resolve();
   /** Aborted when the lease is lost, to wake a run waiting for events. */
@@ -94,6 +101,15 @@ export class SubscriptionLease implements KeptLease {
     return this.losing.signal;
   }
 
+  /**
+   * Where a run that was at `cursor` goes on after {@link acquire} returned `checkpoint`: from its
+   * own cursor if the lease never left this process (nothing after it was delivered elsewhere, and
+   * no reset moved it: a reset clears the owner), else from the stored checkpoint.
+   */
+  resumeFrom(checkpoint: number, cursor: number): number {
+    return this.resumable ? Math.max(checkpoint, cursor) : checkpoint;
+  }
+
   /** Whether the run waits for the lease (and waits again after losing it). */
   get standsBy(): boolean {
     return this.timing.standBy;
@@ -123,10 +139,13 @@ export class SubscriptionLease implements KeptLease {
     this.created = true;
     this.refuseOtherDefinition(row.stream_id, row.filter);
     let announced = false;
-    let { outcome, sentAt } = await this.tryAcquire();
+    // Taken in the keeper's batch, with every other run of the process starting (or standing by)
+    // now: a thousand subscriptions starting together cost a statement, not a thousand.
+    let { outcome, sentAt, wasMine } = await this.keeper.waitForTurn(this, signal);
     while (!signal.aborted) {
       if (typeof outcome === 'number') {
         this.begin(sentAt);
+        this.resumable = wasMine === true;
         return outcome;
       }
       if (outcome === 'gone') {
@@ -142,33 +161,16 @@ export class SubscriptionLease implements KeptLease {
         this.logger.log('Another process runs it; standing by to take over');
         announced = true;
       }
-      ({ outcome, sentAt } = await this.keeper.waitForTurn(this, signal));
+      ({ outcome, sentAt, wasMine } = await this.keeper.waitForTurn(this, signal));
     }
     return 0;
   }
 
-  /** The lease if it is this process's turn and free: its checkpoint, or why not. */
-  private async tryAcquire(): Promise<AcquireOutcome> {
-    const sentAt = performance.now();
-    if (await this.myTurn()) {
-      return { outcome: await this.store.acquire(this.name, this.owner, this.timing.leaseMs), sentAt };
-    }
-    return { outcome: (await this.store.find(this.name)) === undefined ? 'gone' : 'held', sentAt };
-  }
-
-  /** Whether this process should try to take the lease now (always, unless spreading says another should). */
-  private async myTurn(): Promise<boolean> {
-    if (!this.timing.spread) {
-      return true;
-    }
-    const { aliveMs } = this.keeper;
-    await this.store.heartbeat(this.name, this.owner, aliveMs);
-    const [first] = this.keeper.candidatesOf(this.name) ?? (await this.store.candidates(this.name, aliveMs));
-    return first === undefined || first.member === this.owner;
-  }
-
   /** Records a handled event's cursor; writes the checkpoint when a batch is full. */
   async handled(cursor: number): Promise<void> {
+    if (this.handingOver) {
+      this.pending = cursor; // the event in hand, done: the hand-over's checkpoint names it
+    }
     if (this.isLost) {
       throw new LeaseLostError(`Subscription ${this.name} lost its lease`);
     }
@@ -216,15 +218,18 @@ export class SubscriptionLease implements KeptLease {
    */
   async yieldTo(): Promise<void> {
     const until = this.heldUntil;
+    this.handingOver = true;
     this.lose();
     const remaining = until - performance.now();
     const finished = await Promise.race([
       this.drained().then(
-        () => true,
+        // and a turn more, for the run to record the event it just handled (see `handled`)
+        () => new Promise<boolean>((resolve) => setImmediate(() => resolve(true))),
         () => true,
       ),
       sleep(Math.max(0, remaining), false, { ref: false }),
     ]);
+    this.handingOver = false;
     if (!finished || performance.now() >= until) {
       this.logger.log('Handing its lease over: the event in hand outlasted the lease, which lapses to the next holder');
       return;
@@ -238,6 +243,7 @@ export class SubscriptionLease implements KeptLease {
 
   private begin(sentAt: number): void {
     this.lost = false;
+    this.handingOver = false;
     this.losing = new AbortController();
     this.held = true;
     this.heldUntil = sentAt + this.validityMs();
@@ -272,6 +278,11 @@ export class SubscriptionLease implements KeptLease {
     const sentAt = performance.now();
     const held = await this.store.renew(this.name, this.owner, this.timing.leaseMs, checkpoint).catch((error: unknown) => {
       this.logger.warn(`Could not write the checkpoint: ${String(error)}`);
+      if (checkpoint !== null && !this.lost) {
+        // Still due: written at the next event, or by the timer, rather than lost until the next batch.
+        this.sinceWrite = this.timing.checkpointEvery;
+        this.flushTimer ??= setTimeout(() => void this.flush().catch(() => undefined), this.timing.checkpointIntervalMs).unref();
+      }
       return undefined; // unknown: the lease runs out unless a renewal confirms it
     });
     if (held === true) {

@@ -112,7 +112,7 @@ export class SubscriptionRunner implements Subscription {
         await this.lease.release(this.cursor);
         break;
       }
-      this.cursor = acquired;
+      this.cursor = this.lease.resumeFrom(acquired, this.cursor);
       try {
         await this.deliverUntilStopped(signal);
       } catch (error) {

@@ -20,17 +20,21 @@ export const readSubscriptionSql = (s: string): string =>
 /**
  * $1 name, $2 owner, $3 lease in milliseconds: takes the lease if it is free, lapsed or already
  * ours. A lease taken away while running (a reset) has no owner but keeps its time: it is free
- * only once that time has passed, when its last holder has stopped delivering. One row: the checkpoint (NULL while another process holds it), and whether the
+ * only once that time has passed, when its last holder has stopped delivering. `was_mine`: the
+ * row named this owner already (read under the row's lock), so nobody delivered it since this
+ * process last did. One row: the checkpoint (NULL while another process holds it), and whether the
  * subscription exists at all (a standby learns of a deletion from the query it polls with).
  */
 export const acquireLeaseSql = (s: string): string => `
-  WITH taken AS (
-    UPDATE ${s}.subscriptions
+  WITH previous AS (SELECT name, owner FROM ${s}.subscriptions WHERE name = $1 FOR UPDATE),
+  taken AS (
+    UPDATE ${s}.subscriptions u
        SET owner = $2, lease_until = now() + make_interval(secs => $3::double precision / 1000), updated_at = now()
-     WHERE name = $1 AND (owner = $2 OR lease_until IS NULL OR lease_until < now())
-    RETURNING checkpoint)
-  SELECT (SELECT checkpoint FROM taken) AS checkpoint,
-         EXISTS (SELECT 1 FROM ${s}.subscriptions WHERE name = $1) AS present`;
+      FROM previous p
+     WHERE u.name = p.name AND (p.owner = $2 OR u.lease_until IS NULL OR u.lease_until < now())
+    RETURNING u.checkpoint, p.owner IS NOT DISTINCT FROM $2 AS was_mine)
+  SELECT (SELECT checkpoint FROM taken) AS checkpoint, coalesce((SELECT was_mine FROM taken), false) AS was_mine,
+         EXISTS (SELECT 1 FROM previous) AS present`;
 
 /** $1 name, $2 owner, $3 lease in milliseconds, $4 checkpoint or NULL (keep): renews; nothing if lost. */
 export const renewLeaseSql = (s: string): string => `
@@ -69,14 +73,15 @@ export const renewLeasesSql = (s: string): string => `
  * checkpoint when taken, NULL while another holds it; names without a row were deleted.
  */
 export const acquireLeasesSql = (s: string): string => `
-  WITH taken AS (
-    UPDATE ${s}.subscriptions
+  WITH previous AS (SELECT name, owner FROM ${s}.subscriptions WHERE name = ANY($1::text[]) ORDER BY name FOR UPDATE),
+  taken AS (
+    UPDATE ${s}.subscriptions u
        SET owner = $2, lease_until = now() + make_interval(secs => $3::double precision / 1000), updated_at = now()
-     WHERE name = ANY($1::text[]) AND (owner = $2 OR lease_until IS NULL OR lease_until < now())
-    RETURNING name, checkpoint)
-  SELECT s.name, t.checkpoint
-    FROM ${s}.subscriptions s LEFT JOIN taken t ON t.name = s.name
-   WHERE s.name = ANY($1::text[])`;
+      FROM previous p
+     WHERE u.name = p.name AND (p.owner = $2 OR u.lease_until IS NULL OR u.lease_until < now())
+    RETURNING u.name, u.checkpoint, p.owner IS NOT DISTINCT FROM $2 AS was_mine)
+  SELECT p.name, t.checkpoint, coalesce(t.was_mine, false) AS was_mine
+    FROM previous p LEFT JOIN taken t ON t.name = p.name`;
 
 /** $1 names, $2 member: the member is alive now, for each of the names (one statement). */
 export const heartbeatMembersSql = (s: string): string => `
@@ -89,8 +94,10 @@ export const heartbeatMembersSql = (s: string): string => `
  */
 export const candidatesOfSql = (s: string): string => `
   WITH live AS (
-    SELECT subscription, member FROM ${s}.subscription_members
-     WHERE subscription = ANY($1::text[]) AND last_seen > now() - make_interval(secs => $2::double precision / 1000)),
+    SELECT m.subscription, m.member FROM ${s}.subscription_members m
+     WHERE m.subscription = ANY($1::text[]) AND m.last_seen > now() - make_interval(secs => $2::double precision / 1000)
+       AND NOT EXISTS (SELECT 1 FROM ${s}.subscriptions s
+                        WHERE s.name = m.subscription AND s.owner = m.member AND s.lease_until < now())),
   held AS (
     SELECT owner, count(*)::int AS leases FROM ${s}.subscriptions
      WHERE owner IS NOT NULL AND lease_until > now() GROUP BY owner)
@@ -128,8 +135,10 @@ export const leaveGroupSql = (s: string): string => `DELETE FROM ${s}.subscripti
  */
 export const candidatesSql = (s: string): string => `
   WITH live AS (
-    SELECT member FROM ${s}.subscription_members
-     WHERE subscription = $1 AND last_seen > now() - make_interval(secs => $2::double precision / 1000)),
+    SELECT m.member FROM ${s}.subscription_members m
+     WHERE m.subscription = $1 AND m.last_seen > now() - make_interval(secs => $2::double precision / 1000)
+       AND NOT EXISTS (SELECT 1 FROM ${s}.subscriptions s
+                        WHERE s.name = m.subscription AND s.owner = m.member AND s.lease_until < now())),
   held AS (
     SELECT owner, count(*)::int AS leases FROM ${s}.subscriptions
      WHERE owner IS NOT NULL AND lease_until > now() GROUP BY owner)
