@@ -4,23 +4,21 @@
  * embedded PostgreSQL that the global set-up starts. Needs the `pgbouncer` binary (Debian package
  * `pgbouncer`); without it the specs fail, naming it. Same ESM set-up as jest.config.js.
  */
-const transform = {
-  '^.+\\.ts$': ['ts-jest', { useESM: true, tsconfig: 'tsconfig.json' }],
-};
+import base from './jest.config.js';
+
+const { testEnvironment, extensionsToTreatAsEsm, moduleNameMapper, transform } = base.projects.find(
+  (project) => project.displayName === 'e2e',
+);
 
 export default {
-  globalSetup: './test/helpers/global-setup.js',
-  globalTeardown: './test/helpers/global-teardown.js',
-  testTimeout: 120_000,
+  globalSetup: base.globalSetup,
+  globalTeardown: base.globalTeardown,
+  testTimeout: base.testTimeout,
   maxWorkers: 1,
   displayName: 'pgbouncer',
-  testEnvironment: 'node',
-  extensionsToTreatAsEsm: ['.ts'],
-  moduleNameMapper: {
-    '^(\\.{1,2}/.*)\\.js$': '$1',
-    // As in jest.config.js: @fastify/static require()s the ESM-only content-disposition 3.
-    '^content-disposition$': '<rootDir>/node_modules/content-disposition/dist/index.js',
-  },
+  testEnvironment,
+  extensionsToTreatAsEsm,
+  moduleNameMapper,
   transform,
   testMatch: ['<rootDir>/test/**/*.pgbouncer-spec.ts'],
 };
