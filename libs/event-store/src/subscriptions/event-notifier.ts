@@ -1,11 +1,12 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import type { NotificationsMode } from '../configuration/event-store-options.interface.js';
 import { clientConfig } from '../storage/postgres-connection.js';
 import { EventStoreDatabase } from '../storage/event-store-database.js';
 import { TOUCHED_SCAN_LIMIT, touchedSinceSql, type TouchedSinceRow } from '../storage/sql/notification-poll.sql.js';
-import { decodeHint, encodeHint, mergeHints, type Touched, type WakeFilter, type WakeHint } from './wake-hints.js';
+import { decodeHint, encodeHint, mergeHints, senderOf, type Touched, type WakeFilter, type WakeHint } from './wake-hints.js';
 
 /** Where a look for new events stood: `$all`'s horizon, the newest position, and its snapshot. */
 interface LookMarks {
@@ -48,6 +49,10 @@ export class EventNotifier {
   private readonly logger = new Logger(EventNotifier.name);
   private readonly channel: string;
   private waiters = new Map<() => void, { concerns?: WakeFilter; lookEveryMs: number }>();
+  /** The waiters of one stream each (also in `waiters`), found by the streams a wake-up names. */
+  private readonly byStream = new Map<string, Set<() => void>>();
+  /** This process's tag in its NOTIFY payloads: its own come back to its listener, already had. */
+  private readonly sender = randomBytes(6).toString('hex');
   private generation = 0;
   /** The latest wake-ups (generation and hint), oldest first. */
   private readonly recent: Array<{ generation: number; hint: WakeHint }> = [];
@@ -122,6 +127,11 @@ export class EventNotifier {
     let wake!: () => void;
     const woken = new Promise<void>((resolve) => (wake = resolve));
     this.waiters.set(wake, { concerns, lookEveryMs });
+    const stream = concerns?.streamId;
+    if (stream !== undefined) {
+      const set = this.byStream.get(stream) ?? new Set();
+      this.byStream.set(stream, set.add(wake));
+    }
     // Listeners added and removed per wait (AbortSignal.any would leave one on each long-lived signal).
     const onAbort = (): void => wake();
     for (const signal of all) signal.addEventListener('abort', onAbort, { once: true });
@@ -131,7 +141,7 @@ export class EventNotifier {
       await Promise.race([woken, ...timeout]);
     } finally {
       poll.abort(); // no poll timer outlives an early wake-up
-      this.waiters.delete(wake);
+      this.forget(wake, stream);
       for (const signal of all) signal.removeEventListener('abort', onAbort);
     }
   }
@@ -159,17 +169,28 @@ export class EventNotifier {
     this.generation++;
     this.recent.push({ generation: this.generation, hint });
     if (this.recent.length > RECENT_WAKES) this.recent.shift();
-    for (const [wake, { concerns }] of this.waiters) {
-      if (hint === undefined || concerns === undefined || concerns(hint)) {
-        this.waiters.delete(wake);
-        wake();
+    if (hint !== undefined) {
+      // Stream waiters by the streams named; the others asked one by one.
+      for (const { streamId } of hint) {
+        for (const wake of this.byStream.get(streamId) ?? []) wake();
       }
     }
+    for (const [wake, { concerns }] of this.waiters) {
+      if (hint === undefined || concerns === undefined || (concerns.streamId === undefined && concerns(hint))) wake();
+    }
+  }
+
+  private forget(wake: () => void, stream: string | undefined): void {
+    this.waiters.delete(wake);
+    if (stream === undefined) return;
+    const set = this.byStream.get(stream);
+    set?.delete(wake);
+    if (set?.size === 0) this.byStream.delete(stream);
   }
 
   private async sendNotify(): Promise<void> {
     this.notifyPending = false;
-    const payload = encodeHint(this.pendingHint);
+    const payload = encodeHint(this.pendingHint, this.sender);
     this.pendingHint = [];
     try {
       await this.database.pool.query('SELECT pg_notify($1, $2)', [this.channel, payload]);
@@ -261,7 +282,9 @@ export class EventNotifier {
     this.connecting = client;
     try {
       await client.connect();
-      client.on('notification', (message) => this.wake(decodeHint(message.payload)));
+      client.on('notification', (message) => {
+        if (senderOf(message.payload) !== this.sender) this.wake(decodeHint(message.payload));
+      });
       await client.query(`LISTEN ${this.channel}`);
     } catch (error) {
       await client.end().catch(() => undefined);

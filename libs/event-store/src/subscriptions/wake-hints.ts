@@ -13,8 +13,11 @@ export interface Touched {
  */
 export type WakeHint = readonly Touched[] | undefined;
 
-/** Whether a subscriber needs to look after a wake-up about `touched`. */
-export type WakeFilter = (touched: readonly Touched[]) => boolean;
+/**
+ * Whether a subscriber needs to look after a wake-up about `touched`. A filter of one stream says
+ * which (`streamId`), so that a wake-up finds its waiters by stream instead of asking each.
+ */
+export type WakeFilter = ((touched: readonly Touched[]) => boolean) & { readonly streamId?: string };
 
 /** PostgreSQL refuses NOTIFY payloads of 8000 bytes and more. */
 const MAX_PAYLOAD_BYTES = 7_900;
@@ -26,18 +29,28 @@ export function mergeHints(a: WakeHint, b: WakeHint): WakeHint {
   return [...a, ...b.filter((touched) => !seen.has(keyOf(touched)))];
 }
 
-/** The NOTIFY payload of a hint: `[[streamId, eventType], ...]`, or `''` (anything) when too long. */
-export function encodeHint(hint: WakeHint): string {
-  if (hint === undefined) return '';
-  const payload = JSON.stringify(hint.map(({ streamId, eventType }) => [streamId, eventType]));
-  return Buffer.byteLength(payload) < MAX_PAYLOAD_BYTES ? payload : '';
+/**
+ * The NOTIFY payload of a hint: the sending process's tag, then `[[streamId, eventType], ...]`, or
+ * the tag alone (anything) when too long.
+ */
+export function encodeHint(hint: WakeHint, sender: string): string {
+  if (hint === undefined) return `${sender}|`;
+  const payload = `${sender}|${JSON.stringify(hint.map(({ streamId, eventType }) => [streamId, eventType]))}`;
+  return Buffer.byteLength(payload) < MAX_PAYLOAD_BYTES ? payload : `${sender}|`;
+}
+
+/** The sending process's tag of a NOTIFY payload (its own wake-ups a process has had already). */
+export function senderOf(payload: string | undefined): string | undefined {
+  const bar = payload?.indexOf('|') ?? -1;
+  return bar < 0 ? undefined : payload!.slice(0, bar);
 }
 
 /** The hint of a NOTIFY payload; anything not understood is `undefined` (everyone looks). */
 export function decodeHint(payload: string | undefined): WakeHint {
-  if (!payload) return undefined;
+  const body = payload?.slice(payload.indexOf('|') + 1);
+  if (!body) return undefined;
   try {
-    const pairs: unknown = JSON.parse(payload);
+    const pairs: unknown = JSON.parse(body);
     if (!Array.isArray(pairs)) return undefined;
     const hint: Touched[] = [];
     for (const pair of pairs) {
@@ -62,7 +75,7 @@ export function allFilterConcerns(filter: AllFilter | undefined): WakeFilter {
 
 /** Which wake-ups concern a subscription to one stream. */
 export function streamConcerns(streamId: string): WakeFilter {
-  return (touched) => touched.some((written) => written.streamId === streamId);
+  return Object.assign((touched: readonly Touched[]) => touched.some((written) => written.streamId === streamId), { streamId });
 }
 
 function keyOf({ streamId, eventType }: Touched): string {
