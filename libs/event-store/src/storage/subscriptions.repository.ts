@@ -4,7 +4,6 @@ import {
   acquireLeaseSql,
   acquireLeasesSql,
   candidatesOfSql,
-  candidatesSql,
   createSubscriptionSql,
   deleteSubscriptionSql,
   heartbeatMemberSql,
@@ -92,11 +91,11 @@ export class SubscriptionsRepository {
   async renewAll(
     held: ReadonlyArray<{ name: string; owner: string }>,
     leaseMs: number,
-    deadline?: number,
+    deadline: number,
   ): Promise<{ renewed: Set<string>; lost: Set<string> }> {
     const outcome = { renewed: new Set<string>(), lost: new Set<string>() };
     if (held.length === 0) return outcome;
-    const rows = await this.query<{ name: string; owner: string; renewed: boolean; owned: boolean }>(
+    const rows = await this.batch<{ name: string; owner: string; renewed: boolean; owned: boolean }>(
       renewLeasesSql(this.s),
       [held.map((lease) => lease.name), held.map((lease) => lease.owner), leaseMs],
       deadline,
@@ -117,13 +116,13 @@ export class SubscriptionsRepository {
     names: readonly string[],
     owner: string,
     leaseMs: number,
-    deadline?: number,
+    deadline: number,
   ): Promise<Map<string, { outcome: number | 'held' | 'gone'; wasMine: boolean }>> {
     const outcomes = new Map<string, { outcome: number | 'held' | 'gone'; wasMine: boolean }>(
       names.map((name) => [name, { outcome: 'gone', wasMine: false }]),
     );
     if (names.length === 0) return outcomes;
-    const rows = await this.query<{ name: string; checkpoint: string | null; was_mine: boolean }>(
+    const rows = await this.batch<{ name: string; checkpoint: string | null; was_mine: boolean }>(
       acquireLeasesSql(this.s),
       [names, owner, leaseMs],
       deadline,
@@ -138,9 +137,9 @@ export class SubscriptionsRepository {
   }
 
   /** Which of `names` have a row (one statement). */
-  async existing(names: readonly string[], deadline?: number): Promise<Set<string>> {
+  async existing(names: readonly string[], deadline: number): Promise<Set<string>> {
     if (names.length === 0) return new Set();
-    const rows = await this.query<{ name: string }>(
+    const rows = await this.batch<{ name: string }>(
       `SELECT name FROM ${this.s}.subscriptions WHERE name = ANY($1::text[])`,
       [names],
       deadline,
@@ -149,15 +148,15 @@ export class SubscriptionsRepository {
   }
 
   /** Records that `member` wants each of `names` now (one statement). */
-  async heartbeatAll(names: readonly string[], member: string, deadline?: number): Promise<void> {
-    if (names.length > 0) await this.query(heartbeatMembersSql(this.s), [names, member], deadline);
+  async heartbeatAll(names: readonly string[], member: string, deadline: number): Promise<void> {
+    if (names.length > 0) await this.batch(heartbeatMembersSql(this.s), [names, member], deadline);
   }
 
   /** {@link candidates} of many subscriptions at once: per name, fewest leases first. */
-  async candidatesOf(names: readonly string[], aliveMs: number, deadline?: number): Promise<Map<string, LeaseCandidate[]>> {
+  async candidatesOf(names: readonly string[], aliveMs: number, deadline: number): Promise<Map<string, LeaseCandidate[]>> {
     const byName = new Map<string, LeaseCandidate[]>(names.map((name) => [name, []]));
     if (names.length === 0) return byName;
-    const rows = await this.query<LeaseCandidate & { subscription: string }>(candidatesOfSql(this.s), [names, aliveMs], deadline);
+    const rows = await this.batch<LeaseCandidate & { subscription: string }>(candidatesOfSql(this.s), [names, aliveMs], deadline);
     for (const { subscription, member, leases } of rows) byName.get(subscription)?.push({ member, leases });
     return byName;
   }
@@ -183,21 +182,22 @@ export class SubscriptionsRepository {
     return Math.max(1, row?.members ?? 1);
   }
 
-  /** The live processes that want subscription `name`, with the leases each holds, fewest first. */
-  async candidates(name: string, aliveMs: number): Promise<LeaseCandidate[]> {
-    return this.query<LeaseCandidate>(candidatesSql(this.s), [name, aliveMs]);
-  }
-
   /** Removes `member` from group `name`. */
   async leave(name: string, member: string): Promise<void> {
     await this.query(leaveGroupSql(this.s), [name, member]);
   }
 
-  /** One statement; `deadline` (a `Date.now()` time) bounds it and its retries, by default the store's operation deadline. */
-  private query<R extends object>(text: string, values: unknown[], deadline?: number): Promise<R[]> {
-    // The batched statements of the lease keeper (they pass a deadline) have their own connections.
-    const executor = deadline === undefined ? this.database.coordination : this.database.leases;
-    return executor.query<R & Record<string, unknown>>({ text, values }, { idempotent: true, deadline });
+  /** One statement on the coordination pool, within the store's operation deadline. */
+  private query<R extends object>(text: string, values: unknown[]): Promise<R[]> {
+    return this.database.coordination.query<R & Record<string, unknown>>({ text, values }, { idempotent: true });
+  }
+
+  /**
+   * One of the lease keeper's batched statements, on the lease connections, within `deadline` (a
+   * `Date.now()` time): past it the leases it would renew have run out anyway.
+   */
+  private batch<R extends object>(text: string, values: unknown[], deadline: number): Promise<R[]> {
+    return this.database.leases.query<R & Record<string, unknown>>({ text, values }, { idempotent: true, deadline });
   }
 }
 

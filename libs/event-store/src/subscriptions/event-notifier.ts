@@ -51,6 +51,8 @@ export class EventNotifier {
   private waiters = new Map<() => void, { concerns?: WakeFilter; lookEveryMs: number }>();
   /** The waiters of one stream each (also in `waiters`), found by the streams a wake-up names. */
   private readonly byStream = new Map<string, Set<() => void>>();
+  /** The other waiters (also in `waiters`): each is asked whether a wake-up concerns it. */
+  private readonly unindexed = new Map<() => void, WakeFilter | undefined>();
   /** This process's tag in its NOTIFY payloads: its own come back to its listener, already had. */
   private readonly sender = randomBytes(6).toString('hex');
   private generation = 0;
@@ -131,6 +133,8 @@ export class EventNotifier {
     if (stream !== undefined) {
       const set = this.byStream.get(stream) ?? new Set();
       this.byStream.set(stream, set.add(wake));
+    } else {
+      this.unindexed.set(wake, concerns);
     }
     // Listeners added and removed per wait (AbortSignal.any would leave one on each long-lived signal).
     const onAbort = (): void => wake();
@@ -169,19 +173,22 @@ export class EventNotifier {
     this.generation++;
     this.recent.push({ generation: this.generation, hint });
     if (this.recent.length > RECENT_WAKES) this.recent.shift();
-    if (hint !== undefined) {
-      // Stream waiters by the streams named; the others asked one by one.
-      for (const { streamId } of hint) {
-        for (const wake of this.byStream.get(streamId) ?? []) wake();
-      }
+    if (hint === undefined) {
+      for (const wake of this.waiters.keys()) wake();
+      return;
     }
-    for (const [wake, { concerns }] of this.waiters) {
-      if (hint === undefined || concerns === undefined || (concerns.streamId === undefined && concerns(hint))) wake();
+    // Stream waiters by the streams named; the others asked one by one.
+    for (const { streamId } of hint) {
+      for (const wake of this.byStream.get(streamId) ?? []) wake();
+    }
+    for (const [wake, concerns] of this.unindexed) {
+      if (concerns === undefined || concerns(hint)) wake();
     }
   }
 
   private forget(wake: () => void, stream: string | undefined): void {
     this.waiters.delete(wake);
+    this.unindexed.delete(wake);
     if (stream === undefined) return;
     const set = this.byStream.get(stream);
     set?.delete(wake);

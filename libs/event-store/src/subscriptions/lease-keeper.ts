@@ -116,13 +116,8 @@ export class LeaseKeeper {
    * a tick. No longer: a dead process, holding no lease any more, would otherwise be the candidate
    * with the fewest and keep the others from taking over.
    */
-  get aliveMs(): number {
+  private get aliveMs(): number {
     return this.timing.leaseMs + this.timing.tickMs;
-  }
-
-  /** The live processes that want a spreading lease, as of the last tick (`undefined` before the first). */
-  candidatesOf(name: string): LeaseCandidate[] | undefined {
-    return this.candidates.get(name);
   }
 
   /** Whether the process's subscriptions are shutting down. */

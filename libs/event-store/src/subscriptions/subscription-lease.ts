@@ -18,10 +18,9 @@ export class SubscriptionDeletedError extends LeaseLostError {
   }
 }
 
-/** Lease timing: a dead process's subscription is taken over within `leaseMs + standbyPollMs`. */
+/** Lease timing: a dead process's subscription is taken over within about `leaseMs` and a standby tick. */
 export interface LeaseTiming {
   leaseMs: number;
-  standbyPollMs: number;
   checkpointEvery: number;
   checkpointIntervalMs: number;
   /**

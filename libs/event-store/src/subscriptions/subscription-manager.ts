@@ -149,7 +149,6 @@ export class SubscriptionManager implements OnModuleDestroy {
     const timing = {
       spread,
       leaseMs: LEASE_MS,
-      standbyPollMs: STANDBY_POLL_MS,
       checkpointEvery: positive(options.checkpointEvery ?? 100, 'checkpointEvery'),
       checkpointIntervalMs: positive(options.checkpointIntervalMs ?? 1_000, 'checkpointIntervalMs'),
       standBy: spread,

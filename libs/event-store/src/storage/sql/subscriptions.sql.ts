@@ -89,8 +89,9 @@ export const heartbeatMembersSql = (s: string): string => `
   ON CONFLICT (subscription, member) DO UPDATE SET last_seen = now()`;
 
 /**
- * $1 names, $2 how long a candidate counts as alive (ms): {@link candidatesSql} for many
- * subscriptions at once, one row per subscription and live candidate.
+ * $1 names, $2 how long a candidate counts as alive (ms): the live processes that want
+ * each subscription (a process whose own lease of it lapsed is dead, not a candidate), with the
+ * leases each holds now, fewest first (ties by member id): one row per subscription and candidate.
  */
 export const candidatesOfSql = (s: string): string => `
   WITH live AS (
@@ -128,20 +129,3 @@ export const liveMembersSql = (s: string): string => `
 
 /** $1 group, $2 member. */
 export const leaveGroupSql = (s: string): string => `DELETE FROM ${s}.subscription_members WHERE subscription = $1 AND member = $2`;
-
-/**
- * $1 subscription, $2 how long a candidate counts as alive (ms): the live processes that want the
- * subscription, with how many leases each holds now, fewest first (ties by member id).
- */
-export const candidatesSql = (s: string): string => `
-  WITH live AS (
-    SELECT m.member FROM ${s}.subscription_members m
-     WHERE m.subscription = $1 AND m.last_seen > now() - make_interval(secs => $2::double precision / 1000)
-       AND NOT EXISTS (SELECT 1 FROM ${s}.subscriptions s
-                        WHERE s.name = m.subscription AND s.owner = m.member AND s.lease_until < now())),
-  held AS (
-    SELECT owner, count(*)::int AS leases FROM ${s}.subscriptions
-     WHERE owner IS NOT NULL AND lease_until > now() GROUP BY owner)
-  SELECT l.member, coalesce(h.leases, 0) AS leases
-    FROM live l LEFT JOIN held h ON h.owner = l.member
-   ORDER BY leases, l.member`;
