@@ -1,9 +1,9 @@
-import { HttpStatus, Inject, Injectable, Logger, type BeforeApplicationShutdown, type OnModuleDestroy } from '@nestjs/common';
+import { Inject, Injectable, Logger, type BeforeApplicationShutdown, type OnModuleDestroy } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import type { FastifyInstance } from 'fastify';
 import type { Server } from 'node:http';
 import { Server as NetServer } from 'node:net';
-import { ServiceError } from './service-error.js';
+import { shuttingDown } from './service-error.js';
 
 /** Injection token of the shutdown grace period (ms). */
 export const SHUTDOWN_GRACE_MS = Symbol('shutdown-grace-ms');
@@ -125,7 +125,7 @@ export function answerWhileClosing(fastify: FastifyInstance, shutdown: GracefulS
       done();
       return;
     }
-    done(new ServiceError(HttpStatus.SERVICE_UNAVAILABLE, 'SHUTTING_DOWN', 'The service is shutting down: retry on another instance'));
+    done(shuttingDown());
   });
   fastify.addHook('onSend', (_request, reply, payload, done) => {
     if (shutdown.draining) void reply.header('Connection', 'close');

@@ -2,7 +2,7 @@ import { HttpStatus, Inject, Injectable, Logger, type OnModuleDestroy } from '@n
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { EventStore, EventStoreError, type AllFilter, type RecordedEvent, type StartFrom } from '@game-bot/event-store';
 import { eventView } from '../http/event.view.js';
-import { ServiceError } from '../http/service-error.js';
+import { ServiceError, shuttingDown } from '../http/service-error.js';
 import { MetricsService } from '../metrics/metrics.service.js';
 import { LIVE_LIMITS, type LiveLimits } from './live-limits.js';
 import { SseConnection, type CloseReason } from './sse-connection.js';
@@ -70,11 +70,7 @@ export class LiveEvents implements OnModuleDestroy {
 
   private assertAccepting(): void {
     if (this.closing) {
-      throw new ServiceError(
-        HttpStatus.SERVICE_UNAVAILABLE,
-        'SHUTTING_DOWN',
-        'The service is shutting down: reconnect to another instance',
-      );
+      throw shuttingDown('reconnect to another instance');
     }
     if (this.connections.size >= this.limits.maxConnections) {
       throw new ServiceError(

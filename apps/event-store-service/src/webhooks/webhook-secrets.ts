@@ -13,8 +13,7 @@ export class WebhookSecretError extends Error {
   override readonly name = 'WebhookSecretError';
 
   constructor(
-    /** The webhook's name. */
-    readonly webhook: string,
+    webhook: string,
     /** What is wrong and what to do, without the webhook's name. */
     readonly reason: string,
   ) {

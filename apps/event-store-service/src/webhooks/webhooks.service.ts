@@ -9,7 +9,7 @@ import {
   EventStoreHealth,
   InvalidArgumentError,
 } from '@game-bot/event-store';
-import { ServiceError } from '../http/service-error.js';
+import { ServiceError, shuttingDown } from '../http/service-error.js';
 import { deliverWebhook, displayUrl } from './webhook-delivery.js';
 import type { StoredWebhook, WebhookDefinition, WebhookState, WebhookWithSecret } from './webhook-definition.js';
 import { WebhookSecretError, WebhookSecrets } from './webhook-secrets.js';
@@ -215,7 +215,7 @@ export class Webhooks implements OnApplicationBootstrap, OnModuleDestroy {
 
   private assertOpen(): void {
     if (this.shutdown.signal.aborted) {
-      throw new ServiceError(HttpStatus.SERVICE_UNAVAILABLE, 'SHUTTING_DOWN', 'The service is shutting down: retry on another instance');
+      throw shuttingDown();
     }
   }
 
@@ -251,8 +251,7 @@ export class Webhooks implements OnApplicationBootstrap, OnModuleDestroy {
       return await this.repository.replaceSecret(webhook.name, stored, this.settings.secrets.encrypt(webhook.name, secret));
     } catch (error) {
       if (!(error instanceof WebhookSecretError)) throw error;
-      this.refuse(webhook, error.reason); // left as it is: the right key may yet be configured
-      return false;
+      return false; // left as it is (the right key may yet be configured); the sync that follows reports it
     }
   }
 
