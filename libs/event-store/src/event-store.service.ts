@@ -7,7 +7,7 @@ import { EventSerializer } from './serialization/event-serializer.js';
 import { assertJsonDepth } from './serialization/json-payload.js';
 import { EventReader } from './storage/event-reader.js';
 import { EventStoreObservers } from './storage/event-store-observers.js';
-import { EventsRepository } from './storage/events.repository.js';
+import { EventsRepository, type StreamWrite } from './storage/events.repository.js';
 import type { FailedDelivery } from './types/failed-delivery.js';
 import { SnapshotsRepository } from './storage/snapshots.repository.js';
 import { StreamsRepository, type ExpectedVersionCheck } from './storage/streams.repository.js';
@@ -15,7 +15,14 @@ import { EventNotifier } from './subscriptions/event-notifier.js';
 import { SubscriptionManager } from './subscriptions/subscription-manager.js';
 import type { EventHandler, Subscription, SubscriptionOptions } from './subscriptions/subscription-options.js';
 import type { RetryReport } from './types/retry-report.js';
-import type { AppendOptions, AppendResult, DeleteStreamOptions } from './types/append-result.js';
+import type {
+  AppendOptions,
+  AppendResult,
+  DeleteStreamOptions,
+  MultiStreamAppendResult,
+  StreamAppend,
+  StreamAppendResult,
+} from './types/append-result.js';
 import type { EventData, JsonObject, RecordedEvent } from './types/event-data.js';
 import type { EventStoreObserver } from './types/event-store-observer.js';
 import { ExpectedVersion } from './types/expected-version.js';
@@ -23,6 +30,8 @@ import type { ReadAllOptions, ReadAllResult, ReadStreamOptions } from './types/r
 import type { RecordedSnapshot, SnapshotData } from './types/snapshot.js';
 import type { ListStreamsOptions, ListStreamsResult, StreamInfo } from './types/stream-info.js';
 import { expectedVersionCode } from './validation/expected-version.validation.js';
+import { refuseRepeatedIds } from './validation/event-data.validation.js';
+import { conditionRecord, linkIds } from './validation/tags.validation.js';
 import { optionalInteger, pageSize } from './validation/paging.validation.js';
 import { assertName, assertStreamId, likePrefix } from './validation/stream-id.validation.js';
 
@@ -73,11 +82,111 @@ export class EventStore {
     const code = expectedVersionCode(expectedVersion);
     const records = this.serializer.toRecords(events, this.options.maxAppendEvents, options, streamId);
     const timeoutMs = optionalInteger(options.timeoutMs, 'timeoutMs', 1);
+    const condition = conditionRecord(options.condition);
     const started = performance.now();
-    const result = await this.events.append(streamId, code, expectedVersion, records, timeoutMs);
+    const result =
+      condition === null
+        ? await this.events.append(streamId, code, expectedVersion, records, timeoutMs)
+        : ((
+            await this.events.appendToStreams(
+              [{ streamId, expected: code, expectedLabel: expectedVersion, events: records }],
+              condition,
+              timeoutMs,
+            )
+          )[0] as AppendResult);
     this.observers.appended(performance.now() - started, records.length);
     this.notifier.appended(records.map((record) => ({ streamId, eventType: record.event_type })));
     return result;
+  }
+
+  /**
+   * Appends to several streams in one transaction: every entry's events, or none of them. Each
+   * entry's stream must be at its expected version; an entry without events only checks that. A
+   * failure names its stream (`details.streamId`). Re-sending the whole call succeeds again,
+   * storing nothing twice. `options` apply to every event (`condition` to the whole call).
+   *
+   * @example
+   * await store.appendToStreams([
+   *   { streamId: 'game-42', expectedVersion: 7, events: [{ eventType: 'GameWon', data: { by: 'p1' } }] },
+   *   { streamId: 'player-p1', expectedVersion: 'any', events: [{ eventType: 'GameWonBy', data: { game: 42 } }] },
+   * ]);
+   */
+  async appendToStreams(entries: ReadonlyArray<StreamAppend>, options: AppendOptions = {}): Promise<MultiStreamAppendResult> {
+    const writes = this.streamWrites(entries, options);
+    const timeoutMs = optionalInteger(options.timeoutMs, 'timeoutMs', 1);
+    const condition = conditionRecord(options.condition);
+    const started = performance.now();
+    const streams = await this.events.appendToStreams(writes, condition, timeoutMs);
+    const written = writes.flatMap((write) =>
+      (write.events ?? []).map((record) => ({ streamId: write.streamId, eventType: record.event_type })),
+    );
+    this.observers.appended(performance.now() - started, written.length);
+    this.notifier.appended(written);
+    return { streams };
+  }
+
+  /**
+   * Links stored events (by id) into stream `streamId`, after its last version, if it is at
+   * `expectedVersion` (the rules of appends). Each link has a version of its own there; the event
+   * keeps its stream, version and position, `$all` holds it once, and a read of `streamId` returns
+   * it with `link` set. The result's versions are the links'; its positions are `null`. Re-sending the same links succeeds again; an event linked there before, at
+   * another place, is `DUPLICATE_EVENT`; an id not stored is `INVALID_ARGUMENT`.
+   *
+   * @example
+   * await store.linkToStream('highlights-2026-12', 'any', [winningGuess.eventId]);
+   */
+  async linkToStream(
+    streamId: string,
+    expectedVersion: ExpectedVersion,
+    eventIds: ReadonlyArray<string>,
+    options: Pick<AppendOptions, 'timeoutMs' | 'condition'> = {},
+  ): Promise<StreamAppendResult> {
+    assertStreamId(streamId);
+    const expected = expectedVersionCode(expectedVersion);
+    const links = linkIds(eventIds, this.options.maxAppendEvents);
+    const timeoutMs = optionalInteger(options.timeoutMs, 'timeoutMs', 1);
+    const condition = conditionRecord(options.condition);
+    const [result] = await this.events.appendToStreams(
+      [{ streamId, expected, expectedLabel: expectedVersion, links }],
+      condition,
+      timeoutMs,
+    );
+    // Links add nothing to `$all`: the hint only wakes the readers of the stream.
+    this.notifier.appended([{ streamId, eventType: '$link' }]);
+    return result!;
+  }
+
+  private streamWrites(entries: ReadonlyArray<StreamAppend>, options: AppendOptions): StreamWrite[] {
+    if (!Array.isArray(entries) || entries.length === 0 || entries.length > this.options.maxAppendEvents) {
+      throw new InvalidArgumentError(`entries must be an array of 1 to ${this.options.maxAppendEvents} streams`, {
+        entries: Array.isArray(entries) ? entries.length : typeof entries,
+      });
+    }
+    const seen = new Set<string>();
+    let total = 0;
+    const writes = entries.map((entry: StreamAppend, index) => {
+      const at = `entries[${index}]`;
+      assertStreamId(entry?.streamId, `${at}.streamId`);
+      if (seen.has(entry.streamId)) {
+        throw new InvalidArgumentError(`${at}: stream '${entry.streamId}' appears twice: give each stream one entry`, {
+          [`${at}.streamId`]: entry.streamId,
+        });
+      }
+      seen.add(entry.streamId);
+      const expected = expectedVersionCode(entry.expectedVersion);
+      const given = entry.events === undefined || (Array.isArray(entry.events) && entry.events.length === 0) ? undefined : entry.events;
+      const events = given && this.serializer.toRecords(given, this.options.maxAppendEvents, options, entry.streamId);
+      total += events?.length ?? 0;
+      return { streamId: entry.streamId, expected, expectedLabel: entry.expectedVersion, ...(events && { events }) };
+    });
+    if (total > this.options.maxAppendEvents) {
+      throw new InvalidArgumentError(`An append takes at most ${this.options.maxAppendEvents} events, got ${total}: split it`, {
+        count: total,
+        max: this.options.maxAppendEvents,
+      });
+    }
+    refuseRepeatedIds(writes.flatMap((write) => write.events ?? []));
+    return writes;
   }
 
   /**

@@ -28,8 +28,17 @@ export { PlainPayload } from './serialization/class-transformer-metadata.js';
 export { causedBy } from './serialization/correlation.js';
 export { assertJsonDepth, MAX_JSON_DEPTH } from './serialization/json-payload.js';
 export type { FieldFailure } from './serialization/validation-failures.js';
-export type { EventData, JsonObject, RecordedEvent } from './types/event-data.js';
-export type { AppendOptions, AppendResult, DeleteStreamOptions } from './types/append-result.js';
+export type { EventData, EventLink, JsonObject, RecordedEvent } from './types/event-data.js';
+export type {
+  AppendCondition,
+  AppendConditionItem,
+  AppendOptions,
+  AppendResult,
+  DeleteStreamOptions,
+  MultiStreamAppendResult,
+  StreamAppend,
+  StreamAppendResult,
+} from './types/append-result.js';
 export type { AllFilter, ReadAllOptions, ReadAllResult, ReadStreamOptions } from './types/read-options.js';
 export type { ListStreamsOptions, ListStreamsResult, StreamInfo } from './types/stream-info.js';
 export type { RecordedSnapshot, SnapshotData } from './types/snapshot.js';
@@ -63,3 +72,4 @@ export { UnauthorizedError } from './errors/unauthorized.error.js';
 export { ForbiddenError } from './errors/forbidden.error.js';
 export { StoreUnavailableError } from './errors/store-unavailable.error.js';
 export { EventStoreTimeoutError } from './errors/event-store-timeout.error.js';
+export { AppendConditionFailedError } from './errors/append-condition-failed.error.js';

@@ -191,7 +191,7 @@ export class ErrorBodyModel implements ErrorBody {
 
   @ApiProperty({
     description:
-      "Stable, machine-readable code: switch on it rather than on the message. The store's codes and their statuses: `INVALID_ARGUMENT` and `UNKNOWN_EVENT_TYPE` 400, `UNAUTHORIZED` 401, `FORBIDDEN` 403, `STREAM_NOT_FOUND` 404, `WRONG_EXPECTED_VERSION` and `DUPLICATE_EVENT` 409, `STREAM_DELETED` 410, `EVENT_VALIDATION_FAILED` and `UNSUPPORTED_SCHEMA_VERSION` 422, `CORRUPTED_EVENT` 500, `STORE_UNAVAILABLE` 503, `TIMEOUT` 504; the HTTP layer's own: `ROUTE_NOT_FOUND` 404, `INVALID_ARGUMENT` 400 (malformed body, or larger than HTTP_BODY_LIMIT_BYTES), `HTTP_ERROR` (any other status), `INTERNAL` 500; of webhook subscriptions: `SUBSCRIPTION_NOT_FOUND` 404, `SUBSCRIPTION_EXISTS` and `SUBSCRIPTION_NOT_STARTED` 409; `SHUTTING_DOWN` and `TOO_MANY_STREAMS` 503; ending an event stream (SSE `close` event): `SLOW_CONSUMER`, `SHUTTING_DOWN`.",
+      "Stable, machine-readable code: switch on it rather than on the message. The store's codes and their statuses: `INVALID_ARGUMENT` and `UNKNOWN_EVENT_TYPE` 400, `UNAUTHORIZED` 401, `FORBIDDEN` 403, `STREAM_NOT_FOUND` 404, `WRONG_EXPECTED_VERSION`, `DUPLICATE_EVENT` and `APPEND_CONDITION_FAILED` 409, `STREAM_DELETED` 410, `EVENT_VALIDATION_FAILED` and `UNSUPPORTED_SCHEMA_VERSION` 422, `CORRUPTED_EVENT` 500, `STORE_UNAVAILABLE` 503, `TIMEOUT` 504; the HTTP layer's own: `ROUTE_NOT_FOUND` 404, `INVALID_ARGUMENT` 400 (malformed body, or larger than HTTP_BODY_LIMIT_BYTES), `HTTP_ERROR` (any other status), `INTERNAL` 500; of webhook subscriptions: `SUBSCRIPTION_NOT_FOUND` 404, `SUBSCRIPTION_EXISTS` and `SUBSCRIPTION_NOT_STARTED` 409; `SHUTTING_DOWN` and `TOO_MANY_STREAMS` 503; ending an event stream (SSE `close` event): `SLOW_CONSUMER`, `SHUTTING_DOWN`.",
     example: 'WRONG_EXPECTED_VERSION',
   })
   code!: string;
@@ -337,6 +337,12 @@ const EXAMPLES: Record<ErrorCode, Omit<ErrorBody, 'statusCode'>> = {
     code: 'TIMEOUT',
     message: 'The operation ran past its time limit: retry later, or raise the timeout',
     details: {},
+  },
+  [EventStoreErrorCode.AppendConditionFailed]: {
+    code: 'APPEND_CONDITION_FAILED',
+    message:
+      "The append condition matched 1 event(s) after position 120 (first at 131): read them, decide again and retry with a newer 'after'",
+    details: { conflictingPositions: [131], after: 120 },
   },
   ROUTE_NOT_FOUND: { code: 'ROUTE_NOT_FOUND', message: 'Cannot GET /no/such/route', details: {} },
   HTTP_ERROR: { code: 'HTTP_ERROR', message: 'Method Not Allowed', details: {} },

@@ -16,6 +16,7 @@ export const EventStoreErrorCode = {
   Forbidden: 'FORBIDDEN',
   StoreUnavailable: 'STORE_UNAVAILABLE',
   Timeout: 'TIMEOUT',
+  AppendConditionFailed: 'APPEND_CONDITION_FAILED',
 } as const;
 
 /** One of the values of {@link EventStoreErrorCode}. */

@@ -18,6 +18,7 @@ export const EVENT_STORE_ERROR_STATUS: Readonly<Record<EventStoreErrorCode, numb
   [EventStoreErrorCode.Forbidden]: HttpStatus.FORBIDDEN,
   [EventStoreErrorCode.StoreUnavailable]: HttpStatus.SERVICE_UNAVAILABLE,
   [EventStoreErrorCode.Timeout]: HttpStatus.GATEWAY_TIMEOUT,
+  [EventStoreErrorCode.AppendConditionFailed]: HttpStatus.CONFLICT,
 };
 
 /** The error body of a store error, with the status its code maps to. */

@@ -22,6 +22,7 @@ import type { EventTypeRegistry, RegisteredEventType } from './event-type-regist
 import { eventTypeDeclarationOf } from './event-type.decorator.js';
 import { assertJsonPayload, assertTransformableInstance } from './json-payload.js';
 import { describeFailures, fieldFailures } from './validation-failures.js';
+import { optionalTags } from '../validation/tags.validation.js';
 
 /** What the store does with event types no class is registered for. */
 export type UnregisteredEventTypes = 'allow' | 'reject';
@@ -116,6 +117,7 @@ export class EventSerializer {
       metadata,
       causation_id: optionalUuid(envelope.causationId, `${at}.causationId`) ?? defaults.causationId,
       correlation_id: optionalUuid(envelope.correlationId, `${at}.correlationId`) ?? defaults.correlationId,
+      tags: optionalTags(envelope.tags, `${at}.tags`),
     };
   }
 
@@ -327,7 +329,7 @@ function setProperties(instance: object): JsonObject {
 
 /** The same event with another payload, built field by field (a spread here is measurably slow). */
 function withData(event: RecordedEvent, data: JsonObject): RecordedEvent {
-  return {
+  const typed: RecordedEvent = {
     globalPosition: event.globalPosition,
     streamId: event.streamId,
     streamVersion: event.streamVersion,
@@ -340,4 +342,7 @@ function withData(event: RecordedEvent, data: JsonObject): RecordedEvent {
     correlationId: event.correlationId,
     createdAt: event.createdAt,
   };
+  if (event.tags !== undefined) typed.tags = event.tags;
+  if (event.link !== undefined) typed.link = event.link;
+  return typed;
 }

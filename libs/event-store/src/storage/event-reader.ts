@@ -7,9 +7,15 @@ import type { RecordedEvent } from '../types/event-data.js';
 import type { AllFilter, ReadAllOptions, ReadAllResult, ReadStreamOptions } from '../types/read-options.js';
 import { optionalInteger, pageSize } from '../validation/paging.validation.js';
 import { assertName, assertStreamId, likePrefix } from '../validation/stream-id.validation.js';
+import { assertTags } from '../validation/tags.validation.js';
 import { EventStoreObservers } from './event-store-observers.js';
 import { EventsRepository, type AllPage, type AllQuery } from './events.repository.js';
 import { StreamsRepository } from './streams.repository.js';
+
+/** An event's version in the stream it was read from: its link's version when read through a link. */
+export function placeInStream(event: RecordedEvent): number {
+  return event.link?.streamVersion ?? event.streamVersion;
+}
 
 /** Direction of a read. */
 export type ReadDirection = 'forward' | 'backward';
@@ -52,7 +58,7 @@ export class EventReader {
       if (last === undefined || events.length < limit) {
         return;
       }
-      fromVersion = last.streamVersion + step;
+      fromVersion = placeInStream(last) + step;
       if (fromVersion < 1) {
         return;
       }
@@ -93,7 +99,10 @@ export class EventReader {
   private allQuery(direction: ReadDirection, options: ReadAllOptions): AllQuery {
     const { maxPageSize, defaultPageSize, filterScanLimit } = this.options;
     const fromPosition = optionalInteger(options.fromPosition, 'fromPosition', 0);
-    const { eventTypes, streamPrefix, partition } = options.filter ?? {};
+    const { eventTypes, streamPrefix, partition, tags } = options.filter ?? {};
+    if (tags !== undefined) {
+      assertTags(tags, 'filter.tags');
+    }
     if (partition !== undefined && !isPartition(partition)) {
       throw new InvalidArgumentError('filter.partition must be { count: integer >= 1, index: integer from 0 to count - 1 }', { partition });
     }
@@ -110,6 +119,7 @@ export class EventReader {
       streamPattern: streamPrefix === undefined ? null : likePrefix(streamPrefix, 'filter.streamPrefix'),
       scanLimit: Math.max(limit, filterScanLimit),
       partition: partition ?? null,
+      tags: tags ?? null,
     };
   }
 

@@ -5,17 +5,26 @@ import { StreamDeletedError } from '../errors/stream-deleted.error.js';
 import { StreamNotFoundError } from '../errors/stream-not-found.error.js';
 import { WrongExpectedVersionError } from '../errors/wrong-expected-version.error.js';
 import { toRecordedEvent } from './sql/recorded-event.mapper.js';
-import type { AppendResult } from '../types/append-result.js';
+import type { AppendResult, StreamAppendResult } from '../types/append-result.js';
 import type { RecordedEvent } from '../types/event-data.js';
 import type { NewEventRecord } from '../validation/event-data.validation.js';
 import { EventStoreDatabase } from './event-store-database.js';
 import type { QueryConfig } from 'pg';
-import { appendOneToLiveStreamSql, appendToLiveStreamSql, appendToStreamSql, type AppendRow } from './sql/append-to-stream.sql.js';
+import {
+  appendOneToLiveStreamSql,
+  appendToLiveStreamSql,
+  appendToStreamSql,
+  appendToStreamsSql,
+  type AppendRow,
+} from './sql/append-to-stream.sql.js';
+import { AppendConditionFailedError } from '../errors/append-condition-failed.error.js';
+import type { ConditionRecord } from '../validation/tags.validation.js';
 import type { EventRow } from './sql/event-row.js';
 import {
   readAllBackwardFromEndSql,
   readAllBackwardSql,
   readAllFilteredSql,
+  readAllTaggedSql,
   readAllForwardSql,
   type ReadAllFilteredRow,
 } from './sql/read-all.sql.js';
@@ -39,6 +48,8 @@ export interface AllQuery {
   scanLimit: number;
   /** Only streams of one partition, or `null`. */
   partition: { count: number; index: number } | null;
+  /** Only events carrying all of these tags, or `null`: read from the tag index. */
+  tags: string[] | null;
 }
 
 /** A page of $all, and with a filter how far the read scanned. */
@@ -51,6 +62,27 @@ export interface AllPage {
 }
 
 const UNIQUE_VIOLATION = '23505';
+
+/** One entry of {@link EventsRepository.appendToStreams}, validated. */
+export interface StreamWrite {
+  streamId: string;
+  /** `expectedVersionCode` of the expected version. */
+  expected: number;
+  /** The expected version as the caller wrote it, for errors. */
+  expectedLabel: string | number;
+  /** Events to append, or ids of stored events to link; neither: only the version is checked. */
+  events?: NewEventRecord[];
+  links?: string[];
+}
+
+/** A row of `append_to_streams`: one per entry. */
+interface StreamWriteRow {
+  entry: number;
+  from_version: string;
+  to_version: string;
+  first_position: string | null;
+  last_position: string | null;
+}
 
 /** Appends and reads of events: hand-written SQL, one round trip each. */
 @Injectable()
@@ -73,6 +105,11 @@ export class EventsRepository {
     events: NewEventRecord[],
     timeoutMs?: number,
   ): Promise<AppendResult> {
+    if (events.some((event) => event.tags !== null)) {
+      // Tags need their locks and their index rows: the general append writes both.
+      const [result] = await this.appendToStreams([{ streamId, expected, expectedLabel, events }], null, timeoutMs);
+      return result as AppendResult;
+    }
     const payload = JSON.stringify(events);
     // One deadline for the whole append, both of its steps included.
     const deadline = this.database.executor.deadline(timeoutMs);
@@ -134,6 +171,34 @@ export class EventsRepository {
     return row!;
   }
 
+  /**
+   * Writes to several streams in one transaction (`append_to_streams`): each entry's events or
+   * links, each stream checked against its expected version, all under the condition if there is
+   * one. One result per entry, in the order given.
+   */
+  async appendToStreams(writes: StreamWrite[], condition: ConditionRecord | null, timeoutMs?: number): Promise<StreamAppendResult[]> {
+    // An absent key reads as SQL NULL in `append_to_streams`; a JSON null would not.
+    const entries = writes.map((write) => ({
+      stream_id: write.streamId,
+      expected: write.expected,
+      events: write.events,
+      links: write.links,
+    }));
+    try {
+      const rows = await this.database.executor.query<StreamWriteRow>(
+        {
+          name: 'es_append_streams',
+          text: this.sql.appendToStreams,
+          values: [JSON.stringify(entries), condition && JSON.stringify(condition)],
+        },
+        { idempotent: true, deadline: this.database.executor.deadline(timeoutMs) },
+      );
+      return rows.map((row) => toStreamResult(writes[row.entry - 1]!.streamId, row));
+    } catch (error) {
+      throw streamsFailure(error, writes);
+    }
+  }
+
   /** A page of one stream; throws `STREAM_NOT_FOUND` or `STREAM_DELETED`. */
   async readStream(
     streamId: string,
@@ -171,6 +236,9 @@ export class EventsRepository {
 
   /** A page of $all; refuses a cursor that is no event's position. */
   async readAll(query: AllQuery): Promise<AllPage> {
+    if (query.tags !== null) {
+      return this.readAllTagged(query);
+    }
     const filtered = query.eventTypes !== null || query.streamPattern !== null || query.partition !== null;
     const fromEnd = query.fromPosition === undefined;
     const rows = await this.database.executor.query<ReadAllFilteredRow>(
@@ -188,16 +256,47 @@ export class EventsRepository {
       { idempotent: true, readOnly: true },
     );
     if (rows[0]?.cursor_found === false) {
-      throw new InvalidArgumentError(
-        `fromPosition ${query.fromPosition} is not the position of an event of this store: pass 0, or the globalPosition of an event read before`,
-        { fromPosition: query.fromPosition },
-      );
+      throw unknownCursor(query.fromPosition);
     }
     if (!filtered) {
       return { events: eventsOf(rows) };
     }
     const scannedTo = rows[0]?.scanned_to ?? null;
     return { events: eventsOf(rows), scannedTo: scannedTo === null ? null : Number(scannedTo), scanned: rows[0]?.scanned ?? 0 };
+  }
+
+  private async readAllTagged(query: AllQuery): Promise<AllPage> {
+    const fromEnd = query.fromPosition === undefined;
+    const rows = await this.database.executor.query<ReadAllFilteredRow>(
+      {
+        name: `es_read_all_${query.direction}${fromEnd ? '_end' : ''}_tagged`,
+        text: this.taggedStatement(query.direction, fromEnd),
+        values: [
+          query.fromPosition ?? null,
+          query.eventTypes,
+          query.streamPattern,
+          query.limit,
+          query.tags,
+          query.partition?.count ?? null,
+          query.partition?.index ?? null,
+        ],
+      },
+      { idempotent: true, readOnly: true },
+    );
+    if (rows[0]?.cursor_found === false) {
+      throw unknownCursor(query.fromPosition);
+    }
+    return { events: eventsOf(rows) };
+  }
+
+  private taggedStatement(direction: 'forward' | 'backward', fromEnd: boolean): string {
+    const key = `${direction}/${fromEnd}/tagged`;
+    let text = this.allStatements.get(key);
+    if (text === undefined) {
+      text = readAllTaggedSql(this.database.schema, direction, fromEnd);
+      this.allStatements.set(key, text);
+    }
+    return text;
   }
 
   private allStatement(direction: 'forward' | 'backward', fromEnd: boolean, filtered: boolean): string {
@@ -222,6 +321,7 @@ function statements(schema: string) {
     append: appendToStreamSql(schema),
     appendToLive: appendToLiveStreamSql(schema),
     appendOneToLive: appendOneToLiveStreamSql(schema),
+    appendToStreams: appendToStreamsSql(schema),
     readStreamForward: readStreamForwardSql(schema),
     readStreamBackward: readStreamBackwardSql(schema),
     readAllForward: readAllForwardSql(schema),
@@ -238,6 +338,70 @@ function toAppendResult(streamId: string, row: AppendRow): AppendResult {
     firstPosition: Number(row.first_position),
     lastPosition: Number(row.last_position),
   };
+}
+
+function unknownCursor(fromPosition: number | undefined): InvalidArgumentError {
+  return new InvalidArgumentError(
+    `fromPosition ${fromPosition} is not the position of an event of this store: pass 0, or the globalPosition of an event read before`,
+    { fromPosition },
+  );
+}
+
+function toStreamResult(streamId: string, row: StreamWriteRow): StreamAppendResult {
+  return {
+    streamId,
+    fromVersion: Number(row.from_version),
+    toVersion: Number(row.to_version),
+    firstPosition: row.first_position === null ? null : Number(row.first_position),
+    lastPosition: row.last_position === null ? null : Number(row.last_position),
+  };
+}
+
+/** Maps the SQLSTATEs `append_to_streams` raises (DETAIL a JSON object) to the store's errors. */
+function streamsFailure(error: unknown, writes: StreamWrite[]): unknown {
+  const { code, detail } = (error ?? {}) as { code?: string; detail?: string };
+  if (code === undefined || !code.startsWith('ES')) {
+    return isStoredEventId(error) ? new DuplicateEventError(duplicateId(detail), writes[0]!.streamId, error) : error;
+  }
+  const facts = JSON.parse(detail ?? '{}') as {
+    streamId: string;
+    actualVersion?: number;
+    eventId?: string | null;
+    after?: number;
+    conflictingPositions?: number[];
+  };
+  const write = writes.find((candidate) => candidate.streamId === facts.streamId);
+  switch (code) {
+    case 'ESWEV':
+      return new WrongExpectedVersionError(facts.streamId, write?.expectedLabel ?? 'unknown', facts.actualVersion ?? 0);
+    case 'ESNFD':
+      return new StreamNotFoundError(facts.streamId);
+    case 'ESDEL':
+      return new StreamDeletedError(facts.streamId);
+    case 'ESDUP':
+      return new DuplicateEventError(facts.eventId ?? 'unknown', facts.streamId, error);
+    case 'ESCND':
+      return new AppendConditionFailedError(facts.conflictingPositions ?? [], facts.after ?? 0);
+    case 'ESCUR':
+      return new InvalidArgumentError(
+        `condition.after ${facts.after} is not the position of an event of this store: pass 0, or the globalPosition of an event read before`,
+        { 'condition.after': facts.after },
+      );
+    case 'ESNEV':
+      return new InvalidArgumentError(`Event ${facts.eventId} is not stored (or was hard-deleted): only stored events can be linked`, {
+        streamId: facts.streamId,
+        eventId: facts.eventId,
+      });
+    case 'ESOWN':
+      return new InvalidArgumentError(
+        `Event ${facts.eventId} is an event of stream '${facts.streamId}' itself: it cannot be linked there`,
+        {
+          streamId: facts.streamId,
+          eventId: facts.eventId,
+        },
+      );
+  }
+  return error;
 }
 
 function isStoredEventId(error: unknown): boolean {

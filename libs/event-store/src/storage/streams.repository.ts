@@ -10,6 +10,7 @@ import {
   deleteStreamRowSql,
   hardDeleteEventsSql,
   listStreamsSql,
+  lockStreamEventsSql,
   lockStreamSql,
   setStreamMetadataSql,
   softDeleteStreamSql,
@@ -60,6 +61,7 @@ export class StreamsRepository {
   async hardDelete(streamId: string, expected: ExpectedVersionCheck): Promise<void> {
     await this.underLock(streamId, expected, { allowDeleted: true }, async (client) => {
       await client.query(`SET LOCAL event_store.hard_delete = 'on'`);
+      await client.query(lockStreamEventsSql(this.s), [streamId]);
       await client.query(hardDeleteEventsSql(this.s), [streamId]);
       await client.query(deleteStreamRowSql(this.s), [streamId]);
     });

@@ -1,5 +1,5 @@
 import { StreamNotFoundError } from '../errors/stream-not-found.error.js';
-import type { EventReader } from '../storage/event-reader.js';
+import { placeInStream, type EventReader } from '../storage/event-reader.js';
 import type { RecordedEvent } from '../types/event-data.js';
 import type { AllFilter } from '../types/read-options.js';
 import type { EventSource } from './event-source.js';
@@ -55,7 +55,8 @@ export class StreamEventSource implements EventSource {
       }
       throw error;
     }
-    const next = events.at(-1)?.streamVersion ?? cursor;
+    const last = events.at(-1);
+    const next = last === undefined ? cursor : placeInStream(last);
     const types = this.eventTypes;
     return { events: types ? events.filter((event) => types.has(event.eventType)) : events, next };
   }
@@ -65,6 +66,6 @@ export class StreamEventSource implements EventSource {
   }
 
   cursorOf(event: RecordedEvent): number {
-    return event.streamVersion;
+    return placeInStream(event);
   }
 }

@@ -302,6 +302,7 @@ const STANDBY_POLL_MS = 500;
 function definition(streamId: string, filter: AllFilter | undefined) {
   // Keys in the order jsonb keeps them (shorter first), so a stored definition compares equal.
   const canonical: AllFilter = {};
+  if (filter?.tags !== undefined) canonical.tags = filter.tags;
   if (filter?.partition !== undefined) canonical.partition = { count: filter.partition.count, index: filter.partition.index };
   if (filter?.eventTypes !== undefined) canonical.eventTypes = filter.eventTypes;
   if (filter?.streamPrefix !== undefined) canonical.streamPrefix = filter.streamPrefix;

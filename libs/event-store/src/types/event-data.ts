@@ -22,6 +22,11 @@ export interface EventData {
   causationId?: string;
   /** UUID shared by every event of one conversation or workflow. */
   correlationId?: string;
+  /**
+   * Labels for `$all` reads and append conditions across streams, e.g. `['guild:7', 'word:crane']`:
+   * at most 32, each 1–200 characters without control characters, no repeats. Default none.
+   */
+  tags?: string[];
 }
 
 /**
@@ -45,4 +50,21 @@ export interface RecordedEvent<T extends object = JsonObject> {
   /** Unique in the store and never reused; the `$all` cursor. */
   globalPosition: number;
   createdAt: Date;
+  /** The event's tags, in the order given; absent when it has none. */
+  tags?: string[];
+  /**
+   * Present when the event was read through a link (`linkToStream`) in another stream: its place
+   * there. `streamId`, `streamVersion` and `globalPosition` above stay the event's own.
+   */
+  link?: EventLink;
+}
+
+/** Where a linked event stands in the stream it was linked into. */
+export interface EventLink {
+  /** The stream the event was linked into (the one being read). */
+  streamId: string;
+  /** The link's own version in that stream. */
+  streamVersion: number;
+  /** When the link was made. */
+  linkedAt: Date;
 }

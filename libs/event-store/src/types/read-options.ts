@@ -15,6 +15,11 @@ export interface AllFilter {
   /** Only events of streams whose id starts with this (a category, e.g. `game-`). */
   streamPrefix?: string;
   /**
+   * Only events carrying every one of these tags. Such a read is driven by the tag index: it costs
+   * in proportion to the events carrying the first tag, not to `$all`.
+   */
+  tags?: string[];
+  /**
    * Only events of the streams in one of `count` partitions (by a hash of the stream id that
    * PostgreSQL and Node compute alike: the first 32 bits of its MD5, modulo `count`): readers that
    * share `$all` by stream, each stream always in the same partition. `index` from 0.

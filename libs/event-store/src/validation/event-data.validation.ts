@@ -12,6 +12,8 @@ export interface NewEventRecord {
   metadata: JsonObject;
   causation_id: string | null;
   correlation_id: string | null;
+  /** `null` when the event has none. */
+  tags: string[] | null;
 }
 
 /** Refuses an append that is not a non-empty array of at most `maxEvents` items. */

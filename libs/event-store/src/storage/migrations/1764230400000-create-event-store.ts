@@ -96,10 +96,11 @@ function immutabilityFunction(s: string): string {
  * (so `any` never fails spuriously and losers burn no positions), while appends to different
  * streams share no lock at all. With `streamLock`, the stream's advisory lock (an SQL key
  * expression of `p_stream_id`) is taken even before that, so that the appends to one stream get
- * their transaction ids in version order (migration 1796083200000); `replace` writes
- * `CREATE OR REPLACE`. This migration creates the function without either.
+ * their transaction ids in version order (migration 1796083200000); `typeLocks`, a query, takes
+ * the events' type locks right after it (migration 1796256000000); `replace` writes
+ * `CREATE OR REPLACE`. This migration creates the function without any of them.
  */
-export function appendFunction(s: string, options: { replace?: boolean; streamLock?: string } = {}): string {
+export function appendFunction(s: string, options: { replace?: boolean; streamLock?: string; typeLocks?: string } = {}): string {
   // The checksum a re-sent event would have at the place where its id is stored.
   const incomingChecksum = `sha256(convert_to(concat_ws(E'\\x1f', p_stream_id, e.stream_version::text,
                ((i.event->>'event_id')::uuid)::text, i.event->>'event_type',
@@ -108,6 +109,8 @@ export function appendFunction(s: string, options: { replace?: boolean; streamLo
                coalesce(((i.event->>'correlation_id')::uuid)::text, '')), 'UTF8'))`;
   // Before anything gives the transaction its id: see streamLockKeySql in append-to-stream.sql.ts.
   const lockFirst = options.streamLock === undefined ? '' : `\n      PERFORM pg_advisory_xact_lock(${options.streamLock});\n`;
+  // After the stream lock, the type locks of the events (migration 1796256000000).
+  const typeLocks = options.typeLocks === undefined ? '' : `      PERFORM (${options.typeLocks});\n`;
   return `
     CREATE ${options.replace ? 'OR REPLACE ' : ''}FUNCTION ${s}.append_to_stream(p_stream_id text, p_expected bigint, p_events json)
     RETURNS TABLE (from_version bigint, to_version bigint, first_position bigint, last_position bigint)
@@ -126,7 +129,7 @@ export function appendFunction(s: string, options: { replace?: boolean; streamLo
       v_base bigint;
       v_base_max bigint;
       v_duplicate text;
-    BEGIN${lockFirst}
+    BEGIN${lockFirst}${typeLocks}
       LOOP
         SELECT s.version, s.deleted_at IS NOT NULL INTO v_version, v_deleted
           FROM ${s}.streams s WHERE s.stream_id = p_stream_id FOR UPDATE;

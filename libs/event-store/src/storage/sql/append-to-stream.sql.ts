@@ -15,16 +15,41 @@ import { checksumSql } from './checksum.sql.js';
  * other.
  */
 export function streamLockKeySql(s: string, streamId: string): string {
-  const seed = createHash('sha256').update(s).digest().readInt32BE(0);
-  return `hashtextextended(${streamId}, ${seed})`;
+  return `hashtextextended(${streamId}, ${schemaSeed(s)})`;
+}
+
+function schemaSeed(s: string): number {
+  return createHash('sha256').update(s).digest().readInt32BE(0);
 }
 
 /**
- * True once the stream's advisory lock is held, as a condition of the UPDATE that locks the stream
- * row: a scalar subquery that uses no column of the row is an InitPlan, evaluated in a One-Time
- * Filter before the row is even read.
+ * The first half of every tag lock's key in store schema `s`: the tag locks are two-integer
+ * advisory locks (a space apart from the stream locks), `(seed, hashtext(name))`. See
+ * `append_to_streams` (migration 1796256000000) for the names and modes.
  */
-const streamLocked = (s: string): string => `(SELECT true FROM pg_advisory_xact_lock(${streamLockKeySql(s, '$1')}))`;
+export const tagLockSeed = schemaSeed;
+
+/** The second half of the tag-lock key of event type `eventType` (an SQL text expression). */
+export const typeLockKeySql = (eventType: string): string => `hashtext(${eventType} || E'\\x1f')`;
+
+/**
+ * Takes, shared, the type lock of each distinct type of the events in JSON array `events`, in key
+ * order: a condition on those types holds it exclusively while it checks and writes, so a plain
+ * append of such an event waits for it, and a check waits for the plain appends in flight.
+ * Changing it needs a migration that replaces `append_to_stream`, which inlines it.
+ */
+export const typeLocksSql = (s: string, events: string): string => `
+  SELECT count(pg_advisory_xact_lock_shared(${tagLockSeed(s)}, l.key)) FROM (
+    SELECT DISTINCT ${typeLockKeySql('x.event_type')} AS key FROM json_to_recordset(${events}) AS x(event_type text) ORDER BY 1) AS l`;
+
+/**
+ * True once the stream's advisory lock and its events' type locks are held, as a condition of the
+ * UPDATE that locks the stream row: a scalar subquery that uses no column of the row is an
+ * InitPlan, evaluated in a One-Time Filter before the row is even read. The stream lock comes
+ * first (the One-Time Filter of the inner query), the type locks after it, as everywhere.
+ */
+const locked = (s: string, typeLocks: string): string =>
+  `((${typeLocks} WHERE (SELECT true FROM pg_advisory_xact_lock(${streamLockKeySql(s, '$1')}))) IS NOT NULL)`;
 
 /**
  * The full append: `append_to_stream` creates streams, checks every expected-version rule and
@@ -32,6 +57,13 @@ const streamLocked = (s: string): string => `(SELECT true FROM pg_advisory_xact_
  */
 export const appendToStreamSql = (s: string): string =>
   `SELECT from_version, to_version, first_position, last_position FROM ${s}.append_to_stream($1, $2, $3)`;
+
+/**
+ * The append of several streams, links and conditions (`append_to_streams`, migration
+ * 1796256000000): $1 the entries (JSON), $2 the condition (JSON) or NULL. A row per entry.
+ */
+export const appendToStreamsSql = (s: string): string =>
+  `SELECT entry, from_version, to_version, first_position, last_position FROM ${s}.append_to_streams($1::json, $2::json)`;
 
 /**
  * The common append in one statement: to an existing, live stream, at `any`, `stream_exists`
@@ -46,7 +78,7 @@ export const appendToLiveStreamSql = (s: string): string => `
   WITH stream AS (
     UPDATE ${s}.streams SET version = version + $4::bigint, updated_at = now()
      WHERE stream_id = $1 AND deleted_at IS NULL AND ($2::bigint < 0 OR version = $2::bigint)
-       AND ${streamLocked(s)}
+       AND ${locked(s, typeLocksSql(s, '$3::json'))}
     RETURNING version - $4::bigint AS base
   ), inserted AS (
     INSERT INTO ${s}.events (stream_id, stream_version, event_id, event_type, schema_version,
@@ -86,7 +118,7 @@ export const appendOneToLiveStreamSql = (s: string): string => `
   WITH stream AS (
     UPDATE ${s}.streams SET version = version + 1, updated_at = now()
      WHERE stream_id = $1 AND deleted_at IS NULL AND ($2::bigint < 0 OR version = $2::bigint)
-       AND ${streamLocked(s)}
+       AND ${locked(s, `SELECT count(pg_advisory_xact_lock_shared(${tagLockSeed(s)}, ${typeLockKeySql('$4::text')}))`)}
     RETURNING version
   )
   INSERT INTO ${s}.events (stream_id, stream_version, event_id, event_type, schema_version,

@@ -14,11 +14,16 @@ export function checksumSql(fields: {
   metadata: string;
   causationId: string;
   correlationId: string;
+  /** A `text[]` expression; without it (or when it is NULL) the checksum is that of an untagged event. */
+  tags?: string;
 }): string {
+  // concat_ws skips a NULL argument, so an event without tags keeps the checksum it had before
+  // tags existed; tags are joined by U+001E, which no tag holds.
+  const tags = fields.tags === undefined ? '' : `, array_to_string(${fields.tags}, E'\\x1e')`;
   return `sha256(convert_to(concat_ws(E'\\x1f', ${fields.streamId}, (${fields.streamVersion})::text,
     ${fields.eventId}::text, ${fields.eventType}, ${fields.schemaVersion}::text, ${fields.data}::text,
     ${fields.metadata}::text, coalesce(${fields.causationId}::text, ''),
-    coalesce(${fields.correlationId}::text, '')), 'UTF8'))`;
+    coalesce(${fields.correlationId}::text, '')${tags}), 'UTF8'))`;
 }
 
 /** The checksum of a stored row `alias` of `events`. */
@@ -33,4 +38,5 @@ export const storedChecksumSql = (alias: string): string =>
     metadata: `${alias}.metadata`,
     causationId: `${alias}.causation_id`,
     correlationId: `${alias}.correlation_id`,
+    tags: `${alias}.tags`,
   });

@@ -99,3 +99,30 @@ export function readAllFilteredSql(s: string, direction: 'forward' | 'backward',
 
 /** A row of a filtered $all read: how far the scan went, and a matching event unless none matched. */
 export type ReadAllFilteredRow = ReadAllRow & { scanned_to: string | null; scanned: number };
+
+/**
+ * A page of $all of the events carrying every tag of $5, read from `event_tags` by the first tag
+ * ($5[1]), in $all order: it costs in proportion to the events that carry that tag, however far
+ * apart they lie in $all. The other filters ($2, $3, $6/$7) apply to those events.
+ */
+export function readAllTaggedSql(s: string, direction: 'forward' | 'backward', fromEnd: boolean): string {
+  const order = direction === 'forward' ? 'ASC' : 'DESC';
+  const after = fromEnd
+    ? 'true'
+    : `(t.transaction_id, t.global_position) ${direction === 'forward' ? '>' : '<'} (c.transaction_id, $1::bigint)`;
+  const cursor = fromEnd ? `WITH cursor AS (SELECT NULL::xid8 AS transaction_id WHERE $1::bigint IS NULL)` : cursorCte(s);
+  return `
+  ${cursor}
+  SELECT EXISTS (SELECT 1 FROM cursor) AS cursor_found, page.*
+    FROM (SELECT 1) one
+    LEFT JOIN cursor c ON true
+    LEFT JOIN LATERAL (
+      SELECT t.transaction_id AS tx, ${eventColumns('e')}
+        FROM ${s}.event_tags t JOIN ${s}.events e ON e.global_position = t.global_position
+       WHERE t.tag = ($5::text[])[1] AND ${after} AND t.transaction_id < pg_snapshot_xmin(pg_current_snapshot())
+         AND (cardinality($5::text[]) = 1 OR e.tags @> $5::text[])
+         AND ($2::text[] IS NULL OR t.event_type = ANY($2::text[])) AND ($3::text IS NULL OR e.stream_id LIKE $3::text)
+         AND ($6::int IS NULL OR ('x' || substr(md5(e.stream_id), 1, 8))::bit(32)::bigint % $6::int = $7::int)
+       ORDER BY t.transaction_id ${order}, t.global_position ${order} LIMIT $4) page ON true
+   ORDER BY page.tx ${order}, page.global_position ${order}`;
+}

@@ -1,6 +1,28 @@
 import { eventColumns, type EventRow } from './event-row.js';
 
 /**
+ * A page of one stream: its own events and the events linked into it (`stream_links`), merged by
+ * version. Each side is read from its own index up to the page size, so a stream without links
+ * costs one more empty index probe. $2 first version, $3 page size; `order` ASC or DESC.
+ */
+function streamPage(s: string, order: 'ASC' | 'DESC', bound: string): string {
+  const from = order === 'ASC' ? '>= $2' : `<= ${bound}`;
+  return `
+      SELECT * FROM (
+        (SELECT e.stream_version AS place, NULL::text AS link_stream_id, NULL::bigint AS link_version,
+                NULL::timestamptz AS linked_at, ${eventColumns('e')}
+           FROM ${s}.events e
+          WHERE e.stream_id = st.stream_id AND e.stream_version ${from}
+          ORDER BY e.stream_version ${order} LIMIT $3)
+        UNION ALL
+        (SELECT l.stream_version, l.stream_id, l.stream_version, l.linked_at, ${eventColumns('e')}
+           FROM ${s}.stream_links l JOIN ${s}.events e ON e.global_position = l.global_position
+          WHERE l.stream_id = st.stream_id AND l.stream_version ${from}
+          ORDER BY l.stream_version ${order} LIMIT $3)) AS both_sides
+       ORDER BY place ${order} LIMIT $3`;
+}
+
+/**
  * One query reads the stream row and a page of its events, so a missing or deleted stream needs no
  * second round trip. Versions of one stream commit in order (appends queue on the stream row),
  * so no visibility filter is needed here.
@@ -10,23 +32,17 @@ import { eventColumns, type EventRow } from './event-row.js';
 export const readStreamForwardSql = (s: string): string => `
   SELECT st.version AS stream_version_now, st.deleted_at IS NOT NULL AS stream_deleted, page.*
     FROM ${s}.streams st
-    LEFT JOIN LATERAL (
-      SELECT ${eventColumns('e')} FROM ${s}.events e
-       WHERE e.stream_id = st.stream_id AND e.stream_version >= $2
-       ORDER BY e.stream_version LIMIT $3) page ON true
+    LEFT JOIN LATERAL (${streamPage(s, 'ASC', '')}) page ON true
    WHERE st.stream_id = $1
-   ORDER BY page.stream_version`;
+   ORDER BY page.place`;
 
 /** $1 stream id, $2 first version (inclusive, NULL = the last event), $3 page size. */
 export const readStreamBackwardSql = (s: string): string => `
   SELECT st.version AS stream_version_now, st.deleted_at IS NOT NULL AS stream_deleted, page.*
     FROM ${s}.streams st
-    LEFT JOIN LATERAL (
-      SELECT ${eventColumns('e')} FROM ${s}.events e
-       WHERE e.stream_id = st.stream_id AND e.stream_version <= coalesce($2::bigint, st.version)
-       ORDER BY e.stream_version DESC LIMIT $3) page ON true
+    LEFT JOIN LATERAL (${streamPage(s, 'DESC', 'coalesce($2::bigint, st.version)')}) page ON true
    WHERE st.stream_id = $1
-   ORDER BY page.stream_version DESC`;
+   ORDER BY page.place DESC`;
 
 /** A row of a stream read: the stream's state, and an event unless the page is empty. */
 export type ReadStreamRow = { stream_version_now: string; stream_deleted: boolean } & (EventRow | { [K in keyof EventRow]: null });

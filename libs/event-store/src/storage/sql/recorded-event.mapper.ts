@@ -14,7 +14,7 @@ export function toRecordedEvent(row: EventRow): RecordedEvent {
   if (row.intact !== true) {
     throw corrupted(row, 'its checksum does not match its content');
   }
-  return {
+  const event: RecordedEvent = {
     globalPosition: Number(row.global_position),
     streamId: row.stream_id,
     streamVersion: Number(row.stream_version),
@@ -27,6 +27,11 @@ export function toRecordedEvent(row: EventRow): RecordedEvent {
     correlationId: row.correlation_id,
     createdAt: row.created_at,
   };
+  if (row.tags !== null) event.tags = row.tags;
+  if (row.link_version != null) {
+    event.link = { streamId: row.link_stream_id!, streamVersion: Number(row.link_version), linkedAt: row.linked_at! };
+  }
+  return event;
 }
 
 function parseObject(row: EventRow, text: string): JsonObject {

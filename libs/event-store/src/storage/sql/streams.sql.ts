@@ -32,12 +32,25 @@ export const softDeleteStreamSql = (s: string): string =>
 /**
  * $1 stream id. Removes the events, keeping where each stood in $all so that a cursor at one of
  * them stays valid; the immutability trigger lets this through only with `event_store.hard_delete`
- * set for the transaction.
+ * set for the transaction. With the events go their tags and the links to them from other streams
+ * (those streams keep their versions, with gaps), and the stream's own links (the linked events stay).
  */
 export const hardDeleteEventsSql = (s: string): string => `
-  WITH removed AS (DELETE FROM ${s}.events WHERE stream_id = $1 RETURNING global_position, transaction_id)
-  INSERT INTO ${s}.hard_deleted_positions (global_position, transaction_id)
-  SELECT global_position, transaction_id FROM removed`;
+  WITH removed AS (DELETE FROM ${s}.events WHERE stream_id = $1 RETURNING global_position, transaction_id),
+  kept AS (
+    INSERT INTO ${s}.hard_deleted_positions (global_position, transaction_id)
+    SELECT global_position, transaction_id FROM removed),
+  untagged AS (DELETE FROM ${s}.event_tags t USING removed r WHERE t.global_position = r.global_position),
+  unlinked AS (DELETE FROM ${s}.stream_links l USING removed r WHERE l.global_position = r.global_position)
+  DELETE FROM ${s}.stream_links WHERE stream_id = $1`;
+
+/**
+ * $1 stream id: locks its events before a hard delete. A link being made to one of them holds it
+ * (`FOR KEY SHARE`) until it commits, so this waits for it, and the delete that follows, in a
+ * statement of its own, sees that link and removes it too; a link made after it finds no event.
+ */
+export const lockStreamEventsSql = (s: string): string =>
+  `SELECT count(*) FROM (SELECT 1 FROM ${s}.events WHERE stream_id = $1 FOR UPDATE) AS locked`;
 
 /** $1 stream id. */
 export const deleteStreamRowSql = (s: string): string => `DELETE FROM ${s}.streams WHERE stream_id = $1`;

@@ -1,0 +1,385 @@
+import type { MigrationInterface, QueryRunner } from 'typeorm';
+import { streamLockKeySql, tagLockSeed, typeLockKeySql, typeLocksSql } from '../sql/append-to-stream.sql.js';
+import { checksumSql } from '../sql/checksum.sql.js';
+import { appendFunction } from './1764230400000-create-event-store.js';
+import { storeSchema } from './store-schema.js';
+
+/**
+ * Consistency across streams (docs/design.md, "Several streams, links and conditions"):
+ * - `events.tags`, and `event_tags`, one row per (tag, event) in `$all` order, the index of tag
+ *   reads and append conditions;
+ * - `stream_links`, events linked into other streams, at versions of their own there;
+ * - `append_to_streams`, the append of several streams, links and conditions in one call;
+ * - `append_to_stream` also takes the shared lock of each event type it writes, so that a
+ *   condition on event types alone excludes the plain appends too.
+ */
+export class StreamsLinksTags1796256000000 implements MigrationInterface {
+  name = 'StreamsLinksTags1796256000000';
+
+  async up(queryRunner: QueryRunner): Promise<void> {
+    const s = storeSchema(queryRunner);
+    await queryRunner.query(`ALTER TABLE ${s}.events ADD COLUMN tags text[]`);
+    await queryRunner.query(`
+      CREATE TABLE ${s}.event_tags (
+        tag text COLLATE "C" NOT NULL,
+        transaction_id xid8 NOT NULL,
+        global_position bigint NOT NULL,
+        event_type text NOT NULL,
+        PRIMARY KEY (tag, transaction_id, global_position)
+      )`);
+    await queryRunner.query(`CREATE INDEX event_tags_position_idx ON ${s}.event_tags (global_position)`);
+    await queryRunner.query(`
+      CREATE TABLE ${s}.stream_links (
+        stream_id text COLLATE "C" NOT NULL,
+        stream_version bigint NOT NULL CHECK (stream_version >= 1),
+        global_position bigint NOT NULL,
+        linked_at timestamptz NOT NULL DEFAULT now(),
+        PRIMARY KEY (stream_id, stream_version),
+        CONSTRAINT stream_links_event_key UNIQUE (stream_id, global_position)
+      )`);
+    await queryRunner.query(`CREATE INDEX stream_links_position_idx ON ${s}.stream_links (global_position)`);
+    await queryRunner.query(
+      appendFunction(s, { replace: true, streamLock: streamLockKeySql(s, 'p_stream_id'), typeLocks: typeLocksSql(s, 'p_events') }),
+    );
+    await queryRunner.query(appendToStreamsFunction(s));
+  }
+
+  async down(queryRunner: QueryRunner): Promise<void> {
+    const s = storeSchema(queryRunner);
+    await queryRunner.query(`DROP FUNCTION ${s}.append_to_streams(json, json)`);
+    await queryRunner.query(appendFunction(s, { replace: true, streamLock: streamLockKeySql(s, 'p_stream_id') }));
+    await queryRunner.query(`DROP TABLE ${s}.stream_links, ${s}.event_tags`);
+    await queryRunner.query(`ALTER TABLE ${s}.events DROP COLUMN tags`);
+  }
+}
+
+/**
+ * The keys of the tag locks, `(seed, key)` pairs of the two-integer advisory locks (a space of its
+ * own, apart from the stream locks), each with the mode it is needed in:
+ * - a writer takes, shared, `type|` for each event, and `|tag` and `type|tag` for each of its tags;
+ * - a condition takes, exclusive, for each item: `type|tag₀` for each type, or `|tag₀` without
+ *   types, or `type|` without tags, where tag₀ is the item's first tag in byte order: an event
+ *   the item matches carries tag₀ and one of the types, so its writer takes that key.
+ * Writers exclude no one but conditions; a condition excludes the writers of what it matches.
+ */
+function tagLockKeys(): string {
+  const key = (text: string): string => `hashtext(${text})`;
+  const events = `json_array_elements(p_entries) AS x(entry), json_to_recordset(x.entry->'events') AS ev(event_type text, tags text[])`;
+  const items = `json_to_recordset(p_condition->'items') AS i(event_types text[], tags text[])`;
+  const first = `(SELECT min(t COLLATE "C") FROM unnest(i.tags) AS t)`;
+  return `
+      SELECT ${typeLockKeySql('ev.event_type')} AS key, false AS exclusive FROM ${events}
+      UNION ALL SELECT ${key(`E'\\x1f' || t`)}, false FROM ${events}, unnest(ev.tags) AS t
+      UNION ALL SELECT ${key(`ev.event_type || E'\\x1f' || t`)}, false FROM ${events}, unnest(ev.tags) AS t
+      UNION ALL SELECT CASE WHEN i.tags IS NULL THEN ${typeLockKeySql('ty')}
+                            WHEN i.event_types IS NULL THEN ${key(`E'\\x1f' || ${first}`)}
+                            ELSE ${key(`ty || E'\\x1f' || ${first}`)} END, true
+          FROM ${items} LEFT JOIN LATERAL unnest(i.event_types) AS ty ON true`;
+}
+
+/**
+ * Events matching the condition after its cursor, in `$all` order (the first 100): every committed
+ * event counts, also those `$all` readers do not see yet. An item with tags is looked up in
+ * `event_tags` by its first tag; an item with event types alone walks `$all` from the cursor.
+ */
+function conflictsSql(s: string): string {
+  const after = (alias: string): string => `(${alias}.transaction_id, ${alias}.global_position) > (v_cursor_tx, v_after)`;
+  return `
+      SELECT array_agg(m.global_position ORDER BY m.transaction_id, m.global_position) INTO v_conflicts
+        FROM (
+          SELECT DISTINCT hit.transaction_id, hit.global_position
+            FROM json_to_recordset(p_condition->'items') AS i(event_types text[], tags text[])
+            CROSS JOIN LATERAL (
+              SELECT t.transaction_id, t.global_position FROM ${s}.event_tags t
+               WHERE i.tags IS NOT NULL
+                 AND t.tag = (SELECT min(x COLLATE "C") FROM unnest(i.tags) AS x) AND ${after('t')}
+                 AND (i.event_types IS NULL OR t.event_type = ANY (i.event_types))
+                 AND (cardinality(i.tags) = 1
+                      OR EXISTS (SELECT 1 FROM ${s}.events e WHERE e.global_position = t.global_position AND e.tags @> i.tags))
+              UNION ALL
+              SELECT e.transaction_id, e.global_position FROM ${s}.events e
+               WHERE i.tags IS NULL AND ${after('e')} AND e.event_type = ANY (i.event_types)
+            ) AS hit
+           ORDER BY hit.transaction_id, hit.global_position
+           LIMIT 100) AS m`;
+}
+
+/**
+ * Appends to several streams in one transaction: `p_entries` is a JSON array of
+ * `{ stream_id, expected, events, links }` (expected coded as for `append_to_stream`; `events` the
+ * records to append, `links` the ids of stored events to link; neither: a check of the version
+ * only), `p_condition` `{ items: [{ event_types, tags }], after }` or NULL.
+ *
+ * Order of work, each step before anything of the next:
+ * 1. the stream locks, in key order: appends to one stream take their transaction ids in version
+ *    order (as in `append_to_stream`), and two calls over the same streams never wait in a circle;
+ * 2. the tag locks ({@link tagLockKeys}), each key once in its strongest mode, in key order;
+ * 3. a re-send (some event id already stored) succeeds only as a whole: every entry's events
+ *    stored at one place of its stream (same content) and every link at one place; otherwise the
+ *    first stored id is `ESDUP`;
+ * 4. each entry's stream row locked (created for an entry that writes) and its expected version
+ *    checked: `ESNFD`, `ESDEL`, `ESWEV`;
+ * 5. the condition, in a statement of its own: under READ COMMITTED each statement of a volatile
+ *    function sees what committed before it began, so after step 2 it sees every event of a writer
+ *    that held a conflicting lock (a check in the statement that waited for the lock would not):
+ *    `ESCND` with the positions;
+ * 6. the writes, entry by entry: events (with their tags into `event_tags`) and links.
+ * Failures raise with DETAIL a JSON object naming the stream, so the whole call rolls back.
+ */
+export function appendToStreamsFunction(s: string): string {
+  const seed = tagLockSeed(s);
+  const failure = (code: string, message: string, detail: string): string =>
+    `RAISE EXCEPTION '${message}' USING ERRCODE = '${code}', DETAIL = ${detail}`;
+  const detail = (fields: string): string => `json_build_object(${fields})::text`;
+  return `
+    CREATE FUNCTION ${s}.append_to_streams(p_entries json, p_condition json)
+    RETURNS TABLE (entry integer, from_version bigint, to_version bigint, first_position bigint, last_position bigint)
+    LANGUAGE plpgsql
+    SET enable_seqscan = off
+    AS $$
+    DECLARE
+      v_entry record;
+      v_versions bigint[] := '{}';
+      v_version bigint;
+      v_deleted boolean;
+      v_count bigint;
+      v_found bigint;
+      v_resent boolean := true;
+      v_stored_id text;
+      v_stored_stream text;
+      v_intact boolean;
+      v_base bigint;
+      v_base_max bigint;
+      v_first text;
+      v_after bigint := coalesce((p_condition->>'after')::bigint, 0);
+      v_cursor_tx xid8;
+      v_conflicts bigint[];
+      v_source text;
+    BEGIN
+      PERFORM pg_advisory_xact_lock(l.key)
+         FROM (SELECT DISTINCT ${streamLockKeySql(s, 'x.stream_id')} AS key
+                 FROM json_to_recordset(p_entries) AS x(stream_id text) ORDER BY 1) AS l;
+      PERFORM CASE WHEN l.exclusive THEN pg_advisory_xact_lock(${seed}, l.key) ELSE pg_advisory_xact_lock_shared(${seed}, l.key) END
+         FROM (SELECT k.key, bool_or(k.exclusive) AS exclusive FROM (${tagLockKeys()}) AS k
+                GROUP BY k.key ORDER BY k.key) AS l;
+
+      -- 3. A re-send (every write of the call stored already), or a duplicate.
+      FOR v_entry IN
+        SELECT x.ord::integer AS ord, x.entry->>'stream_id' AS stream_id, (x.entry->>'expected')::bigint AS expected,
+               x.entry->'events' AS events, x.entry->'links' AS links
+          FROM json_array_elements(p_entries) WITH ORDINALITY AS x(entry, ord) ORDER BY x.ord
+      LOOP
+        IF v_entry.events IS NOT NULL THEN
+          v_count := json_array_length(v_entry.events);
+          SELECT count(*),
+                 coalesce(bool_and(e.stream_id = v_entry.stream_id AND e.checksum = ${checksumSql({
+                   streamId: 'v_entry.stream_id',
+                   streamVersion: 'e.stream_version',
+                   eventId: 'r.event_id',
+                   eventType: 'r.event_type',
+                   schemaVersion: 'r.schema_version',
+                   data: 'r.data',
+                   metadata: 'r.metadata',
+                   causationId: 'r.causation_id',
+                   correlationId: 'r.correlation_id',
+                   tags: 'r.tags',
+                 })}), false),
+                 min(e.stream_version - r.ord), max(e.stream_version - r.ord),
+                 (array_agg(e.event_id::text ORDER BY r.ord))[1]
+            INTO v_found, v_intact, v_base, v_base_max, v_first
+            FROM ROWS FROM (json_to_recordset(v_entry.events) AS (
+                   event_id uuid, event_type text, schema_version integer, data json, metadata json,
+                   causation_id uuid, correlation_id uuid, tags text[]))
+                 WITH ORDINALITY AS r(event_id, event_type, schema_version, data, metadata,
+                                      causation_id, correlation_id, tags, ord)
+            JOIN ${s}.events e ON e.event_id = r.event_id;
+        ELSIF v_entry.links IS NOT NULL THEN
+          v_count := json_array_length(v_entry.links);
+          SELECT count(*), true, min(l.stream_version - r.ord), max(l.stream_version - r.ord),
+                 (array_agg(r.event_id ORDER BY r.ord))[1]
+            INTO v_found, v_intact, v_base, v_base_max, v_first
+            FROM json_array_elements_text(v_entry.links) WITH ORDINALITY AS r(event_id, ord)
+            JOIN ${s}.events e ON e.event_id = r.event_id::uuid
+            JOIN ${s}.stream_links l ON l.stream_id = v_entry.stream_id AND l.global_position = e.global_position;
+        ELSE
+          CONTINUE;
+        END IF;
+        IF v_found = 0 THEN
+          v_resent := false;
+        ELSIF NOT (v_found = v_count AND v_intact AND v_base = v_base_max AND (
+                   v_entry.expected = -1 OR (v_entry.expected = -2 AND v_base >= 1) OR v_entry.expected = v_base)) THEN
+          ${failure('ESDUP', 'duplicate event', detail(`'streamId', v_entry.stream_id, 'eventId', v_first`))};
+        ELSIF v_stored_id IS NULL THEN
+          v_stored_id := v_first;
+          v_stored_stream := v_entry.stream_id;
+        END IF;
+      END LOOP;
+      IF v_stored_id IS NOT NULL AND NOT v_resent THEN
+        -- Part of the call is stored and part is not: not a re-send of it.
+        ${failure('ESDUP', 'duplicate event', detail(`'streamId', v_stored_stream, 'eventId', v_stored_id`))};
+      END IF;
+      IF v_stored_id IS NOT NULL THEN
+        RETURN QUERY ${resentResultsSql(s)};
+        RETURN;
+      END IF;
+
+      -- 4. Each stream at its expected version.
+      FOR v_entry IN
+        SELECT x.ord::integer AS ord, x.entry->>'stream_id' AS stream_id, (x.entry->>'expected')::bigint AS expected,
+               x.entry->'events' IS NOT NULL OR x.entry->'links' IS NOT NULL AS writes
+          FROM json_array_elements(p_entries) WITH ORDINALITY AS x(entry, ord) ORDER BY x.ord
+      LOOP
+        LOOP
+          SELECT st.version, st.deleted_at IS NOT NULL INTO v_version, v_deleted
+            FROM ${s}.streams st WHERE st.stream_id = v_entry.stream_id FOR UPDATE;
+          EXIT WHEN FOUND;
+          IF v_entry.expected = -2 THEN
+            ${failure('ESNFD', 'stream not found', detail(`'streamId', v_entry.stream_id, 'actualVersion', 0`))};
+          ELSIF v_entry.expected > 0 THEN
+            ${failure('ESWEV', 'wrong expected version', detail(`'streamId', v_entry.stream_id, 'actualVersion', 0`))};
+          END IF;
+          IF NOT v_entry.writes THEN
+            v_version := 0;
+            v_deleted := false;
+            EXIT;
+          END IF;
+          INSERT INTO ${s}.streams (stream_id) VALUES (v_entry.stream_id) ON CONFLICT (stream_id) DO NOTHING;
+        END LOOP;
+        IF v_deleted THEN
+          ${failure('ESDEL', 'stream deleted', detail(`'streamId', v_entry.stream_id, 'actualVersion', v_version`))};
+        ELSIF v_entry.expected = -2 AND v_version = 0 THEN
+          ${failure('ESNFD', 'stream not found', detail(`'streamId', v_entry.stream_id, 'actualVersion', 0`))};
+        ELSIF v_entry.expected >= 0 AND v_entry.expected <> v_version THEN
+          ${failure('ESWEV', 'wrong expected version', detail(`'streamId', v_entry.stream_id, 'actualVersion', v_version`))};
+        END IF;
+        v_versions := v_versions || v_version;
+      END LOOP;
+
+      -- 5. The condition, in a statement that began after the locks were held.
+      IF p_condition IS NOT NULL THEN
+        IF v_after = 0 THEN
+          v_cursor_tx := '0'::xid8;
+        ELSE
+          SELECT c.transaction_id INTO v_cursor_tx FROM (
+            SELECT e.transaction_id FROM ${s}.events e WHERE e.global_position = v_after
+            UNION ALL SELECT h.transaction_id FROM ${s}.hard_deleted_positions h WHERE h.global_position = v_after
+            LIMIT 1) AS c;
+          IF v_cursor_tx IS NULL THEN
+            ${failure('ESCUR', 'unknown cursor', detail(`'after', v_after`))};
+          END IF;
+        END IF;
+        ${conflictsSql(s)};
+        IF v_conflicts IS NOT NULL THEN
+          ${failure('ESCND', 'append condition failed', detail(`'after', v_after, 'conflictingPositions', v_conflicts`))};
+        END IF;
+      END IF;
+
+      -- 6. The writes.
+      FOR v_entry IN
+        SELECT x.ord::integer AS ord, x.entry->>'stream_id' AS stream_id, x.entry->'events' AS events, x.entry->'links' AS links
+          FROM json_array_elements(p_entries) WITH ORDINALITY AS x(entry, ord) ORDER BY x.ord
+      LOOP
+        v_version := v_versions[v_entry.ord];
+        IF v_entry.events IS NOT NULL THEN
+          RETURN QUERY ${insertEventsSql(s)};
+        ELSIF v_entry.links IS NOT NULL THEN${linkStatements(s, failure)}
+        ELSE
+          RETURN QUERY SELECT v_entry.ord, v_version + 1, v_version, NULL::bigint, NULL::bigint;
+        END IF;
+      END LOOP;
+    END $$`;
+}
+
+/** Step 6 for an entry with events: the stream's new version, the events, their tags. */
+function insertEventsSql(s: string): string {
+  return `
+          WITH bumped AS (
+            UPDATE ${s}.streams SET version = v_version + json_array_length(v_entry.events), updated_at = now()
+             WHERE stream_id = v_entry.stream_id
+            RETURNING version),
+          inserted AS (
+            INSERT INTO ${s}.events (stream_id, stream_version, event_id, event_type, schema_version,
+                                     data, metadata, causation_id, correlation_id, tags, checksum)
+            SELECT v_entry.stream_id, v_version + t.ord, t.event_id, t.event_type, t.schema_version,
+                   t.data, t.metadata, t.causation_id, t.correlation_id, t.tags,
+                   ${checksumSql({
+                     streamId: 'v_entry.stream_id',
+                     streamVersion: 'v_version + t.ord',
+                     eventId: 't.event_id',
+                     eventType: 't.event_type',
+                     schemaVersion: 't.schema_version',
+                     data: 't.data',
+                     metadata: 't.metadata',
+                     causationId: 't.causation_id',
+                     correlationId: 't.correlation_id',
+                     tags: 't.tags',
+                   })}
+              FROM bumped,
+                   ROWS FROM (json_to_recordset(v_entry.events) AS (
+                     event_id uuid, event_type text, schema_version integer, data json, metadata json,
+                     causation_id uuid, correlation_id uuid, tags text[]))
+                   WITH ORDINALITY AS t(event_id, event_type, schema_version, data, metadata,
+                                        causation_id, correlation_id, tags, ord)
+             ORDER BY t.ord
+            RETURNING transaction_id, global_position, event_type, tags),
+          tagged AS (
+            INSERT INTO ${s}.event_tags (tag, transaction_id, global_position, event_type)
+            SELECT tag, i.transaction_id, i.global_position, i.event_type FROM inserted i, unnest(i.tags) AS tag)
+          SELECT v_entry.ord, v_version + 1, v_version + json_array_length(v_entry.events)::bigint,
+                 min(global_position), max(global_position)
+            FROM inserted`;
+}
+
+/**
+ * Step 6 for an entry with links, in three statements: the linked rows are locked (`FOR KEY SHARE`)
+ * so that a hard delete of their stream cannot remove them under the new links; then, seeing what
+ * committed meanwhile, an id not stored (or removed by a hard delete that came first) is `ESNEV`,
+ * an event of the stream itself `ESOWN`; then the links.
+ */
+function linkStatements(s: string, failure: (code: string, message: string, detail: string) => string): string {
+  const ids = `json_array_elements_text(v_entry.links) WITH ORDINALITY AS r(event_id, ord)`;
+  const detail = `json_build_object('streamId', v_entry.stream_id, 'eventId', v_first)::text`;
+  return `
+          PERFORM 1 FROM ${s}.events ev WHERE ev.event_id IN (SELECT r.event_id::uuid FROM ${ids}) FOR KEY SHARE;
+          SELECT r.event_id, ev.stream_id INTO v_first, v_source
+            FROM ${ids} LEFT JOIN ${s}.events ev ON ev.event_id = r.event_id::uuid
+           WHERE ev.global_position IS NULL OR ev.stream_id = v_entry.stream_id
+           ORDER BY r.ord LIMIT 1;
+          IF FOUND AND v_source IS NULL THEN
+            ${failure('ESNEV', 'event not stored', detail)};
+          ELSIF FOUND THEN
+            ${failure('ESOWN', 'event of the stream itself', detail)};
+          END IF;
+          UPDATE ${s}.streams SET version = v_version + json_array_length(v_entry.links), updated_at = now()
+           WHERE stream_id = v_entry.stream_id;
+          RETURN QUERY
+            WITH linked AS (
+              INSERT INTO ${s}.stream_links (stream_id, stream_version, global_position)
+              SELECT v_entry.stream_id, v_version + r.ord, ev.global_position
+                FROM ${ids} JOIN ${s}.events ev ON ev.event_id = r.event_id::uuid
+               ORDER BY r.ord
+              RETURNING stream_version)
+            SELECT v_entry.ord, v_version + 1, max(stream_version), NULL::bigint, NULL::bigint FROM linked;`;
+}
+
+/** Step 3's answer for a re-send: what each entry stored the first time. */
+function resentResultsSql(s: string): string {
+  return `
+        SELECT x.ord::integer, coalesce(w.from_version, coalesce(st.version, 0) + 1), coalesce(w.to_version, st.version, 0),
+               w.first_position, w.last_position
+          FROM json_array_elements(p_entries) WITH ORDINALITY AS x(entry, ord)
+          LEFT JOIN ${s}.streams st ON st.stream_id = x.entry->>'stream_id'
+          LEFT JOIN LATERAL (
+            SELECT min(e.stream_version) AS from_version, max(e.stream_version) AS to_version,
+                   min(e.global_position) AS first_position, max(e.global_position) AS last_position
+              FROM json_array_elements(x.entry->'events') AS ev(event)
+              JOIN ${s}.events e ON e.event_id = (ev.event->>'event_id')::uuid
+             WHERE x.entry->'events' IS NOT NULL
+            UNION ALL
+            SELECT min(l.stream_version), max(l.stream_version), NULL, NULL
+              FROM json_array_elements_text(x.entry->'links') AS ln(event_id)
+              JOIN ${s}.events e ON e.event_id = ln.event_id::uuid
+              JOIN ${s}.stream_links l ON l.stream_id = x.entry->>'stream_id' AND l.global_position = e.global_position
+             WHERE x.entry->'links' IS NOT NULL) AS w ON w.from_version IS NOT NULL
+         ORDER BY x.ord`;
+}
