@@ -14,7 +14,7 @@ describe('migrations', () => {
     const schema = uniqueSchema('concurrent');
     const stores = await Promise.all([1, 2, 3].map(() => createTestStore({ schema })));
     try {
-      expect(await count(`SELECT count(*) AS n FROM "${schema}".event_store_migrations`)).toBe(3);
+      expect(await count(`SELECT count(*) AS n FROM "${schema}".event_store_migrations`)).toBe(4);
       await Promise.all(stores.map((s, i) => s.store.appendToStream(`from-${i}`, 'no_stream', someEvents(1))));
       await stores[0]!.allVisible();
       expect((await stores[0]!.store.readAllForward()).events).toHaveLength(3);
@@ -27,7 +27,7 @@ describe('migrations', () => {
   it('check mode refuses to start on pending migrations, naming them and the fix', async () => {
     const schema = uniqueSchema('check');
     await expect(createTestStore({ schema, migrations: 'check' })).rejects.toThrow(
-      /3 pending migration\(s\) \(CreateEventStore1764230400000, CreateSubscriptions1764316800000, LockStreamBeforeAppend1796083200000\): run `npx event-store migrate`/,
+      /4 pending migration\(s\) \(CreateEventStore1764230400000, CreateSubscriptions1764316800000, LockStreamBeforeAppend1796083200000, StreamsLinksTags1796256000000\): run `npx event-store migrate`/,
     );
   });
 
@@ -45,7 +45,18 @@ describe('migrations', () => {
     const t = await createTestStore({}, 'updown');
     try {
       const runner = t.app.get((await import('@game-bot/event-store/internal')).EventStoreDatabase).migrations();
-      const all = ['CreateEventStore1764230400000', 'CreateSubscriptions1764316800000', 'LockStreamBeforeAppend1796083200000'];
+      const all = [
+        'CreateEventStore1764230400000',
+        'CreateSubscriptions1764316800000',
+        'LockStreamBeforeAppend1796083200000',
+        'StreamsLinksTags1796256000000',
+      ];
+      const functionText = async (): Promise<string> =>
+        (
+          await sql.query<{ text: string }>(
+            `SELECT pg_get_functiondef('"${t.schema}".append_to_stream(text, bigint, json)'::regprocedure) AS text`,
+          )
+        ).rows[0]!.text;
       const locksStream = async (): Promise<boolean> =>
         (
           await sql.query<{ locks: boolean }>(
@@ -53,6 +64,15 @@ describe('migrations', () => {
           )
         ).rows[0]!.locks;
       expect(await runner.status()).toEqual({ applied: all, pending: [] });
+      expect(await functionText()).toContain('pg_advisory_xact_lock_shared');
+      await t.store.appendToStreams([
+        { streamId: 'tagged-before-revert', expectedVersion: 'no_stream', events: [{ eventType: 'T', data: {}, tags: ['x'] }] },
+      ]);
+      expect(await runner.revertLast()).toBe('StreamsLinksTags1796256000000');
+      expect(await functionText()).not.toContain('pg_advisory_xact_lock_shared');
+      expect(
+        await count(`SELECT count(*) AS n FROM pg_tables WHERE schemaname = '${t.schema}' AND tablename IN ('event_tags', 'stream_links')`),
+      ).toBe(0);
       expect(await locksStream()).toBe(true);
       expect(await runner.revertLast()).toBe('LockStreamBeforeAppend1796083200000');
       expect(await locksStream()).toBe(false);

@@ -74,9 +74,12 @@ export class EventReader {
     return { events: this.typed(page.events), nextFromPosition: nextCursor(query, page) };
   }
 
-  /** One event by id, typed; `undefined` when it is not stored (any more). */
-  async readEvent(eventId: string): Promise<RecordedEvent | undefined> {
-    const event = await this.events.readEvent(eventId);
+  /**
+   * One event by id, typed; `undefined` when it is not stored (any more). With `viaStream`, an
+   * event linked into that stream comes with its `link`.
+   */
+  async readEvent(eventId: string, viaStream?: string): Promise<RecordedEvent | undefined> {
+    const event = await this.events.readEvent(eventId, viaStream);
     return event && this.serializer.fromStored(event);
   }
 

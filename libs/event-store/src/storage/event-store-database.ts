@@ -184,6 +184,10 @@ function sessionSettings(options: ResolvedEventStoreOptions): pg.PoolConfig {
     // That setting makes any scan look so costly that PostgreSQL would compile the statement
     // (JIT, hundreds of milliseconds) for what takes a fraction of one: JIT is off.
     // A transaction of the store never waits long on its client; one that does was abandoned.
-    options: `-c enable_seqscan=off -c jit=off -c idle_in_transaction_session_timeout=${Math.max(60_000, options.statementTimeoutMs)}`,
+    // Append conditions rely on READ COMMITTED (each statement sees what committed before it
+    // began): a server whose default is stricter would let racers through, so it is set here.
+    options:
+      '-c enable_seqscan=off -c jit=off -c default_transaction_isolation=read\\ committed ' +
+      `-c idle_in_transaction_session_timeout=${Math.max(60_000, options.statementTimeoutMs)}`,
   };
 }

@@ -225,10 +225,10 @@ export class EventsRepository {
     return { events: eventsOf(rows), streamVersion: Number(first.stream_version_now) };
   }
 
-  /** One event by id, or `undefined` (never stored, or hard-deleted). */
-  async readEvent(eventId: string): Promise<RecordedEvent | undefined> {
+  /** One event by id, or `undefined` (never stored, or hard-deleted); with its link into `viaStream` if it has one. */
+  async readEvent(eventId: string, viaStream?: string): Promise<RecordedEvent | undefined> {
     const rows = await this.database.executor.query<EventRow>(
-      { name: 'es_read_event', text: readEventSql(this.database.schema), values: [eventId] },
+      { name: 'es_read_event', text: readEventSql(this.database.schema), values: [eventId, viaStream ?? null] },
       { idempotent: true, readOnly: true },
     );
     return rows[0] && toRecordedEvent(rows[0]);

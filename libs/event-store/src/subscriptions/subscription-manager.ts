@@ -183,7 +183,9 @@ export class SubscriptionManager implements OnModuleDestroy {
   async retryFailedDeliveries(): Promise<RetryReport> {
     const total: RetryReport = { retried: 0, succeeded: 0, deadLettered: 0 };
     const lanes = Math.max(1, Math.floor(this.options.poolSize / 2));
-    const outcomes = await settleLimited([...this.active], lanes, (runner) => runner.retryDue((eventId) => this.reads.readEvent(eventId)));
+    const outcomes = await settleLimited([...this.active], lanes, (runner) =>
+      runner.retryDue((eventId, viaStream) => this.reads.readEvent(eventId, viaStream)),
+    );
     let failure: { reason: unknown } | undefined;
     for (const outcome of outcomes) {
       if (outcome.status === 'rejected') {

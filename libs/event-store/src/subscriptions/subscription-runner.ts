@@ -238,7 +238,10 @@ export class SubscriptionRunner implements Subscription {
    * forgets the failure, a failure schedules the next attempt with backoff, or dead-letters it
    * past `failedRetry.maxAttempts`. Only the process holding the lease retries.
    */
-  async retryDue(readEvent: (eventId: string) => Promise<RecordedEvent | undefined>, limit = 100): Promise<RetryReport> {
+  async retryDue(
+    readEvent: (eventId: string, viaStream: string | undefined) => Promise<RecordedEvent | undefined>,
+    limit = 100,
+  ): Promise<RetryReport> {
     const report: RetryReport = { retried: 0, succeeded: 0, deadLettered: 0 };
     if (!this.failures || !this.name || !this.lease?.isHeld) {
       return report;
@@ -246,7 +249,8 @@ export class SubscriptionRunner implements Subscription {
     for (const failure of await this.failures.due(this.name, limit)) {
       if (!this.lease.isHeld) break; // its new holder retries the rest
       report.retried++;
-      const event = await readEvent(failure.eventId);
+      // Read through the subscribed stream, so that an event it holds as a link comes with its link.
+      const event = await readEvent(failure.eventId, this.source.streamId === '$all' ? undefined : this.source.streamId);
       if (event === undefined) {
         await this.failures.resolve(this.name, failure.eventId); // hard-deleted since: nothing to deliver
         continue;

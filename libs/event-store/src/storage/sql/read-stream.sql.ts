@@ -47,5 +47,9 @@ export const readStreamBackwardSql = (s: string): string => `
 /** A row of a stream read: the stream's state, and an event unless the page is empty. */
 export type ReadStreamRow = { stream_version_now: string; stream_deleted: boolean } & (EventRow | { [K in keyof EventRow]: null });
 
-/** $1 event id: one event, wherever it is. */
-export const readEventSql = (s: string): string => `SELECT ${eventColumns('e')} FROM ${s}.events e WHERE e.event_id = $1`;
+/** $1 event id: one event, wherever it is; $2 a stream id or NULL: its link there, if any. */
+export const readEventSql = (s: string): string => `
+  SELECT l.stream_id AS link_stream_id, l.stream_version AS link_version, l.linked_at, ${eventColumns('e')}
+    FROM ${s}.events e
+    LEFT JOIN ${s}.stream_links l ON l.stream_id = $2::text AND l.global_position = e.global_position
+   WHERE e.event_id = $1`;
