@@ -9,6 +9,7 @@ interface Schema {
   properties?: Record<string, Schema>;
   items?: Schema;
   oneOf?: Schema[];
+  allOf?: Schema[];
   enum?: unknown[];
   nullable?: boolean;
   description?: string;
@@ -36,6 +37,8 @@ interface OpenApiDocument {
 /** Every route of the contract, with its methods. */
 const CONTRACT: Record<string, string[]> = {
   '/streams/{streamId}/events': ['post', 'get'],
+  '/streams/{streamId}/links': ['post'],
+  '/append': ['post'],
   '/streams/{streamId}': ['get', 'head', 'delete'],
   '/streams/{streamId}/metadata': ['get', 'put'],
   '/streams': ['get'],
@@ -152,7 +155,7 @@ describe('the OpenAPI document', () => {
       401: ['UNAUTHORIZED'],
       403: ['FORBIDDEN'],
       404: ['STREAM_NOT_FOUND'],
-      409: ['WRONG_EXPECTED_VERSION', 'DUPLICATE_EVENT'],
+      409: ['WRONG_EXPECTED_VERSION', 'DUPLICATE_EVENT', 'APPEND_CONDITION_FAILED'],
       410: ['STREAM_DELETED'],
       422: ['EVENT_VALIDATION_FAILED', 'UNSUPPORTED_SCHEMA_VERSION'],
       503: ['STORE_UNAVAILABLE'],
@@ -190,13 +193,20 @@ describe('the OpenAPI document', () => {
         'eventId',
         'eventType',
         'globalPosition',
+        'link',
         'metadata',
         'schemaVersion',
         'streamId',
         'streamVersion',
+        'tags',
       ].sort(),
     );
     expect(event.properties?.createdAt).toMatchObject({ type: 'string', format: 'date-time' });
+    expect(event.required).not.toContain('tags');
+    expect(event.required).not.toContain('link');
+    expect(event.properties?.tags).toMatchObject({ type: 'array', items: { type: 'string' } });
+    const link = resolve(event.properties?.link?.$ref === undefined ? event.properties?.link?.allOf?.[0] : event.properties.link);
+    expect(link.required).toEqual(expect.arrayContaining(['streamId', 'streamVersion', 'linkedAt']));
 
     const allPage = jsonSchema(doc.paths['/all/events']!.get!, 200);
     expect(allPage.required).toEqual(expect.arrayContaining(['events', 'nextFromPosition']));
@@ -222,7 +232,10 @@ describe('the OpenAPI document', () => {
 
     const all = doc.paths['/all/events']!.get!;
     expect(all.parameters?.map((parameter) => parameter.name)).toEqual(
-      expect.arrayContaining(['fromPosition', 'eventTypes', 'streamPrefix', 'direction', 'limit']),
+      expect.arrayContaining(['fromPosition', 'eventTypes', 'streamPrefix', 'tags', 'direction', 'limit']),
+    );
+    expect(doc.paths['/all/subscribe']!.get!.parameters?.map((parameter) => parameter.name)).toEqual(
+      expect.arrayContaining(['fromPosition', 'eventTypes', 'streamPrefix', 'tags']),
     );
 
     const remove = doc.paths['/streams/{streamId}']!.delete!;
@@ -231,6 +244,64 @@ describe('the OpenAPI document', () => {
       default: 'soft',
     });
     expect(remove.parameters?.find((parameter) => parameter.name === 'expectedVersion')?.schema).toMatchObject({ default: 'any' });
+  });
+
+  it('documents the multi-stream append, links, tags and append conditions', () => {
+    const expectVersionOneOf = (schema: Schema | undefined): void => {
+      expect(schema?.oneOf).toEqual(
+        expect.arrayContaining([
+          expect.objectContaining({ enum: ['any', 'no_stream', 'stream_exists'] }),
+          expect.objectContaining({ type: 'integer' }),
+        ]),
+      );
+    };
+    const conditionOf = (body: Schema): Schema => {
+      const condition = body.properties?.condition;
+      return resolve(condition?.$ref === undefined ? condition?.allOf?.[0] : condition);
+    };
+    const expectCondition = (condition: Schema): void => {
+      expect(condition.required).toEqual(['failIfEventsMatch']);
+      expect(Object.keys(resolve(condition.properties?.failIfEventsMatch?.items).properties ?? {}).sort()).toEqual(['eventTypes', 'tags']);
+      expect(condition.properties?.after).toMatchObject({ type: 'integer' });
+    };
+
+    const multi = doc.paths['/append']!.post!;
+    const body = resolve(multi.requestBody?.content['application/json']?.schema);
+    expect(body.required).toEqual(['streams']);
+    const entry = resolve(body.properties?.streams?.items);
+    expect(entry.required).toEqual(expect.arrayContaining(['streamId', 'expectedVersion']));
+    expect(entry.required).not.toContain('events');
+    expectVersionOneOf(entry.properties?.expectedVersion);
+    expect(entry.properties?.events?.items?.$ref).toBe('#/components/schemas/NewEvent');
+    expectCondition(conditionOf(body));
+    const results = jsonSchema(multi, 201);
+    const result = resolve(results.properties?.streams?.items);
+    expect(result.required).toEqual(expect.arrayContaining(['streamId', 'fromVersion', 'toVersion', 'firstPosition', 'lastPosition']));
+    expect(result.properties?.firstPosition).toMatchObject({ type: 'integer', nullable: true });
+    for (const status of ['400', '403', '404', '409', '410', '422']) {
+      expect({ status, ref: multi.responses[status]?.content?.['application/json']?.schema.$ref }).toEqual({
+        status,
+        ref: '#/components/schemas/ErrorBody',
+      });
+    }
+
+    const links = doc.paths['/streams/{streamId}/links']!.post!;
+    const linkBody = resolve(links.requestBody?.content['application/json']?.schema);
+    expect(linkBody.required).toEqual(expect.arrayContaining(['expectedVersion', 'eventIds']));
+    expectVersionOneOf(linkBody.properties?.expectedVersion);
+    expect(linkBody.properties?.eventIds).toMatchObject({ type: 'array', items: { type: 'string', format: 'uuid' } });
+    expectCondition(conditionOf(linkBody));
+    expect(jsonSchema(links, 201)).toBe(result);
+    const conflicts = Object.values(links.responses['409']?.content?.['application/json']?.examples ?? {}).map(
+      (example) => example.value.code,
+    );
+    expect(conflicts).toContain('APPEND_CONDITION_FAILED');
+
+    const append = resolve(doc.paths['/streams/{streamId}/events']!.post!.requestBody?.content['application/json']?.schema);
+    expect(append.required).not.toContain('condition');
+    expectCondition(conditionOf(append));
+    expect(resolve(append.properties?.events?.items).properties?.tags).toMatchObject({ type: 'array', items: { type: 'string' } });
+    expect(doc.components.schemas.WebhookFilter?.properties).toHaveProperty('tags');
   });
 
   it('references no schema it does not define', () => {

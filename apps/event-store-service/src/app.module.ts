@@ -8,6 +8,7 @@ import { ServiceSchema } from './schema/service-schema.js';
 import { HealthController } from './health/health.controller.js';
 import { HEALTH_THRESHOLDS } from './health/health.tokens.js';
 import { AllController } from './http/all.controller.js';
+import { AppendController } from './http/append.controller.js';
 import { MetricsController } from './metrics/metrics.controller.js';
 import { MetricsService } from './metrics/metrics.service.js';
 import { APP_GUARD } from '@nestjs/core';
@@ -30,7 +31,15 @@ export class AppModule {
     return {
       module: AppModule,
       imports: [ScheduleModule.forRoot(), TerminusModule, EventStoreModule.forRoot(config.eventStore)],
-      controllers: [StreamsController, AllController, LiveController, SubscriptionsController, HealthController, MetricsController],
+      controllers: [
+        StreamsController,
+        AppendController,
+        AllController,
+        LiveController,
+        SubscriptionsController,
+        HealthController,
+        MetricsController,
+      ],
       providers: [
         ServiceSchema,
         ServiceHealthChecks,

@@ -173,9 +173,12 @@ export class EventStore {
         });
       }
       seen.add(entry.streamId);
-      const expected = expectedVersionCode(entry.expectedVersion);
-      const given = entry.events === undefined || (Array.isArray(entry.events) && entry.events.length === 0) ? undefined : entry.events;
-      const events = given && this.serializer.toRecords(given, this.options.maxAppendEvents, options, entry.streamId);
+      const expected = expectedVersionCode(entry.expectedVersion, `${at}.expectedVersion`);
+      if (entry.events !== undefined && !Array.isArray(entry.events)) {
+        throw new InvalidArgumentError(`${at}.events must be an array of events`, { [`${at}.events`]: typeof entry.events });
+      }
+      const given = entry.events === undefined || entry.events.length === 0 ? undefined : entry.events;
+      const events = given && this.serializer.toRecords(given, this.options.maxAppendEvents, options, entry.streamId, `${at}.events`);
       total += events?.length ?? 0;
       return { streamId: entry.streamId, expected, expectedLabel: entry.expectedVersion, ...(events && { events }) };
     });

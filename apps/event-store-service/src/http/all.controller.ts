@@ -14,16 +14,16 @@ import { ReadAllQuery } from './read-queries.js';
 export class AllController {
   constructor(@Inject(EventStore) private readonly store: EventStore) {}
 
-  /** A page of `$all`: `{ events, nextFromPosition }`, filtered by `eventTypes=a,b` and `streamPrefix`. */
+  /** A page of `$all`: `{ events, nextFromPosition }`, filtered by `eventTypes=a,b`, `streamPrefix` and `tags=a,b`. */
   @ApiOperation({
     summary: 'Read a page of $all',
     description:
-      'Every committed event of every stream in global-position order, never missing or reordering one; forward from the start by default, or backward from the end. Filter by `eventTypes` and `streamPrefix`; `nextFromPosition` continues the read (forward, poll it for new events). Needs the `read` role.',
+      'Every committed event of every stream in global-position order, never missing or reordering one; forward from the start by default, or backward from the end. Filter by `eventTypes`, `streamPrefix` and `tags` (every tag must be on the event); `nextFromPosition` continues the read (forward, poll it for new events). Needs the `read` role.',
   })
   @ApiOkResponse({ type: AllEventsPageModel, description: 'A page of `$all`.' })
   @ApiErrorResponse(
     400,
-    'Bad query (`direction`, `limit`, `fromPosition`, `eventTypes`, `streamPrefix`), or a stored event of a type that is not registered while the store refuses unregistered types.',
+    'Bad query (`direction`, `limit`, `fromPosition`, `eventTypes`, `streamPrefix`, `tags`), or a stored event of a type that is not registered while the store refuses unregistered types.',
     'INVALID_ARGUMENT',
     'UNKNOWN_EVENT_TYPE',
   )
@@ -42,7 +42,7 @@ export class AllController {
   @RequiresRole('read')
   @Get('events')
   async read(@Query() query: ReadAllQuery): Promise<object> {
-    const filter = { eventTypes: query.eventTypes, streamPrefix: query.streamPrefix }; // both absent: every event
+    const filter = { eventTypes: query.eventTypes, streamPrefix: query.streamPrefix, tags: query.tags }; // all absent: every event
     const options = { fromPosition: query.fromPosition, maxCount: query.limit, filter };
     const page = query.direction === 'backward' ? await this.store.readAllBackward(options) : await this.store.readAllForward(options);
     return { events: page.events.map(eventView), nextFromPosition: page.nextFromPosition };

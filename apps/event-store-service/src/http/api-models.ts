@@ -1,6 +1,6 @@
 import { applyDecorators } from '@nestjs/common';
 import { ApiProperty, ApiPropertyOptional, ApiResponse, ApiSchema, type SchemaObject } from '@nestjs/swagger';
-import { EventStoreErrorCode, type AppendResult } from '@game-bot/event-store';
+import { EventStoreErrorCode, type AppendResult, type MultiStreamAppendResult, type StreamAppendResult } from '@game-bot/event-store';
 import type { ErrorBody } from '@game-bot/event-store/http';
 
 // Response models of the OpenAPI document. They only describe what the routes return (the routes
@@ -37,6 +37,64 @@ export class AppendResultModel implements AppendResult {
 
   @ApiProperty({ type: 'integer', minimum: 1, description: 'Global position (`$all`) of the last event appended.', example: 1043 })
   lastPosition!: number;
+}
+
+/** What one entry of `POST /append` did, or what `POST /streams/{streamId}/links` linked (201). */
+@ApiSchema({
+  name: 'StreamAppendResult',
+  description:
+    'What a write did to one stream: the versions it took there and the global positions of the events it stored. An entry without events (a version check) has `toVersion` the version checked, `fromVersion` = `toVersion + 1` and `null` positions; links take versions but no positions (the events keep theirs).',
+})
+export class StreamAppendResultModel implements StreamAppendResult {
+  @ApiProperty({ description: 'The stream written.', example: 'game-42' })
+  streamId!: string;
+
+  @ApiProperty({ type: 'integer', minimum: 1, description: 'Stream version of the first event (or link) written.', example: 8 })
+  fromVersion!: number;
+
+  @ApiProperty({ type: 'integer', minimum: 0, description: "The stream's version right after the write.", example: 8 })
+  toVersion!: number;
+
+  @ApiProperty({
+    type: 'integer',
+    minimum: 1,
+    nullable: true,
+    description: 'Global position of the first event stored; `null` when none was (a version check, links).',
+    example: 1044,
+  })
+  firstPosition!: number | null;
+
+  @ApiProperty({
+    type: 'integer',
+    minimum: 1,
+    nullable: true,
+    description: 'Global position of the last event stored; `null` when none was.',
+    example: 1044,
+  })
+  lastPosition!: number | null;
+}
+
+/** What `POST /append` stored (201). */
+@ApiSchema({ name: 'MultiStreamAppendResult', description: 'What a multi-stream append stored: one result per entry, in the order given.' })
+export class MultiStreamAppendResultModel implements MultiStreamAppendResult {
+  @ApiProperty({ type: () => StreamAppendResultModel, isArray: true, description: 'One result per entry of `streams`, in that order.' })
+  streams!: StreamAppendResultModel[];
+}
+
+/** Where an event read through a link stands in the stream read. */
+@ApiSchema({
+  name: 'EventLink',
+  description: "The link an event was read through: its place in the stream read. The event's own fields keep its original place.",
+})
+export class EventLinkModel {
+  @ApiProperty({ description: 'The stream the event was linked into (the one read).', example: 'highlights-2026-12' })
+  streamId!: string;
+
+  @ApiProperty({ type: 'integer', minimum: 1, description: "The link's version in that stream.", example: 3 })
+  streamVersion!: number;
+
+  @ApiProperty({ format: 'date-time', description: 'When the link was made (ISO-8601, UTC).', example: TIME_EXAMPLE })
+  linkedAt!: string;
 }
 
 /** An event as the API returns it (see `eventView`). */
@@ -96,6 +154,20 @@ export class RecordedEventModel {
 
   @ApiProperty({ format: 'date-time', description: 'When the event was stored (ISO-8601, UTC).', example: TIME_EXAMPLE })
   createdAt!: string;
+
+  @ApiPropertyOptional({
+    type: [String],
+    description: "The event's tags, in the order given at append; absent when it has none.",
+    example: ['guild:7', 'word:crane'],
+  })
+  tags?: string[];
+
+  @ApiPropertyOptional({
+    type: () => EventLinkModel,
+    description:
+      "Present when the event was read through a link in another stream (`POST /streams/{streamId}/links`): its place there. `streamId`, `streamVersion` and `globalPosition` stay the event's own.",
+  })
+  link?: EventLinkModel;
 }
 
 /** A page of one stream (`GET /streams/{streamId}/events`). */

@@ -1,6 +1,10 @@
 import { ApiProperty, ApiPropertyOptional, ApiSchema } from '@nestjs/swagger';
 import { Injectable, type PipeTransform } from '@nestjs/common';
-import { InvalidArgumentError, type EventData, type ExpectedVersion } from '@game-bot/event-store';
+import { InvalidArgumentError, type AppendCondition, type EventData, type ExpectedVersion } from '@game-bot/event-store';
+import { AppendConditionDto } from './append-condition.dto.js';
+
+const TAGS =
+  'Labels for `$all` reads (`GET /all/events?tags=`) and append conditions across streams, e.g. `guild:7`: at most 32, each 1 to 200 characters without control characters, no repeats. A bad one is `INVALID_ARGUMENT` (400) naming it (`events[0].tags[1]`). Default none.';
 
 /**
  * One event of an append, for the OpenAPI document only: the store checks each event itself
@@ -65,24 +69,39 @@ export class NewEventDto implements EventData {
     example: '7a6b5c4d-3e2f-4a1b-9c8d-7e6f5a4b3c2d',
   })
   correlationId?: string;
+
+  @ApiPropertyOptional({ type: [String], maxItems: 32, description: TAGS, example: ['guild:7', 'word:crane'] })
+  tags?: string[];
 }
 
-/** Body of `POST /streams/{streamId}/events`; each event's fields are checked by the store itself. */
-@ApiSchema({ name: 'AppendEvents', description: 'The events to append to one stream, atomically, and the version the stream must be at.' })
-export class AppendEventsDto {
-  /** `any`, `no_stream`, `stream_exists` or the stream's current version. */
-  @ApiProperty({
+/** Documents the `expectedVersion` of a write body: a name or the stream's current version. */
+export function ExpectedVersionProperty(example: ExpectedVersion): PropertyDecorator {
+  return ApiProperty({
     oneOf: [
       { type: 'string', enum: ['any', 'no_stream', 'stream_exists'] },
       { type: 'integer', minimum: 0 },
     ],
     description:
       'Optimistic concurrency check: `any` (no check; the stream must not be soft-deleted), `no_stream` (the stream must have no events, same as `0`), `stream_exists` (the stream must have events; else `STREAM_NOT_FOUND`, 404) or the exact current version `n >= 0`. A mismatch is `WRONG_EXPECTED_VERSION` (409), its `details.actualVersion` the version found.',
-    example: 'no_stream',
-  })
+    example,
+  });
+}
+
+/** The `condition` property of a write body. */
+export const CONDITION_PROPERTY = {
+  type: () => AppendConditionDto,
+  description:
+    'Optional: write only if no event matching the condition is stored after `condition.after`; else `APPEND_CONDITION_FAILED` (409).',
+} as const;
+
+/** Body of `POST /streams/{streamId}/events`; each event's fields are checked by the store itself. */
+@ApiSchema({ name: 'AppendEvents', description: 'The events to append to one stream, atomically, and the version the stream must be at.' })
+export class AppendEventsDto {
+  /** `any`, `no_stream`, `stream_exists` or the stream's current version. */
+  @ExpectedVersionProperty('no_stream')
   expectedVersion!: ExpectedVersion;
 
-  /** `[{ eventId?, eventType, data, metadata?, schemaVersion?, causationId?, correlationId? }]`. */
+  /** `[{ eventId?, eventType, data, metadata?, schemaVersion?, causationId?, correlationId?, tags? }]`. */
   @ApiProperty({
     type: () => NewEventDto,
     isArray: true,
@@ -92,12 +111,16 @@ export class AppendEventsDto {
     example: [{ eventType: 'GuessProcessed', data: { guess: 'crane', score: 2 } }],
   })
   events!: EventData[];
+
+  @ApiPropertyOptional(CONDITION_PROPERTY)
+  condition?: AppendConditionDto;
 }
 
 /** The append body as the route takes it: checked by {@link AppendEventsPipe}, not copied. */
 export interface AppendEventsBody {
   expectedVersion: ExpectedVersion;
   events: EventData[];
+  condition?: AppendCondition;
 }
 
 /**
@@ -109,21 +132,33 @@ export interface AppendEventsBody {
 @Injectable()
 export class AppendEventsPipe implements PipeTransform<unknown, AppendEventsBody> {
   transform(value: unknown): AppendEventsBody {
-    const body = (typeof value === 'object' && value !== null && !Array.isArray(value) ? value : {}) as Partial<AppendEventsBody>;
-    const fields = [...expectedVersionProblems(body), ...eventsProblems(body)];
-    if (fields.length > 0) {
-      const message = fields.flatMap((field) => Object.values(field.constraints)).join('; ');
-      throw new InvalidArgumentError(message, { fields });
-    }
+    const body = objectOf(value) as Partial<AppendEventsBody>;
+    assertNoProblems([...expectedVersionProblems(body), ...eventsProblems(body)]);
     return body as AppendEventsBody;
   }
 }
 
-type FieldProblem = { property: string; constraints: Record<string, string> };
+/** A field of a body that fails a check, as `details.fields` lists it. */
+export type FieldProblem = { property: string; constraints: Record<string, string> };
 
-function expectedVersionProblems(body: Partial<AppendEventsBody>): FieldProblem[] {
+/** Refuses a body with problems: `INVALID_ARGUMENT` with every message and `details.fields`. */
+export function assertNoProblems(fields: FieldProblem[]): void {
+  if (fields.length > 0) {
+    const message = fields.flatMap((field) => Object.values(field.constraints)).join('; ');
+    throw new InvalidArgumentError(message, { fields });
+  }
+}
+
+/** A JSON object of the body (or of a part of it), or `{}` for anything else. */
+export function objectOf(value: unknown): Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
+}
+
+/** `expectedVersion` must be present (the store checks its value); `at` prefixes the field's name. */
+export function expectedVersionProblems(body: { expectedVersion?: unknown }, at = ''): FieldProblem[] {
+  const property = `${at}expectedVersion`;
   return body.expectedVersion === undefined || body.expectedVersion === null
-    ? [{ property: 'expectedVersion', constraints: { isDefined: 'expectedVersion is required' } }]
+    ? [{ property, constraints: { isDefined: `${property} is required` } }]
     : [];
 }
 

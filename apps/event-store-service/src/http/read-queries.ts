@@ -3,6 +3,9 @@ import { ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform, Type } from 'class-transformer';
 import { IsIn, IsInt, IsOptional, IsString, Min } from 'class-validator';
 
+/** Splits a comma-separated query value; a repeated parameter is already a list. */
+const commaSeparated = ({ value }: { value: unknown }): unknown => (typeof value === 'string' ? value.split(',').filter(Boolean) : value);
+
 const PAGE_SIZE_DESCRIPTION = 'Most items in the page: from 1 to `EVENT_STORE_MAX_PAGE_SIZE` (10000 by default). Default 1000.';
 
 /** Direction and page size, shared by the paged reads. */
@@ -62,6 +65,10 @@ export class ReadAllQuery extends PageQuery {
 
   @StreamPrefixField()
   streamPrefix?: string;
+
+  /** Comma-separated tags, all required. */
+  @TagsField()
+  tags?: string[];
 }
 
 /** The `eventTypes` filter of `$all` (reads and event streams): comma-separated, or repeated. */
@@ -74,7 +81,22 @@ export function EventTypesField(): PropertyDecorator {
       example: 'GameStarted,GuessProcessed',
     }),
     IsOptional(),
-    Transform(({ value }: { value: unknown }) => (typeof value === 'string' ? value.split(',').filter(Boolean) : value)),
+    Transform(commaSeparated),
+    IsString({ each: true }),
+  );
+}
+
+/** The `tags` filter of `$all` (reads and event streams): comma-separated, or repeated; every tag must be on the event. */
+export function TagsField(): PropertyDecorator {
+  return applyDecorators(
+    ApiPropertyOptional({
+      type: 'string',
+      description:
+        'Only events carrying every one of these tags (1 to 32): comma-separated (`tags=guild:7,word:crane`); the parameter may also be repeated. Such a read is driven by the tag index: it costs in proportion to the events carrying the first tag.',
+      example: 'guild:7,word:crane',
+    }),
+    IsOptional(),
+    Transform(commaSeparated),
     IsString({ each: true }),
   );
 }

@@ -16,12 +16,14 @@ import {
   ApiErrorResponse,
   ApiStoreErrorResponses,
   AppendResultModel,
+  StreamAppendResultModel,
   StreamEventsPageModel,
   StreamInfoModel,
   StreamListModel,
 } from './api-models.js';
 import { AppendEventsDto, AppendEventsPipe, type AppendEventsBody } from './append-events.dto.js';
-import { eventView, streamView } from './event.view.js';
+import { eventView, streamView, versionInStream } from './event.view.js';
+import { LinkEventsDto, LinkEventsPipe, type LinkEventsBody } from './link-events.dto.js';
 import { DeleteStreamQuery, ListStreamsQuery, ReadStreamQuery } from './read-queries.js';
 
 const METADATA_SCHEMA = {
@@ -30,6 +32,13 @@ const METADATA_SCHEMA = {
   description: "The stream's metadata: any JSON object.",
   example: { owner: 'bot-7' },
 } as const;
+
+const APPEND =
+  'Appends the events atomically if the stream is at `expectedVersion`, creating the stream if needed; with a `condition`, only if no event matching it is stored after `condition.after`. Needs the `write` role.';
+const LINK =
+  'Adds stored events (by id) to this stream, after its last version, if it is at `expectedVersion` (the rules of appends), atomically: each link takes a version of its own here. The events keep their stream, version and global position; `$all` holds each of them once; a read of this stream returns them with `link` set. Re-sending the same links answers 201 again and links nothing twice. Needs the `write` role.';
+const CONFLICT_409 =
+  'The stream is not at `expectedVersion` (`details.actualVersion` says where it is); or an event id is already stored elsewhere or with other content; or the `condition` matched stored events (`details.conflictingPositions`).';
 
 /** Documents the `streamId` path parameter. */
 const StreamIdParam = () =>
@@ -48,11 +57,7 @@ export class StreamsController {
   constructor(@Inject(EventStore) private readonly store: EventStore) {}
 
   /** Appends events: 201 `{ streamId, fromVersion, toVersion, firstPosition, lastPosition }`. */
-  @ApiOperation({
-    summary: 'Append events to a stream',
-    description:
-      'Appends the events atomically if the stream is at `expectedVersion`, creating the stream if needed. Needs the `write` role.',
-  })
+  @ApiOperation({ summary: 'Append events to a stream', description: APPEND })
   @StreamIdParam()
   @ApiBody({ type: AppendEventsDto, required: true })
   @ApiCreatedResponse({
@@ -61,18 +66,13 @@ export class StreamsController {
   })
   @ApiErrorResponse(
     400,
-    'Bad stream id, body or `expectedVersion` (missing, or not one of the allowed values); no events or too many; an event without `eventType` or with `data` that is not a JSON object, or with a malformed id; malformed JSON, or a body larger than HTTP_BODY_LIMIT_BYTES; or an event type that is not registered while the store refuses unregistered types.',
+    'Bad stream id, body or `expectedVersion` (missing, or not one of the allowed values); no events or too many; an event without `eventType` or with `data` that is not a JSON object, or with a malformed id or tag; a malformed `condition`, or one with an item that names neither `eventTypes` nor `tags`; malformed JSON, or a body larger than HTTP_BODY_LIMIT_BYTES; or an event type that is not registered while the store refuses unregistered types.',
     'INVALID_ARGUMENT',
     'UNKNOWN_EVENT_TYPE',
   )
   @ApiErrorResponse(403, 'The token has the `read` role: this route needs `write`.', 'FORBIDDEN')
   @ApiErrorResponse(404, '`expectedVersion` is `stream_exists` and the stream has no events.', 'STREAM_NOT_FOUND')
-  @ApiErrorResponse(
-    409,
-    'The stream is not at `expectedVersion` (`details.actualVersion` says where it is), or an event id is already stored elsewhere or with other content.',
-    'WRONG_EXPECTED_VERSION',
-    'DUPLICATE_EVENT',
-  )
+  @ApiErrorResponse(409, CONFLICT_409, 'WRONG_EXPECTED_VERSION', 'DUPLICATE_EVENT', 'APPEND_CONDITION_FAILED')
   @ApiErrorResponse(410, 'The stream is soft-deleted: hard-delete it to reuse its id.', 'STREAM_DELETED')
   @ApiErrorResponse(
     422,
@@ -83,7 +83,36 @@ export class StreamsController {
   @RequiresRole('write')
   @Post(':streamId/events')
   async append(@Param('streamId') streamId: string, @Body(AppendEventsPipe) body: AppendEventsBody): Promise<object> {
-    return this.store.appendToStream(streamId, body.expectedVersion, body.events);
+    return this.store.appendToStream(streamId, body.expectedVersion, body.events, { condition: body.condition });
+  }
+
+  /** Links stored events into the stream: 201 `{ streamId, fromVersion, toVersion, firstPosition: null, lastPosition: null }`. */
+  @ApiOperation({ summary: 'Link stored events into a stream', description: LINK })
+  @StreamIdParam()
+  @ApiBody({ type: LinkEventsDto, required: true })
+  @ApiCreatedResponse({
+    type: StreamAppendResultModel,
+    description: "The events are linked: the links' versions in this stream (positions `null`); also the answer to an idempotent re-send.",
+  })
+  @ApiErrorResponse(
+    400,
+    'Bad stream id, body or `expectedVersion`; `eventIds` missing, empty, too many, repeated, not UUIDs, or naming an event that is not stored; a malformed `condition`; malformed JSON.',
+    'INVALID_ARGUMENT',
+  )
+  @ApiErrorResponse(403, 'The token has the `read` role: this route needs `write`.', 'FORBIDDEN')
+  @ApiErrorResponse(404, '`expectedVersion` is `stream_exists` and the stream has no events.', 'STREAM_NOT_FOUND')
+  @ApiErrorResponse(
+    409,
+    'The stream is not at `expectedVersion`; or an event is linked into this stream already at another place; or the `condition` matched stored events (`details.conflictingPositions`).',
+    'WRONG_EXPECTED_VERSION',
+    'DUPLICATE_EVENT',
+    'APPEND_CONDITION_FAILED',
+  )
+  @ApiErrorResponse(410, 'The stream is soft-deleted: hard-delete it to reuse its id.', 'STREAM_DELETED')
+  @RequiresRole('write')
+  @Post(':streamId/links')
+  async link(@Param('streamId') streamId: string, @Body(LinkEventsPipe) body: LinkEventsBody): Promise<object> {
+    return this.store.linkToStream(streamId, body.expectedVersion, body.eventIds, { condition: body.condition });
   }
 
   /** A page of a stream: `{ streamId, events, nextFromVersion }`; forward from version 1 by default. */
@@ -122,7 +151,8 @@ export class StreamsController {
     const events = forward ? await this.store.readStreamForward(streamId, options) : await this.store.readStreamBackward(streamId, options);
     const last = events.at(-1);
     const full = query.limit === undefined ? false : events.length === query.limit;
-    const next = last === undefined ? null : forward ? last.streamVersion + 1 : last.streamVersion - 1;
+    // The versions of this stream: a linked event's own `streamVersion` is its place in its original stream.
+    const next = last === undefined ? null : forward ? versionInStream(last) + 1 : versionInStream(last) - 1;
     return { streamId, events: events.map(eventView), nextFromVersion: full && next !== null && next >= 1 ? next : null };
   }
 

@@ -1,7 +1,7 @@
 import { HttpStatus, Inject, Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { EventStore, EventStoreError, type AllFilter, type RecordedEvent, type StartFrom } from '@game-bot/event-store';
-import { eventView } from '../http/event.view.js';
+import { eventView, versionInStream } from '../http/event.view.js';
 import { ServiceError, shuttingDown } from '../http/service-error.js';
 import { MetricsService } from '../metrics/metrics.service.js';
 import { LIVE_LIMITS, type LiveLimits } from './live-limits.js';
@@ -18,8 +18,9 @@ export interface LiveFeed {
 /**
  * Server-Sent Events: each connection is a transient subscription of the store (catch-up, then
  * live, with no gap at the switch) whose handler writes to the response. The SSE `id` of an event
- * is its global position on `$all` and its stream version on a stream, so that `Last-Event-ID` is
- * exactly the subscription's `startFrom` when a client reconnects.
+ * is its global position on `$all` and its version in the stream on a stream (a link's own version
+ * for an event linked there), so that `Last-Event-ID` is exactly the subscription's `startFrom`
+ * when a client reconnects.
  */
 @Injectable()
 export class LiveEvents implements OnModuleDestroy {
@@ -41,7 +42,7 @@ export class LiveEvents implements OnModuleDestroy {
     this.assertAccepting();
     const connection = new SseConnection(request.raw, reply.raw, this.limits, (reason) => this.metrics.sseDisconnects.inc({ reason }));
     if (connection.abandoned) return; // the client left while the request was checked: nothing to stream
-    const idOf = feed.streamId === '$all' ? (event: RecordedEvent) => event.globalPosition : (event: RecordedEvent) => event.streamVersion;
+    const idOf = feed.streamId === '$all' ? (event: RecordedEvent) => event.globalPosition : versionInStream;
     const subscription = this.store.subscribe(feed.streamId, (event) => connection.send(idOf(event), eventView(event)), {
       startFrom: feed.startFrom,
       filter: feed.filter,

@@ -51,7 +51,7 @@ export class LiveController {
   /** The events of one stream; `fromVersion` (default 1) or `end`. A stream yet to be created is waited for. */
   @ApiOperation({
     summary: "Follow one stream's events (Server-Sent Events)",
-    description: `${SSE_FORMAT} The SSE \`id\` is the stream version. A stream that does not exist yet is waited for.`,
+    description: `${SSE_FORMAT} The SSE \`id\` is the version in this stream (a linked event's link version). A stream that does not exist yet is waited for.`,
   })
   @ApiParam({ name: 'streamId', description: 'The stream id (1 to 200 characters, no control characters).', example: 'game-42' })
   @LastEventIdHeader()
@@ -80,10 +80,10 @@ export class LiveController {
     this.live.open(request, response, { streamId, startFrom });
   }
 
-  /** The events of `$all` after `fromPosition` (default 0) or from the `end`, filtered by `eventTypes` and `streamPrefix`. */
+  /** The events of `$all` after `fromPosition` (default 0) or from the `end`, filtered by `eventTypes`, `streamPrefix` and `tags`. */
   @ApiOperation({
     summary: 'Follow $all (Server-Sent Events)',
-    description: `${SSE_FORMAT} The SSE \`id\` is the global position (the \`$all\` cursor).`,
+    description: `${SSE_FORMAT} The SSE \`id\` is the global position (the \`$all\` cursor). Filter by \`eventTypes\`, \`streamPrefix\` and \`tags\` (every tag must be on the event).`,
   })
   @LastEventIdHeader()
   @EventStreamResponse()
@@ -103,7 +103,7 @@ export class LiveController {
     @Req() request: FastifyRequest,
     @Res() response: FastifyReply,
   ): Promise<void> {
-    const filter = { eventTypes: query.eventTypes, streamPrefix: query.streamPrefix }; // both absent: every event
+    const filter = { eventTypes: query.eventTypes, streamPrefix: query.streamPrefix, tags: query.tags }; // all absent: every event
     const fromPosition = query.fromPosition ?? 0;
     // `end` is read before the answer starts: an event appended once the client has its headers is sent.
     const startFrom = resumeAfter(lastEventId) ?? (fromPosition === 'end' ? await this.store.endOf('$all') : fromPosition);

@@ -1,7 +1,7 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
 import { IsInt, IsOptional, Min, ValidateIf } from 'class-validator';
-import { EventTypesField, StreamPrefixField } from '../http/read-queries.js';
+import { EventTypesField, StreamPrefixField, TagsField } from '../http/read-queries.js';
 
 const toCursor = ({ value }: { value: unknown }): unknown => (typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : value);
 
@@ -46,4 +46,8 @@ export class SubscribeAllQuery {
 
   @StreamPrefixField()
   streamPrefix?: string;
+
+  /** Comma-separated tags, all required. */
+  @TagsField()
+  tags?: string[];
 }

@@ -51,7 +51,7 @@ export class SubscriptionsController {
       url: body.url,
       secret: body.secret,
       streamId: body.streamId,
-      filter: { eventTypes: body.filter?.eventTypes, streamPrefix: body.filter?.streamPrefix },
+      filter: { eventTypes: body.filter?.eventTypes, streamPrefix: body.filter?.streamPrefix, tags: body.filter?.tags },
       startFrom: body.startFrom,
       onFailure: body.onFailure,
       retry: { ...body.retry },

@@ -16,7 +16,7 @@ export interface WebhookDefinition {
   url: string;
   /** `$all` or one stream's id. */
   streamId: string;
-  filter: Pick<AllFilter, 'eventTypes' | 'streamPrefix'>;
+  filter: Pick<AllFilter, 'eventTypes' | 'streamPrefix' | 'tags'>;
   /** Where it started, when it was created. */
   startFrom: StartFrom;
   /** `skip` (default): failed deliveries go to the retry worker, then the dead letters; `halt`: stop at the event, retry it in order. */

@@ -37,6 +37,17 @@ export class WebhookFilterDto {
   @IsOptional()
   @IsString()
   streamPrefix?: string;
+
+  @ApiPropertyOptional({
+    type: [String],
+    minItems: 1,
+    maxItems: 32,
+    description: 'Only events carrying every one of these tags (1 to 32, distinct).',
+    example: ['guild:7'],
+  })
+  @IsOptional()
+  @IsString({ each: true })
+  tags?: string[];
 }
 
 /** Body of `POST /subscriptions`. */

@@ -53,12 +53,13 @@ export class EventSerializer {
 
   /**
    * Checks a whole append before anything is sent, and gives each event its id now, so that a
-   * retry of the same call re-sends the same ids and is idempotent.
+   * retry of the same call re-sends the same ids and is idempotent. Errors name each event as
+   * `${name}[index]`.
    */
-  toRecords(events: unknown, maxEvents: number, options: AppendOptions = {}, streamId = ''): NewEventRecord[] {
+  toRecords(events: unknown, maxEvents: number, options: AppendOptions = {}, streamId = '', name = 'events'): NewEventRecord[] {
     assertAppendSize(events, maxEvents);
     const defaults = appendDefaults(options);
-    const records = events.map((event, index) => this.toRecord(event, index, defaults, streamId));
+    const records = events.map((event, index) => this.toRecord(event, `${name}[${index}]`, defaults, streamId));
     refuseRepeatedIds(records);
     return records;
   }
@@ -89,8 +90,7 @@ export class EventSerializer {
     return withData(event, instance as JsonObject);
   }
 
-  private toRecord(event: unknown, index: number, defaults: EventDefaults, streamId: string): NewEventRecord {
-    const at = `events[${index}]`;
+  private toRecord(event: unknown, at: string, defaults: EventDefaults, streamId: string): NewEventRecord {
     const { envelope, registration, instance } = this.resolve(event, at);
     const eventId = optionalUuid(envelope.eventId, `${at}.eventId`) ?? randomUUID();
     const eventType = registration?.name ?? envelope.eventType!;

@@ -2,7 +2,7 @@ import { InvalidArgumentError } from '../errors/invalid-argument.error.js';
 import { ExpectedVersion } from '../types/expected-version.js';
 
 /** How `append_to_stream` encodes an expected version: -1 any, -2 stream_exists, n >= 0 exactly n. */
-export function expectedVersionCode(expected: unknown): number {
+export function expectedVersionCode(expected: unknown, name = 'expectedVersion'): number {
   switch (expected) {
     case ExpectedVersion.Any:
       return -1;
@@ -15,7 +15,7 @@ export function expectedVersionCode(expected: unknown): number {
     return expected;
   }
   throw new InvalidArgumentError(
-    `expectedVersion must be 'any', 'no_stream', 'stream_exists' or an integer >= 0, got ${JSON.stringify(expected)}`,
-    { expectedVersion: expected },
+    `${name} must be 'any', 'no_stream', 'stream_exists' or an integer >= 0, got ${JSON.stringify(expected)}`,
+    { [name]: expected },
   );
 }
