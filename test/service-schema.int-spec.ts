@@ -55,11 +55,16 @@ describe('service migrations', () => {
       // The store's history no longer names a migration it does not have, so it reverts cleanly.
       const store = t.app.get(EventStoreDatabase).migrations();
       expect(await store.status()).toEqual({
-        applied: ['CreateEventStore1764230400000', 'CreateSubscriptions1764316800000', 'LockStreamBeforeAppend1796083200000'],
+        applied: [
+          'CreateEventStore1764230400000',
+          'CreateSubscriptions1764316800000',
+          'LockStreamBeforeAppend1796083200000',
+          'StreamsLinksTags1796256000000',
+        ],
         pending: [],
       });
-      expect(await store.revertLast()).toBe('LockStreamBeforeAppend1796083200000');
-      expect(await store.migrate()).toEqual(['LockStreamBeforeAppend1796083200000']);
+      expect(await store.revertLast()).toBe('StreamsLinksTags1796256000000');
+      expect(await store.migrate()).toEqual(['StreamsLinksTags1796256000000']);
     } finally {
       await t.close();
     }

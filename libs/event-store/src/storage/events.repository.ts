@@ -361,7 +361,7 @@ function toStreamResult(streamId: string, row: StreamWriteRow): StreamAppendResu
 function streamsFailure(error: unknown, writes: StreamWrite[]): unknown {
   const { code, detail } = (error ?? {}) as { code?: string; detail?: string };
   if (code === undefined || !code.startsWith('ES')) {
-    return isStoredEventId(error) ? new DuplicateEventError(duplicateId(detail), writes[0]!.streamId, error) : error;
+    return isStoredEventId(error) ? concurrentDuplicate(error, detail, writes) : error;
   }
   const facts = JSON.parse(detail ?? '{}') as {
     streamId: string;
@@ -402,6 +402,16 @@ function streamsFailure(error: unknown, writes: StreamWrite[]): unknown {
       );
   }
   return error;
+}
+
+/**
+ * A concurrent call stored one of the ids first (the unique key refused it): the error names the
+ * stream of the entry that holds the id, not merely the call's first, so the caller finds it.
+ */
+function concurrentDuplicate(error: unknown, detail: string | undefined, writes: StreamWrite[]): DuplicateEventError {
+  const eventId = duplicateId(detail);
+  const write = writes.find((candidate) => candidate.events?.some((event) => event.event_id === eventId)) ?? writes[0]!;
+  return new DuplicateEventError(eventId, write.streamId, error);
 }
 
 function isStoredEventId(error: unknown): boolean {

@@ -1,5 +1,12 @@
 import type { MigrationInterface, QueryRunner } from 'typeorm';
-import { streamLockKeySql, tagLockSeed, typeLockKeySql, typeLocksSql } from '../sql/append-to-stream.sql.js';
+import {
+  MAX_SHARED_TAG_LOCKS,
+  streamLockKeySql,
+  TAG_SPACE_KEY,
+  tagLockSeed,
+  typeLockKeySql,
+  typeLocksSql,
+} from '../sql/append-to-stream.sql.js';
 import { checksumSql } from '../sql/checksum.sql.js';
 import { appendFunction } from './1764230400000-create-event-store.js';
 import { storeSchema } from './store-schema.js';
@@ -8,10 +15,14 @@ import { storeSchema } from './store-schema.js';
  * Consistency across streams (docs/design.md, "Several streams, links and conditions"):
  * - `events.tags`, and `event_tags`, one row per (tag, event) in `$all` order, the index of tag
  *   reads and append conditions;
- * - `stream_links`, events linked into other streams, at versions of their own there;
+ * - `stream_links`, events linked into other streams, at versions of their own there (with the
+ *   id of the transaction that linked them, by which the look for new writes finds them);
  * - `append_to_streams`, the append of several streams, links and conditions in one call;
  * - `append_to_stream` also takes the shared lock of each event type it writes, so that a
  *   condition on event types alone excludes the plain appends too.
+ * A write takes at most `MAX_SHARED_TAG_LOCKS` tag locks one by one; one that needs more takes the
+ * whole tag space's lock instead: 10,000 events with a tag each would otherwise take 20,001 locks
+ * and run PostgreSQL's lock table out ("out of shared memory") for the whole cluster.
  */
 export class StreamsLinksTags1796256000000 implements MigrationInterface {
   name = 'StreamsLinksTags1796256000000';
@@ -34,10 +45,13 @@ export class StreamsLinksTags1796256000000 implements MigrationInterface {
         stream_version bigint NOT NULL CHECK (stream_version >= 1),
         global_position bigint NOT NULL,
         linked_at timestamptz NOT NULL DEFAULT now(),
+        transaction_id xid8 NOT NULL DEFAULT pg_current_xact_id(),
         PRIMARY KEY (stream_id, stream_version),
         CONSTRAINT stream_links_event_key UNIQUE (stream_id, global_position)
       )`);
     await queryRunner.query(`CREATE INDEX stream_links_position_idx ON ${s}.stream_links (global_position)`);
+    // A link writes no event: the look for new writes (notifications off or missed) finds links by this.
+    await queryRunner.query(`CREATE INDEX stream_links_transaction_idx ON ${s}.stream_links (transaction_id)`);
     await queryRunner.query(
       appendFunction(s, { replace: true, streamLock: streamLockKeySql(s, 'p_stream_id'), typeLocks: typeLocksSql(s, 'p_events') }),
     );
@@ -78,6 +92,23 @@ function tagLockKeys(): string {
 }
 
 /**
+ * {@link tagLockKeys} as taken: each key once, in its strongest mode, in key order. A write that
+ * needs more than `MAX_SHARED_TAG_LOCKS` shared keys takes the whole tag space's key
+ * (`TAG_SPACE_KEY`) exclusively instead of them, and a call with a condition takes that key
+ * shared, so that a condition waits for such a write, or such a write for the condition.
+ */
+function tagLocksSql(): string {
+  return `
+        WITH k AS (SELECT k.key, bool_or(k.exclusive) AS exclusive FROM (${tagLockKeys()}) AS k GROUP BY k.key),
+        plan AS (SELECT count(*) FILTER (WHERE NOT k.exclusive) > ${MAX_SHARED_TAG_LOCKS} AS many,
+                        coalesce(bool_or(k.exclusive), false) AS guarded FROM k)
+        SELECT a.key, bool_or(a.exclusive) AS exclusive FROM (
+          SELECT k.key, k.exclusive FROM k, plan WHERE k.exclusive OR NOT plan.many
+          UNION ALL SELECT ${TAG_SPACE_KEY}, plan.many FROM plan WHERE plan.many OR plan.guarded) AS a
+         GROUP BY a.key ORDER BY a.key`;
+}
+
+/**
  * Events matching the condition after its cursor, in `$all` order (the first 100): every committed
  * event counts, also those `$all` readers do not see yet. An item with tags is looked up in
  * `event_tags` by its first tag; an item with event types alone walks `$all` from the cursor.
@@ -113,7 +144,7 @@ function conflictsSql(s: string): string {
  * Order of work, each step before anything of the next:
  * 1. the stream locks, in key order: appends to one stream take their transaction ids in version
  *    order (as in `append_to_stream`), and two calls over the same streams never wait in a circle;
- * 2. the tag locks ({@link tagLockKeys}), each key once in its strongest mode, in key order;
+ * 2. the tag locks ({@link tagLocksSql}), each key once in its strongest mode, in key order;
  * 3. a re-send (some event id already stored) succeeds only as a whole: every entry's events
  *    stored at one place of its stream (same content) and every link at one place; otherwise the
  *    first stored id is `ESDUP`;
@@ -160,8 +191,7 @@ export function appendToStreamsFunction(s: string): string {
          FROM (SELECT DISTINCT ${streamLockKeySql(s, 'x.stream_id')} AS key
                  FROM json_to_recordset(p_entries) AS x(stream_id text) ORDER BY 1) AS l;
       PERFORM CASE WHEN l.exclusive THEN pg_advisory_xact_lock(${seed}, l.key) ELSE pg_advisory_xact_lock_shared(${seed}, l.key) END
-         FROM (SELECT k.key, bool_or(k.exclusive) AS exclusive FROM (${tagLockKeys()}) AS k
-                GROUP BY k.key ORDER BY k.key) AS l;
+         FROM (${tagLocksSql()}) AS l;
 
       -- 3. A re-send (every write of the call stored already), or a duplicate.
       FOR v_entry IN

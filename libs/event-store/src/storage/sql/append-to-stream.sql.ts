@@ -33,14 +33,39 @@ export const tagLockSeed = schemaSeed;
 export const typeLockKeySql = (eventType: string): string => `hashtext(${eventType} || E'\\x1f')`;
 
 /**
+ * Most tag-space locks a write takes one by one (shared). Each advisory lock is an entry of
+ * PostgreSQL's lock table, which the whole cluster shares and which is sized for
+ * `max_locks_per_transaction` (default 64) entries per connection: a write of 10,000 events with
+ * a tag each (20,001 keys) ran it out, failing with "out of shared memory", and so would any other
+ * transaction of the cluster that needed a lock meanwhile. A write that needs more keys takes the
+ * {@link TAG_SPACE_KEY} lock exclusively instead.
+ */
+export const MAX_SHARED_TAG_LOCKS = 64;
+
+/**
+ * The second half of the key of the lock over the whole tag space: every append condition takes it
+ * shared, a write with more than {@link MAX_SHARED_TAG_LOCKS} keys exclusively, so such a write and
+ * the conditions exclude each other as its keys would have. A name whose key is this one only
+ * makes its writers and conditions wait for those a little more.
+ */
+export const TAG_SPACE_KEY = 0;
+
+/**
  * Takes, shared, the type lock of each distinct type of the events in JSON array `events`, in key
  * order: a condition on those types holds it exclusively while it checks and writes, so a plain
- * append of such an event waits for it, and a check waits for the plain appends in flight.
+ * append of such an event waits for it, and a check waits for the plain appends in flight. More
+ * than {@link MAX_SHARED_TAG_LOCKS} types take the whole tag space's lock exclusively instead.
  * Changing it needs a migration that replaces `append_to_stream`, which inlines it.
  */
-export const typeLocksSql = (s: string, events: string): string => `
-  SELECT count(pg_advisory_xact_lock_shared(${tagLockSeed(s)}, l.key)) FROM (
-    SELECT DISTINCT ${typeLockKeySql('x.event_type')} AS key FROM json_to_recordset(${events}) AS x(event_type text) ORDER BY 1) AS l`;
+export const typeLocksSql = (s: string, events: string): string => {
+  const keys = `SELECT DISTINCT ${typeLockKeySql('x.event_type')} AS key FROM json_to_recordset(${events}) AS x(event_type text)`;
+  // An aggregate inside CASE would be computed for every row anyway: the choice is made per row.
+  return `
+  SELECT count(CASE WHEN NOT l.many THEN pg_advisory_xact_lock_shared(${tagLockSeed(s)}, l.key) END)
+       + count(CASE WHEN l.many AND l.first THEN pg_advisory_xact_lock(${tagLockSeed(s)}, ${TAG_SPACE_KEY}) END) FROM (
+    SELECT d.key, count(*) OVER () > ${MAX_SHARED_TAG_LOCKS} AS many, row_number() OVER (ORDER BY d.key) = 1 AS first
+      FROM (${keys}) AS d ORDER BY d.key) AS l`;
+};
 
 /**
  * True once the stream's advisory lock and its events' type locks are held, as a condition of the
