@@ -9,17 +9,31 @@
  * EVENT_STORE_HOST (with EVENT_STORE_PORT/USER/PASS) selects a server, otherwise an embedded one is
  * started in data/bench-postgres. BENCH_SECONDS sets the length of each measurement (default 3).
  * BENCH_SERVICE_MAIN runs another build of the service (default dist/apps/event-store-service/src/main.js).
- * BENCH_ONLY=http runs only the HTTP section.
+ * BENCH_TAG_EVENTS sizes the store the tag-filtered read is measured on (default 1,000,000).
+ * BENCH_ONLY=http runs only the HTTP section, BENCH_ONLY=streams only the consistency-across-streams one.
  */
 import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
 import { availableParallelism, cpus } from 'node:os';
 import { relative } from 'node:path';
+import {
+  MULTI_STREAMS,
+  multiStreamAppends,
+  rawTagReader,
+  readTaggedPages,
+  SEEDED_TAG,
+  seedTaggedEvents,
+  storeTagReader,
+  TAG_EVERY,
+  tagPass,
+  unfilteredPass,
+} from './consistency-scenarios.js';
 import { openEnvironment, POOL_SIZE, type BenchEnvironment } from './environment.js';
 import { describeError, opsPerSecond } from './harness.js';
 import { percentiles, type LoadMeasurement } from './http-load.js';
 import { compareAppends, compareReads, HTTP_READERS, HTTP_WRITERS, type HttpComparison, type HttpTargets } from './http-scenarios.js';
 import {
+  renderConsistencyReport,
   renderHttpReport,
   renderReport,
   renderSubscriptionReport,
@@ -33,6 +47,7 @@ import { measureCatchUp, measureIdleSubscriptions, measureLatency, measureMemory
 import {
   appendEvents,
   compare,
+  comparePair,
   readAllPages,
   READ_STREAM,
   readStreamPages,
@@ -40,9 +55,13 @@ import {
   type Comparison,
   type ScenarioContext,
 } from './scenarios.js';
-import { RawTarget, StoreTarget, TypedStoreTarget } from './targets.js';
+import { ConditionalStoreTarget, RawTarget, StoreTarget, TypedStoreTarget } from './targets.js';
 
-const STEPS = 17;
+const STEPS = 24;
+/** Concurrent writers of the multi-stream scenario. */
+const MULTI_WRITERS = 8;
+/** Concurrent readers of the tag-filtered read. */
+const TAG_READERS = 4;
 /** The seeded stream of typed events. */
 const TYPED_READ_STREAM = 'bench-read-typed';
 
@@ -66,7 +85,12 @@ async function main(): Promise<void> {
       process.stdout.write(renderReport(info, scenarios, scaling));
       process.stdout.write(await runSubscriptionScenarios(environment, seconds));
     }
-    process.stdout.write(await runHttpScenarios(environment, seconds, warmupSeconds));
+    if (only !== 'streams') {
+      process.stdout.write(await runHttpScenarios(environment, seconds, warmupSeconds));
+    }
+    if (only !== 'http') {
+      process.stdout.write(await runConsistencyScenarios(environment, context));
+    }
   } finally {
     progress(`[${STEPS}/${STEPS}] cleaning up...`);
     await environment.close();
@@ -107,6 +131,8 @@ async function runScenarios(environment: BenchEnvironment, context: ScenarioCont
 
 const STORE_SIDES = ['store', 'raw'] as const;
 const TYPED_SIDES = ['typed', 'plain'] as const;
+const CONDITIONAL_SIDES = ['conditional', 'plain'] as const;
+const MULTI_SIDES = ['appendToStreams', `${MULTI_STREAMS} × appendToStream`] as const;
 
 /** Subscription latency, catch-up and memory (issue #4). */
 async function runSubscriptionScenarios(environment: BenchEnvironment, seconds: number): Promise<string> {
@@ -171,6 +197,97 @@ async function runHttpScenarios(environment: BenchEnvironment, seconds: number, 
   }
 }
 
+/**
+ * Consistency across streams (PRODUCT.md): conditional appends beside plain ones and a
+ * multi-stream append beside single appends, on the benchmark's store; then a tag-filtered `$all`
+ * read beside raw SQL on a schema of its own, seeded for it and dropped after it.
+ */
+async function runConsistencyScenarios(environment: BenchEnvironment, context: ScenarioContext): Promise<string> {
+  const { seconds, warmupSeconds } = context;
+  const conditional: ScenarioContext = { ...context, store: new ConditionalStoreTarget(environment.store), raw: context.store };
+  const k = await timed(
+    17,
+    'conditional 1-event appends, 1 writer',
+    () => compare(conditional, 1, appendEvents('k', 1)),
+    CONDITIONAL_SIDES,
+  );
+  const l = await timed(
+    18,
+    'conditional 1-event appends, 32 writers',
+    () => compare(conditional, 32, appendEvents('l', 1)),
+    CONDITIONAL_SIDES,
+  );
+  const multi = multiStreamAppends(environment.store, 'm');
+  const m = await timed(
+    19,
+    `${MULTI_STREAMS} streams × 1 event, ${MULTI_WRITERS} writers`,
+    async () => {
+      await multi.prepare(MULTI_WRITERS);
+      return comparePair(context, MULTI_WRITERS, multi.multi, multi.singles);
+    },
+    MULTI_SIDES,
+  );
+  const count = tagEvents();
+  const schema = `${environment.storeSchema}_tags`;
+  progress(`[20/${STEPS}] seeding ${count.toLocaleString('en-US')} events (1 in ${TAG_EVERY} tagged) on schema ${schema}...`);
+  const scratch = await environment.openScratchStore(schema);
+  try {
+    const seed = await seedTaggedEvents(scratch.store, count, (written, elapsed) =>
+      progress(`      ${written.toLocaleString('en-US')} events in ${elapsed.toFixed(1)} s...`),
+    );
+    progress(`      ${seed.seconds.toFixed(1)} s, ${Math.round(seed.events / seed.seconds)} events/s; vacuum and analyze...`);
+    const vacuumStarted = performance.now();
+    await environment.raw.query(`VACUUM (ANALYZE) "${schema}".events, "${schema}".event_tags, "${schema}".streams`);
+    const vacuumSeconds = (performance.now() - vacuumStarted) / 1000;
+    progress(`      ${vacuumSeconds.toFixed(1)} s`);
+    const store = storeTagReader(scratch.store);
+    const raw = rawTagReader(environment.raw, schema);
+    const n = await timed(21, `tag-filtered $all reads, 1000-event pages, ${TAG_READERS} readers`, () =>
+      comparePair(context, TAG_READERS, readTaggedPages(store, SEEDED_TAG), readTaggedPages(raw, SEEDED_TAG)),
+    );
+    progress(`[22/${STEPS}] one pass each, 1 reader: tag-filtered (store, raw), then all of $all unfiltered (store)...`);
+    const passes = {
+      store: await tagPass(store, SEEDED_TAG),
+      raw: await tagPass(raw, SEEDED_TAG),
+      unfiltered: await unfilteredPass(scratch.store, SEEDED_TAG),
+    };
+    progress(
+      `      tag-filtered ${(passes.store.seconds * 1000).toFixed(0)} ms (raw ${(passes.raw.seconds * 1000).toFixed(0)} ms) ` +
+        `for ${passes.store.events} events; unfiltered ${passes.unfiltered.seconds.toFixed(1)} s for ${passes.unfiltered.events}`,
+    );
+    const label = `${MULTI_STREAMS} streams × 1 event`;
+    return renderConsistencyReport({
+      appends: [
+        { id: 'k', label: 'conditional ÷ plain: 1-event append, 1 writer', comparison: k, target: 0.7 },
+        { id: 'l', label: 'conditional ÷ plain: 1-event append, 32 writers', comparison: l, target: 0.7 },
+        {
+          id: 'm',
+          label: `appendToStreams ÷ ${MULTI_STREAMS} × appendToStream: ${label}, ${MULTI_WRITERS} writers`,
+          comparison: m,
+          target: 1,
+          strict: true,
+        },
+      ],
+      tagRead: {
+        id: 'n',
+        label: `store ÷ raw: tag-filtered $all read (1 in ${TAG_EVERY} of ${count.toLocaleString('en-US')} events), 1000/page, ${TAG_READERS} readers`,
+        comparison: n,
+      },
+      schema,
+      tag: SEEDED_TAG,
+      seed,
+      vacuumSeconds,
+      passes,
+      seconds,
+      warmupSeconds,
+      poolSize: POOL_SIZE,
+    });
+  } finally {
+    progress(`[23/${STEPS}] dropping schema ${schema}...`);
+    await scratch.close();
+  }
+}
+
 /** An HTTP scenario between progress lines on stderr. */
 async function timedHttp(step: number, label: string, run: () => Promise<HttpComparison>): Promise<HttpComparison> {
   progress(`[${step}/${STEPS}] ${label} (library, then HTTP)...`);
@@ -213,12 +330,26 @@ async function allSize(environment: BenchEnvironment): Promise<{ store: number; 
   return { store: Number(rows[0]!.store), raw: Number(rows[0]!.raw) };
 }
 
-/** `BENCH_ONLY=http` runs the HTTP section alone (a quicker loop while working on the service). */
-function benchOnly(): 'http' | undefined {
+/**
+ * `BENCH_ONLY=http` runs the HTTP section alone (a quicker loop while working on the service),
+ * `BENCH_ONLY=streams` the consistency-across-streams section alone.
+ */
+function benchOnly(): 'http' | 'streams' | undefined {
   const only = process.env.BENCH_ONLY;
   if (only === undefined || only === '') return undefined;
-  if (only !== 'http') throw new Error(`BENCH_ONLY must be http (or unset for everything), got ${only}`);
+  if (only !== 'http' && only !== 'streams') {
+    throw new Error(`BENCH_ONLY must be http or streams (or unset for everything), got ${only}`);
+  }
   return only;
+}
+
+/** `BENCH_TAG_EVENTS`: the events seeded for the tag-filtered read (default 1,000,000). */
+function tagEvents(): number {
+  const value = Number(process.env.BENCH_TAG_EVENTS ?? 1_000_000);
+  if (!Number.isSafeInteger(value) || value < 100) {
+    throw new Error(`BENCH_TAG_EVENTS must be an integer of at least 100, got ${process.env.BENCH_TAG_EVENTS}`);
+  }
+  return value;
 }
 
 function benchSeconds(): number {

@@ -47,7 +47,20 @@ export interface BenchEnvironment {
    * the caller must have stopped anything else connected to that schema by then.
    */
   openStoreIn(schema: string): Promise<EventStore>;
+  /**
+   * A store on a schema of its own for one section's data (pool of {@link POOL_SIZE}); its
+   * `close()` closes it and drops the schema at once (`close()` of the environment does, if not).
+   */
+  openScratchStore(schema: string): Promise<ScratchStore>;
   /** Closes the stores, drops both schemas, ends the raw pool and stops the embedded server. */
+  close(): Promise<void>;
+}
+
+/** A store on a schema that lives for one section of the run. */
+export interface ScratchStore {
+  store: EventStore;
+  schema: string;
+  /** Closes the store and drops its schema. */
   close(): Promise<void>;
 }
 
@@ -81,14 +94,28 @@ export async function openEnvironment(log: (line: string) => void): Promise<Benc
       parts.peers.push(peer);
       return peer.get(EventStore);
     };
-    const openStoreIn = async (schema: string): Promise<EventStore> => {
+    const bootIn = async (schema: string): Promise<INestApplicationContext> => {
       parts.schemas.push(schema);
       const other = await bootStore(connection, schema);
       parts.peers.push(other);
-      return other.get(EventStore);
+      return other;
+    };
+    const openStoreIn = async (schema: string): Promise<EventStore> => (await bootIn(schema)).get(EventStore);
+    const openScratchStore = async (schema: string): Promise<ScratchStore> => {
+      const app = await bootIn(schema);
+      const closeScratch = async (): Promise<void> => {
+        parts.peers = parts.peers.filter((peer) => peer !== app);
+        try {
+          await app.close();
+        } finally {
+          await parts.raw!.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+          parts.schemas = parts.schemas.filter((name) => name !== schema);
+        }
+      };
+      return { store: app.get(EventStore), schema, close: closeScratch };
     };
     const close = () => closeParts(parts, log);
-    return { store, raw: parts.raw, storeSchema, rawSchema, server, connection, openPeer, openStoreIn, close };
+    return { store, raw: parts.raw, storeSchema, rawSchema, server, connection, openPeer, openStoreIn, openScratchStore, close };
   } catch (error) {
     await closeParts(parts, log);
     throw error;

@@ -1,5 +1,5 @@
 import type { EventData } from '@game-bot/event-store';
-import { measurePair, type Measurement } from './harness.js';
+import { measurePair, type Measurement, type Operation } from './harness.js';
 import type { BenchTarget } from './targets.js';
 
 /** The store and the raw baseline, measured the same way in the same run. */
@@ -31,12 +31,26 @@ const ROUNDS = 4;
 
 /** Measures `op` with `concurrency` loops on the store and on the baseline, in alternating slices. */
 export async function compare(context: ScenarioContext, concurrency: number, op: TargetOperation): Promise<Comparison> {
-  const settings = { concurrency, seconds: context.seconds, warmupSeconds: context.warmupSeconds, rounds: ROUNDS };
-  const [store, raw] = await measurePair(
+  return comparePair(
+    context,
+    concurrency,
     (worker) => op(context.store, worker),
     (worker) => op(context.raw, worker),
-    settings,
   );
+}
+
+/**
+ * Measures two operations the same way as {@link compare} (alternating slices): `first` lands in
+ * the comparison's `store` side, `second` in its `raw` side, whatever they are.
+ */
+export async function comparePair(
+  timing: Pick<ScenarioContext, 'seconds' | 'warmupSeconds'>,
+  concurrency: number,
+  first: Operation,
+  second: Operation,
+): Promise<Comparison> {
+  const settings = { concurrency, seconds: timing.seconds, warmupSeconds: timing.warmupSeconds, rounds: ROUNDS };
+  const [store, raw] = await measurePair(first, second, settings);
   return { store, raw };
 }
 

@@ -5,7 +5,7 @@ import { TypedGuessProcessed } from './bench-events.js';
 
 /** The operations a scenario times, implemented by the store and by plain SQL alike. */
 export interface BenchTarget {
-  readonly name: 'store' | 'raw' | 'typed';
+  readonly name: 'store' | 'raw' | 'typed' | 'conditional';
   /** Appends to a stream that only this caller writes to; resolves to the number of events appended. */
   append(streamId: string, events: EventData[]): Promise<number>;
   /** Up to `maxCount` events of a stream, from `fromVersion` (inclusive) upwards. */
@@ -46,6 +46,41 @@ export class TypedStoreTarget implements BenchTarget {
   async append(streamId: string, events: EventData[]): Promise<number> {
     const typed = events.map(({ data, metadata }) => ({ data: Object.assign(new TypedGuessProcessed(), data), metadata }));
     await this.store.appendToStream(streamId, ExpectedVersion.Any, typed);
+    return events.length;
+  }
+
+  readStream(streamId: string, fromVersion: number, maxCount: number): Promise<RecordedEvent[]> {
+    return this.store.readStreamForward(streamId, { fromVersion, maxCount });
+  }
+
+  async readAll(fromPosition: number, maxCount: number): Promise<RecordedEvent[]> {
+    return (await this.store.readAllForward({ fromPosition, maxCount })).events;
+  }
+}
+
+/**
+ * The event store's conditional appends: every append's events carry two tags of its own,
+ * `player:<n>` and `day:<n>` (n counts the appends of this target), and the append carries the
+ * condition "fail if an event of this type with both tags exists", which no event matches: what a
+ * guard such as "one daily answer per player" costs when it lets the write through. Compared with
+ * {@link StoreTarget}'s plain appends (no tags, no condition).
+ */
+export class ConditionalStoreTarget implements BenchTarget {
+  readonly name = 'conditional';
+  private appends = 0;
+
+  constructor(private readonly store: EventStore) {}
+
+  async append(streamId: string, events: EventData[]): Promise<number> {
+    const n = ++this.appends;
+    const tags = [`player:${n}`, `day:${n}`];
+    const eventTypes = [...new Set(events.map((event) => event.eventType))];
+    await this.store.appendToStream(
+      streamId,
+      ExpectedVersion.Any,
+      events.map((event) => ({ ...event, tags })),
+      { condition: { failIfEventsMatch: [{ eventTypes, tags }] } },
+    );
     return events.length;
   }
 

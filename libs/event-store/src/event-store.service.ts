@@ -84,16 +84,7 @@ export class EventStore {
     const timeoutMs = optionalInteger(options.timeoutMs, 'timeoutMs', 1);
     const condition = conditionRecord(options.condition);
     const started = performance.now();
-    const result =
-      condition === null
-        ? await this.events.append(streamId, code, expectedVersion, records, timeoutMs)
-        : ((
-            await this.events.appendToStreams(
-              [{ streamId, expected: code, expectedLabel: expectedVersion, events: records }],
-              condition,
-              timeoutMs,
-            )
-          )[0] as AppendResult);
+    const result = await this.events.append(streamId, code, expectedVersion, records, timeoutMs, condition);
     this.observers.appended(performance.now() - started, records.length);
     this.notifier.appended(records.map((record) => ({ streamId, eventType: record.event_type })));
     return result;

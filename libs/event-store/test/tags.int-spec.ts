@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import {
   CorruptedEventError,
   InvalidArgumentError,
+  type ExpectedVersion,
   type ReadAllOptions,
   type RecordedEvent,
   type Subscription,
@@ -54,6 +55,57 @@ describe('tags', () => {
     const { rows } = await t.sql.query<{ last: string | null }>(`SELECT max(global_position) AS last FROM "${t.schema}".events`);
     return Number(rows[0]!.last ?? 0);
   }
+
+  describe('a tagged or conditional append follows every expected-version rule', () => {
+    // The tagged path (append_tagged) writes the common case itself and hands every other case on;
+    // each outcome must be the plain append's, and a failure must store nothing.
+    type Setup = 'missing' | 'at 2' | 'soft-deleted';
+    const cases: Array<[Setup, ExpectedVersion]> = (['missing', 'at 2', 'soft-deleted'] as Setup[]).flatMap((setup) =>
+      (['any', 'no_stream', 'stream_exists', 0, 1, 2, 3] as ExpectedVersion[]).map((expected): [Setup, ExpectedVersion] => [
+        setup,
+        expected,
+      ]),
+    );
+
+    async function prepare(setup: Setup): Promise<string> {
+      const streamId = fresh('rules');
+      if (setup !== 'missing') await t.store.appendToStream(streamId, 'no_stream', someEvents(2));
+      if (setup === 'soft-deleted') await t.store.deleteStream(streamId, 'any');
+      return streamId;
+    }
+
+    async function outcome(append: () => Promise<{ fromVersion: number; toVersion: number }>): Promise<unknown> {
+      try {
+        const { fromVersion, toVersion } = await append();
+        return { fromVersion, toVersion };
+      } catch (error) {
+        const { code, details } = error as { code: string; details: Record<string, unknown> };
+        return { code, actualVersion: details.actualVersion };
+      }
+    }
+
+    it.each(cases)('stream %s, expected %p', async (setup, expected) => {
+      const plain = await prepare(setup);
+      const tagged = await prepare(setup);
+      const conditional = await prepare(setup);
+      const want = await outcome(() => t.store.appendToStream(plain, expected, someEvents(2)));
+      const tags = [`rules:${randomUUID()}`];
+      expect(
+        await outcome(() =>
+          t.store.appendToStream(tagged, expected, [
+            { eventType: 'R', data: {}, tags },
+            { eventType: 'R', data: {} },
+          ]),
+        ),
+      ).toEqual(want);
+      const condition = { failIfEventsMatch: [{ tags: [`never:${randomUUID()}`] }] };
+      expect(await outcome(() => t.store.appendToStream(conditional, expected, someEvents(2), { condition }))).toEqual(want);
+      if ((want as { code?: string }).code !== undefined) {
+        const stored = await t.sql.query(`SELECT count(*)::int AS n FROM "${t.schema}".event_tags WHERE tag = $1`, [tags[0]]);
+        expect(stored.rows[0].n).toBe(0);
+      }
+    });
+  });
 
   describe('refused tags', () => {
     it.each([

@@ -14,6 +14,7 @@ import {
   appendOneToLiveStreamSql,
   appendToLiveStreamSql,
   appendToStreamSql,
+  appendTaggedSql,
   appendToStreamsSql,
   type AppendRow,
 } from './sql/append-to-stream.sql.js';
@@ -104,11 +105,10 @@ export class EventsRepository {
     expectedLabel: string | number,
     events: NewEventRecord[],
     timeoutMs?: number,
+    condition: ConditionRecord | null = null,
   ): Promise<AppendResult> {
-    if (events.some((event) => event.tags !== null)) {
-      // Tags need their locks and their index rows: the general append writes both.
-      const [result] = await this.appendToStreams([{ streamId, expected, expectedLabel, events }], null, timeoutMs);
-      return result as AppendResult;
+    if (condition !== null || events.some((event) => event.tags !== null)) {
+      return this.appendTagged({ streamId, expected, expectedLabel, events }, condition, timeoutMs);
     }
     const payload = JSON.stringify(events);
     // One deadline for the whole append, both of its steps included.
@@ -196,6 +196,23 @@ export class EventsRepository {
       return rows.map((row) => toStreamResult(writes[row.entry - 1]!.streamId, row));
     } catch (error) {
       throw streamsFailure(error, writes);
+    }
+  }
+
+  /**
+   * An append with tags or a condition (`append_tagged`): its tag locks, its condition and its
+   * index rows, in three statements; the unusual cases go on to `append_to_streams` in the same call.
+   */
+  private async appendTagged(write: StreamWrite & { events: NewEventRecord[] }, condition: ConditionRecord | null, timeoutMs?: number) {
+    const values = [write.streamId, write.expected, JSON.stringify(write.events), condition && JSON.stringify(condition)];
+    try {
+      const [row] = await this.database.executor.query<StreamWriteRow>(
+        { name: 'es_append_tagged', text: this.sql.appendTagged, values },
+        { idempotent: true, deadline: this.database.executor.deadline(timeoutMs) },
+      );
+      return toStreamResult(write.streamId, row!) as AppendResult;
+    } catch (error) {
+      throw streamsFailure(error, [write]);
     }
   }
 
@@ -322,6 +339,7 @@ function statements(schema: string) {
     appendToLive: appendToLiveStreamSql(schema),
     appendOneToLive: appendOneToLiveStreamSql(schema),
     appendToStreams: appendToStreamsSql(schema),
+    appendTagged: appendTaggedSql(schema),
     readStreamForward: readStreamForwardSql(schema),
     readStreamBackward: readStreamBackwardSql(schema),
     readAllForward: readAllForwardSql(schema),

@@ -88,6 +88,18 @@ function immutabilityFunction(s: string): string {
 }
 
 /**
+ * Planner settings of the append functions from migration 1796256000000 on: their joins are
+ * lookups by unique key, and a plan cached while `events` was small joined the appended ids to a
+ * full scan of the event-id index by hash (measured: 0.6 ms per call growing to 2.3 ms as a fresh
+ * table reached 10,000 events); without hash and merge joins it stays a lookup per id. No JIT: a
+ * cost estimate made with sequential scans priced out can pass its threshold.
+ */
+export const KEYED_JOINS = `
+    SET enable_hashjoin = off
+    SET enable_mergejoin = off
+    SET jit = off`;
+
+/**
  * One append in one round trip. Expected version is encoded as: -1 any, -2 stream_exists,
  * 0 no_stream, n >= 1 exactly n. Failures raise ES* SQLSTATEs with the actual version in DETAIL,
  * so the whole statement (a stream row it created included) rolls back.
@@ -97,10 +109,13 @@ function immutabilityFunction(s: string): string {
  * streams share no lock at all. With `streamLock`, the stream's advisory lock (an SQL key
  * expression of `p_stream_id`) is taken even before that, so that the appends to one stream get
  * their transaction ids in version order (migration 1796083200000); `typeLocks`, a query, takes
- * the events' type locks right after it (migration 1796256000000); `replace` writes
- * `CREATE OR REPLACE`. This migration creates the function without any of them.
+ * the events' type locks right after it and `keyedJoins` adds {@link KEYED_JOINS} (migration
+ * 1796256000000); `replace` writes `CREATE OR REPLACE`. This migration creates the function without any of them.
  */
-export function appendFunction(s: string, options: { replace?: boolean; streamLock?: string; typeLocks?: string } = {}): string {
+export function appendFunction(
+  s: string,
+  options: { replace?: boolean; streamLock?: string; typeLocks?: string; keyedJoins?: boolean } = {},
+): string {
   // The checksum a re-sent event would have at the place where its id is stored.
   const incomingChecksum = `sha256(convert_to(concat_ws(E'\\x1f', p_stream_id, e.stream_version::text,
                ((i.event->>'event_id')::uuid)::text, i.event->>'event_type',
@@ -118,7 +133,7 @@ export function appendFunction(s: string, options: { replace?: boolean; streamLo
     -- Every lookup here is by a unique key. PL/pgSQL caches plans per session, and a plan made
     -- while the tables were nearly empty is a sequential scan that then grows with the table
     -- (measured: 4,600 appends/s falling to 1,500/s within 8 s on a fresh store).
-    SET enable_seqscan = off
+    SET enable_seqscan = off${options.keyedJoins ? KEYED_JOINS : ''}
     AS $$
     DECLARE
       v_version bigint;

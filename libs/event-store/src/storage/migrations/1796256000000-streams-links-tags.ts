@@ -8,7 +8,7 @@ import {
   typeLocksSql,
 } from '../sql/append-to-stream.sql.js';
 import { checksumSql } from '../sql/checksum.sql.js';
-import { appendFunction } from './1764230400000-create-event-store.js';
+import { appendFunction, KEYED_JOINS } from './1764230400000-create-event-store.js';
 import { storeSchema } from './store-schema.js';
 
 /**
@@ -53,13 +53,20 @@ export class StreamsLinksTags1796256000000 implements MigrationInterface {
     // A link writes no event: the look for new writes (notifications off or missed) finds links by this.
     await queryRunner.query(`CREATE INDEX stream_links_transaction_idx ON ${s}.stream_links (transaction_id)`);
     await queryRunner.query(
-      appendFunction(s, { replace: true, streamLock: streamLockKeySql(s, 'p_stream_id'), typeLocks: typeLocksSql(s, 'p_events') }),
+      appendFunction(s, {
+        replace: true,
+        streamLock: streamLockKeySql(s, 'p_stream_id'),
+        typeLocks: typeLocksSql(s, 'p_events'),
+        keyedJoins: true,
+      }),
     );
     await queryRunner.query(appendToStreamsFunction(s));
+    await queryRunner.query(appendTaggedFunction(s));
   }
 
   async down(queryRunner: QueryRunner): Promise<void> {
     const s = storeSchema(queryRunner);
+    await queryRunner.query(`DROP FUNCTION ${s}.append_tagged(text, bigint, json, json)`);
     await queryRunner.query(`DROP FUNCTION ${s}.append_to_streams(json, json)`);
     await queryRunner.query(appendFunction(s, { replace: true, streamLock: streamLockKeySql(s, 'p_stream_id') }));
     await queryRunner.query(`DROP TABLE ${s}.stream_links, ${s}.event_tags`);
@@ -76,9 +83,9 @@ export class StreamsLinksTags1796256000000 implements MigrationInterface {
  *   the item matches carries tag₀ and one of the types, so its writer takes that key.
  * Writers exclude no one but conditions; a condition excludes the writers of what it matches.
  */
-function tagLockKeys(): string {
+function tagLockKeys(entries: string): string {
   const key = (text: string): string => `hashtext(${text})`;
-  const events = `json_array_elements(p_entries) AS x(entry), json_to_recordset(x.entry->'events') AS ev(event_type text, tags text[])`;
+  const events = `json_array_elements(${entries}) AS x(entry), json_to_recordset(x.entry->'events') AS ev(event_type text, tags text[])`;
   const items = `json_to_recordset(p_condition->'items') AS i(event_types text[], tags text[])`;
   const first = `(SELECT min(t COLLATE "C") FROM unnest(i.tags) AS t)`;
   return `
@@ -97,9 +104,9 @@ function tagLockKeys(): string {
  * (`TAG_SPACE_KEY`) exclusively instead of them, and a call with a condition takes that key
  * shared, so that a condition waits for such a write, or such a write for the condition.
  */
-function tagLocksSql(): string {
+function tagLocksSql(entries = 'p_entries'): string {
   return `
-        WITH k AS (SELECT k.key, bool_or(k.exclusive) AS exclusive FROM (${tagLockKeys()}) AS k GROUP BY k.key),
+        WITH k AS (SELECT k.key, bool_or(k.exclusive) AS exclusive FROM (${tagLockKeys(entries)}) AS k GROUP BY k.key),
         plan AS (SELECT count(*) FILTER (WHERE NOT k.exclusive) > ${MAX_SHARED_TAG_LOCKS} AS many,
                         coalesce(bool_or(k.exclusive), false) AS guarded FROM k)
         SELECT a.key, bool_or(a.exclusive) AS exclusive FROM (
@@ -135,6 +142,19 @@ function conflictsSql(s: string): string {
            LIMIT 100) AS m`;
 }
 
+/** Finds the place in `$all` of the condition's cursor `v_after` (NULL: no event's position). */
+function cursorSql(s: string): string {
+  return `
+        IF v_after = 0 THEN
+          v_cursor_tx := '0'::xid8;
+        ELSE
+          SELECT c.transaction_id INTO v_cursor_tx FROM (
+            SELECT e.transaction_id FROM ${s}.events e WHERE e.global_position = v_after
+            UNION ALL SELECT h.transaction_id FROM ${s}.hard_deleted_positions h WHERE h.global_position = v_after
+            LIMIT 1) AS c;
+        END IF;`;
+}
+
 /**
  * Appends to several streams in one transaction: `p_entries` is a JSON array of
  * `{ stream_id, expected, events, links }` (expected coded as for `append_to_stream`; `events` the
@@ -166,7 +186,7 @@ export function appendToStreamsFunction(s: string): string {
     CREATE FUNCTION ${s}.append_to_streams(p_entries json, p_condition json)
     RETURNS TABLE (entry integer, from_version bigint, to_version bigint, first_position bigint, last_position bigint)
     LANGUAGE plpgsql
-    SET enable_seqscan = off
+    SET enable_seqscan = off${KEYED_JOINS}
     AS $$
     DECLARE
       v_entry record;
@@ -287,16 +307,9 @@ export function appendToStreamsFunction(s: string): string {
 
       -- 5. The condition, in a statement that began after the locks were held.
       IF p_condition IS NOT NULL THEN
-        IF v_after = 0 THEN
-          v_cursor_tx := '0'::xid8;
-        ELSE
-          SELECT c.transaction_id INTO v_cursor_tx FROM (
-            SELECT e.transaction_id FROM ${s}.events e WHERE e.global_position = v_after
-            UNION ALL SELECT h.transaction_id FROM ${s}.hard_deleted_positions h WHERE h.global_position = v_after
-            LIMIT 1) AS c;
-          IF v_cursor_tx IS NULL THEN
-            ${failure('ESCUR', 'unknown cursor', detail(`'after', v_after`))};
-          END IF;
+        ${cursorSql(s)}
+        IF v_cursor_tx IS NULL THEN
+          ${failure('ESCUR', 'unknown cursor', detail(`'after', v_after`))};
         END IF;
         ${conflictsSql(s)};
         IF v_conflicts IS NOT NULL THEN
@@ -412,4 +425,95 @@ function resentResultsSql(s: string): string {
               JOIN ${s}.stream_links l ON l.stream_id = x.entry->>'stream_id' AND l.global_position = e.global_position
              WHERE x.entry->'links' IS NOT NULL) AS w ON w.from_version IS NOT NULL
          ORDER BY x.ord`;
+}
+
+/**
+ * The common tagged or conditional append, to one live stream (or a new one at `no_stream`/`any`),
+ * in three statements where `append_to_streams` takes about ten: the locks (the stream's, then the
+ * tags'), then in a statement of its own the condition and whether an id is stored already, then
+ * the write (stream version, events, tags) in one statement. Anything else (a condition that
+ * matched, an id stored already, a deleted stream or another version) is handed to
+ * `append_to_streams`, which re-takes the same locks (a no-op), tells those cases apart in its
+ * order (a re-send before the condition) and raises. $1 stream id, $2 expected version code,
+ * $3 the events (JSON), $4 the condition (JSON) or NULL; the row of `append_to_streams`.
+ */
+export function appendTaggedFunction(s: string): string {
+  const entries = `json_build_array(json_build_object('events', p_events))`;
+  return `
+    CREATE FUNCTION ${s}.append_tagged(p_stream_id text, p_expected bigint, p_events json, p_condition json)
+    RETURNS TABLE (entry integer, from_version bigint, to_version bigint, first_position bigint, last_position bigint)
+    LANGUAGE plpgsql
+    SET enable_seqscan = off${KEYED_JOINS}
+    AS $$
+    DECLARE
+      v_count bigint := json_array_length(p_events);
+      v_after bigint := coalesce((p_condition->>'after')::bigint, 0);
+      v_cursor_tx xid8;
+      v_conflicts bigint[];
+      v_stored boolean;
+      v_from bigint;
+      v_first bigint;
+      v_last bigint;
+    BEGIN
+      PERFORM CASE WHEN l.exclusive THEN pg_advisory_xact_lock(${tagLockSeed(s)}, l.key)
+                   ELSE pg_advisory_xact_lock_shared(${tagLockSeed(s)}, l.key) END
+         FROM (${tagLocksSql(entries)}) AS l
+        WHERE (SELECT true FROM pg_advisory_xact_lock(${streamLockKeySql(s, 'p_stream_id')}));
+      SELECT EXISTS (SELECT 1 FROM json_to_recordset(p_events) AS r(event_id uuid) JOIN ${s}.events e ON e.event_id = r.event_id)
+        INTO v_stored;
+      IF NOT v_stored AND p_condition IS NOT NULL THEN
+        ${cursorSql(s)}
+        IF v_cursor_tx IS NOT NULL THEN
+          ${conflictsSql(s)};
+        END IF;
+      END IF;
+      IF v_stored OR v_conflicts IS NOT NULL OR (p_condition IS NOT NULL AND v_cursor_tx IS NULL) THEN
+        RETURN QUERY SELECT * FROM ${s}.append_to_streams(
+          json_build_array(json_build_object('stream_id', p_stream_id, 'expected', p_expected, 'events', p_events)), p_condition);
+        RETURN;
+      END IF;
+      IF p_expected IN (-1, 0) THEN
+        INSERT INTO ${s}.streams (stream_id) VALUES (p_stream_id) ON CONFLICT (stream_id) DO NOTHING;
+      END IF;
+      WITH stream AS (
+        UPDATE ${s}.streams SET version = version + v_count, updated_at = now()
+         WHERE stream_id = p_stream_id AND deleted_at IS NULL AND (p_expected < 0 OR version = p_expected)
+           AND (p_expected <> -2 OR version > 0)
+        RETURNING version - v_count AS base),
+      inserted AS (
+        INSERT INTO ${s}.events (stream_id, stream_version, event_id, event_type, schema_version,
+                                 data, metadata, causation_id, correlation_id, tags, checksum)
+        SELECT p_stream_id, stream.base + t.ord, t.event_id, t.event_type, t.schema_version, t.data, t.metadata,
+               t.causation_id, t.correlation_id, t.tags,
+               ${checksumSql({
+                 streamId: 'p_stream_id',
+                 streamVersion: 'stream.base + t.ord',
+                 eventId: 't.event_id',
+                 eventType: 't.event_type',
+                 schemaVersion: 't.schema_version',
+                 data: 't.data',
+                 metadata: 't.metadata',
+                 causationId: 't.causation_id',
+                 correlationId: 't.correlation_id',
+                 tags: 't.tags',
+               })}
+          FROM stream,
+               ROWS FROM (json_to_recordset(p_events) AS (
+                 event_id uuid, event_type text, schema_version integer, data json, metadata json,
+                 causation_id uuid, correlation_id uuid, tags text[]))
+               WITH ORDINALITY AS t(event_id, event_type, schema_version, data, metadata,
+                                    causation_id, correlation_id, tags, ord)
+         ORDER BY t.ord
+        RETURNING transaction_id, global_position, stream_version, event_type, tags),
+      tagged AS (
+        INSERT INTO ${s}.event_tags (tag, transaction_id, global_position, event_type)
+        SELECT tag, i.transaction_id, i.global_position, i.event_type FROM inserted i, unnest(i.tags) AS tag)
+      SELECT min(stream_version), min(global_position), max(global_position) INTO v_from, v_first, v_last FROM inserted;
+      IF v_from IS NULL THEN
+        RETURN QUERY SELECT * FROM ${s}.append_to_streams(
+          json_build_array(json_build_object('stream_id', p_stream_id, 'expected', p_expected, 'events', p_events)), p_condition);
+        RETURN;
+      END IF;
+      RETURN QUERY SELECT 1, v_from, v_from + v_count - 1, v_first, v_last;
+    END $$`;
 }

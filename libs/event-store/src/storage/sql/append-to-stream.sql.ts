@@ -91,6 +91,13 @@ export const appendToStreamsSql = (s: string): string =>
   `SELECT entry, from_version, to_version, first_position, last_position FROM ${s}.append_to_streams($1::json, $2::json)`;
 
 /**
+ * An append to one stream with tags or a condition (`append_tagged`, migration 1796256000000):
+ * $1 stream id, $2 expected version code, $3 the events (JSON), $4 the condition (JSON) or NULL.
+ */
+export const appendTaggedSql = (s: string): string =>
+  `SELECT entry, from_version, to_version, first_position, last_position FROM ${s}.append_tagged($1, $2::bigint, $3::json, $4::json)`;
+
+/**
  * The common append in one statement: to an existing, live stream, at `any`, `stream_exists`
  * ($2 < 0) or exactly version $2. It takes the stream's advisory lock ({@link streamLockKeySql})
  * first, then the UPDATE takes the stream row's lock and checks the version in one step, so
