@@ -116,15 +116,14 @@ function tagLocksSql(entries = 'p_entries'): string {
 }
 
 /**
- * Events matching the condition after its cursor, in `$all` order (the first 100): every committed
- * event counts, also those `$all` readers do not see yet. An item with tags is looked up in
- * `event_tags` by its first tag; an item with event types alone walks `$all` from the cursor.
+ * Events matching the condition after its cursor (`cursorTx`, `v_after`), in `$all` order, the
+ * first 100: every committed event counts, also those `$all` readers do not see yet. An item with
+ * tags is looked up in `event_tags` by its first tag; an item with event types alone walks `$all`
+ * from the cursor. Rows `(transaction_id, global_position)`.
  */
-function conflictsSql(s: string): string {
-  const after = (alias: string): string => `(${alias}.transaction_id, ${alias}.global_position) > (v_cursor_tx, v_after)`;
+function matchingSql(s: string, cursorTx: string): string {
+  const after = (alias: string): string => `(${alias}.transaction_id, ${alias}.global_position) > (${cursorTx}, v_after)`;
   return `
-      SELECT array_agg(m.global_position ORDER BY m.transaction_id, m.global_position) INTO v_conflicts
-        FROM (
           SELECT DISTINCT hit.transaction_id, hit.global_position
             FROM json_to_recordset(p_condition->'items') AS i(event_types text[], tags text[])
             CROSS JOIN LATERAL (
@@ -139,7 +138,14 @@ function conflictsSql(s: string): string {
                WHERE i.tags IS NULL AND ${after('e')} AND e.event_type = ANY (i.event_types)
             ) AS hit
            ORDER BY hit.transaction_id, hit.global_position
-           LIMIT 100) AS m`;
+           LIMIT 100`;
+}
+
+/** {@link matchingSql}'s positions into `v_conflicts` (NULL when none). */
+function conflictsSql(s: string): string {
+  return `
+      SELECT array_agg(m.global_position ORDER BY m.transaction_id, m.global_position) INTO v_conflicts
+        FROM (${matchingSql(s, 'v_cursor_tx')}) AS m`;
 }
 
 /** Finds the place in `$all` of the condition's cursor `v_after` (NULL: no event's position). */
@@ -428,58 +434,44 @@ function resentResultsSql(s: string): string {
 }
 
 /**
- * The common tagged or conditional append, to one live stream (or a new one at `no_stream`/`any`),
- * in three statements where `append_to_streams` takes about ten: the locks (the stream's, then the
- * tags'), then in a statement of its own the condition and whether an id is stored already, then
- * the write (stream version, events, tags) in one statement. Anything else (a condition that
- * matched, an id stored already, a deleted stream or another version) is handed to
- * `append_to_streams`, which re-takes the same locks (a no-op), tells those cases apart in its
- * order (a re-send before the condition) and raises. $1 stream id, $2 expected version code,
- * $3 the events (JSON), $4 the condition (JSON) or NULL; the row of `append_to_streams`.
+ * The common tagged or conditional append, to one stream, in two statements where
+ * `append_to_streams` takes about ten: the locks (the stream's, then the tags'), then, in a
+ * statement that began after them, the condition, whether an id is stored already, and the write
+ * (stream version, events, tags) only if neither. Anything else (a condition that matched, an id
+ * stored already, an unknown cursor, a deleted stream or another version) writes nothing there and
+ * is handed to `append_to_streams`, which re-takes the same locks (a no-op), tells those cases
+ * apart in its order (a re-send before the condition) and raises. $1 stream id, $2 expected
+ * version code, $3 the events (JSON), $4 the condition (JSON) or NULL; the row of `append_to_streams`.
  */
 export function appendTaggedFunction(s: string): string {
   const entries = `json_build_array(json_build_object('events', p_events))`;
-  return `
-    CREATE FUNCTION ${s}.append_tagged(p_stream_id text, p_expected bigint, p_events json, p_condition json)
-    RETURNS TABLE (entry integer, from_version bigint, to_version bigint, first_position bigint, last_position bigint)
-    LANGUAGE plpgsql
-    SET enable_seqscan = off${KEYED_JOINS}
-    AS $$
-    DECLARE
-      v_count bigint := json_array_length(p_events);
-      v_after bigint := coalesce((p_condition->>'after')::bigint, 0);
-      v_cursor_tx xid8;
-      v_conflicts bigint[];
-      v_stored boolean;
-      v_from bigint;
-      v_first bigint;
-      v_last bigint;
-    BEGIN
-      PERFORM CASE WHEN l.exclusive THEN pg_advisory_xact_lock(${tagLockSeed(s)}, l.key)
-                   ELSE pg_advisory_xact_lock_shared(${tagLockSeed(s)}, l.key) END
-         FROM (${tagLocksSql(entries)}) AS l
-        WHERE (SELECT true FROM pg_advisory_xact_lock(${streamLockKeySql(s, 'p_stream_id')}));
-      SELECT EXISTS (SELECT 1 FROM json_to_recordset(p_events) AS r(event_id uuid) JOIN ${s}.events e ON e.event_id = r.event_id)
-        INTO v_stored;
-      IF NOT v_stored AND p_condition IS NOT NULL THEN
-        ${cursorSql(s)}
-        IF v_cursor_tx IS NOT NULL THEN
-          ${conflictsSql(s)};
-        END IF;
-      END IF;
-      IF v_stored OR v_conflicts IS NOT NULL OR (p_condition IS NOT NULL AND v_cursor_tx IS NULL) THEN
-        RETURN QUERY SELECT * FROM ${s}.append_to_streams(
-          json_build_array(json_build_object('stream_id', p_stream_id, 'expected', p_expected, 'events', p_events)), p_condition);
-        RETURN;
-      END IF;
-      IF p_expected IN (-1, 0) THEN
-        INSERT INTO ${s}.streams (stream_id) VALUES (p_stream_id) ON CONFLICT (stream_id) DO NOTHING;
-      END IF;
-      WITH stream AS (
-        UPDATE ${s}.streams SET version = version + v_count, updated_at = now()
-         WHERE stream_id = p_stream_id AND deleted_at IS NULL AND (p_expected < 0 OR version = p_expected)
-           AND (p_expected <> -2 OR version > 0)
-        RETURNING version - v_count AS base),
+  // The write happens only if this holds: nothing matches the condition, and no id is stored.
+  const free = `NOT EXISTS (SELECT 1 FROM matching) AND NOT EXISTS (SELECT 1 FROM stored)
+           AND (p_condition IS NULL OR (SELECT tx FROM cursor) IS NOT NULL)`;
+  const prelude = `
+        cursor AS (
+          SELECT CASE WHEN v_after = 0 THEN '0'::xid8 ELSE (
+                   SELECT c.transaction_id FROM (
+                     SELECT e.transaction_id FROM ${s}.events e WHERE e.global_position = v_after
+                     UNION ALL SELECT h.transaction_id FROM ${s}.hard_deleted_positions h WHERE h.global_position = v_after
+                   ) AS c LIMIT 1) END AS tx),
+        matching AS MATERIALIZED (${matchingSql(s, '(SELECT tx FROM cursor)')}),
+        stored AS (SELECT 1 FROM json_to_recordset(p_events) AS r(event_id uuid) JOIN ${s}.events e ON e.event_id = r.event_id LIMIT 1)`;
+  // A new stream is created by the same statement (at no_stream or any), an existing one moved on.
+  const upsert = `
+        stream AS (
+          INSERT INTO ${s}.streams AS st (stream_id, version) SELECT p_stream_id, v_count WHERE ${free}
+          ON CONFLICT (stream_id) DO UPDATE SET version = st.version + v_count, updated_at = now()
+           WHERE st.deleted_at IS NULL AND (p_expected < 0 OR st.version = p_expected)
+          RETURNING version - v_count AS base)`;
+  const update = `
+        stream AS (
+          UPDATE ${s}.streams SET version = version + v_count, updated_at = now()
+           WHERE stream_id = p_stream_id AND deleted_at IS NULL AND (p_expected < 0 OR version = p_expected)
+             AND version > 0 AND ${free}
+          RETURNING version - v_count AS base)`;
+  const write = (stream: string): string => `
+      WITH ${prelude},${stream},
       inserted AS (
         INSERT INTO ${s}.events (stream_id, stream_version, event_id, event_type, schema_version,
                                  data, metadata, causation_id, correlation_id, tags, checksum)
@@ -508,12 +500,37 @@ export function appendTaggedFunction(s: string): string {
       tagged AS (
         INSERT INTO ${s}.event_tags (tag, transaction_id, global_position, event_type)
         SELECT tag, i.transaction_id, i.global_position, i.event_type FROM inserted i, unnest(i.tags) AS tag)
-      SELECT min(stream_version), min(global_position), max(global_position) INTO v_from, v_first, v_last FROM inserted;
+      SELECT min(stream_version), min(global_position), max(global_position) INTO v_from, v_first, v_last FROM inserted;`;
+  return `
+    CREATE FUNCTION ${s}.append_tagged(p_stream_id text, p_expected bigint, p_events json, p_condition json)
+    RETURNS TABLE (entry integer, from_version bigint, to_version bigint, first_position bigint, last_position bigint)
+    LANGUAGE plpgsql
+    SET enable_seqscan = off${KEYED_JOINS}
+    AS $$
+    DECLARE
+      v_count bigint := json_array_length(p_events);
+      v_after bigint := coalesce((p_condition->>'after')::bigint, 0);
+      v_from bigint;
+      v_first bigint;
+      v_last bigint;
+    BEGIN
+      PERFORM CASE WHEN l.exclusive THEN pg_advisory_xact_lock(${tagLockSeed(s)}, l.key)
+                   ELSE pg_advisory_xact_lock_shared(${tagLockSeed(s)}, l.key) END
+         FROM (${tagLocksSql(entries)}) AS l
+        WHERE (SELECT true FROM pg_advisory_xact_lock(${streamLockKeySql(s, 'p_stream_id')}));
+      IF p_expected IN (-1, 0) THEN${write(upsert)}
+      ELSE${write(update)}
+      END IF;
       IF v_from IS NULL THEN
         RETURN QUERY SELECT * FROM ${s}.append_to_streams(
           json_build_array(json_build_object('stream_id', p_stream_id, 'expected', p_expected, 'events', p_events)), p_condition);
         RETURN;
       END IF;
-      RETURN QUERY SELECT 1, v_from, v_from + v_count - 1, v_first, v_last;
+      entry := 1;
+      from_version := v_from;
+      to_version := v_from + v_count - 1;
+      first_position := v_first;
+      last_position := v_last;
+      RETURN NEXT;
     END $$`;
 }
