@@ -31,7 +31,7 @@ import type { RecordedSnapshot, SnapshotData } from './types/snapshot.js';
 import type { ListStreamsOptions, ListStreamsResult, StreamInfo } from './types/stream-info.js';
 import { expectedVersionCode } from './validation/expected-version.validation.js';
 import { refuseRepeatedIds } from './validation/event-data.validation.js';
-import { conditionRecord, linkIds } from './validation/tags.validation.js';
+import { conditionRecord, linkIds, MAX_STREAMS_PER_APPEND } from './validation/tags.validation.js';
 import { optionalInteger, pageSize } from './validation/paging.validation.js';
 import { assertName, assertStreamId, likePrefix } from './validation/stream-id.validation.js';
 
@@ -102,18 +102,18 @@ export class EventStore {
    *   { streamId: 'player-p1', expectedVersion: 'any', events: [{ eventType: 'GameWonBy', data: { game: 42 } }] },
    * ]);
    */
-  async appendToStreams(entries: ReadonlyArray<StreamAppend>, options: AppendOptions = {}): Promise<MultiStreamAppendResult> {
-    const writes = this.streamWrites(entries, options);
+  async appendToStreams(streams: ReadonlyArray<StreamAppend>, options: AppendOptions = {}): Promise<MultiStreamAppendResult> {
+    const writes = this.streamWrites(streams, options);
     const timeoutMs = optionalInteger(options.timeoutMs, 'timeoutMs', 1);
     const condition = conditionRecord(options.condition);
     const started = performance.now();
-    const streams = await this.events.appendToStreams(writes, condition, timeoutMs);
+    const results = await this.events.appendToStreams(writes, condition, timeoutMs);
     const written = writes.flatMap((write) =>
       (write.events ?? []).map((record) => ({ streamId: write.streamId, eventType: record.event_type })),
     );
     this.observers.appended(performance.now() - started, written.length);
     this.notifier.appended(written);
-    return { streams };
+    return { streams: results };
   }
 
   /**
@@ -148,15 +148,15 @@ export class EventStore {
   }
 
   private streamWrites(entries: ReadonlyArray<StreamAppend>, options: AppendOptions): StreamWrite[] {
-    if (!Array.isArray(entries) || entries.length === 0 || entries.length > this.options.maxAppendEvents) {
-      throw new InvalidArgumentError(`entries must be an array of 1 to ${this.options.maxAppendEvents} streams`, {
-        entries: Array.isArray(entries) ? entries.length : typeof entries,
+    if (!Array.isArray(entries) || entries.length === 0 || entries.length > MAX_STREAMS_PER_APPEND) {
+      throw new InvalidArgumentError(`streams must be an array of 1 to ${MAX_STREAMS_PER_APPEND} entries: split a larger write`, {
+        streams: Array.isArray(entries) ? entries.length : typeof entries,
       });
     }
     const seen = new Set<string>();
     let total = 0;
     const writes = entries.map((entry: StreamAppend, index) => {
-      const at = `entries[${index}]`;
+      const at = `streams[${index}]`;
       assertStreamId(entry?.streamId, `${at}.streamId`);
       if (seen.has(entry.streamId)) {
         throw new InvalidArgumentError(`${at}: stream '${entry.streamId}' appears twice: give each stream one entry`, {

@@ -24,7 +24,8 @@ export async function finishGame(
 // guide: claim
 /** Records that `playerId` found `word` in game `gameId`; `false` if the guild had it claimed before. */
 export async function claimWord(store: EventStore, guildId: string, gameId: string, word: string, playerId: string): Promise<boolean> {
-  const tags = [`guild:${guildId}`, `word:${word}`];
+  // The most selective tag first: it is the one the condition locks and looks through.
+  const tags = [`word:${word}`, `guild:${guildId}`];
   try {
     await store.appendToStream(`game-${gameId}`, 'any', [{ eventType: 'WordClaimed', data: { word, playerId }, tags }], {
       condition: { failIfEventsMatch: [{ eventTypes: ['WordClaimed'], tags }] },

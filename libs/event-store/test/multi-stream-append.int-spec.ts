@@ -305,8 +305,18 @@ describe('appendToStreams: one atomic write over several streams', () => {
         ]),
       );
       expect(error).toBeInstanceOf(InvalidArgumentError);
-      expect(error).toMatchObject({ code: 'INVALID_ARGUMENT', details: { 'entries[2].streamId': id } });
+      expect(error).toMatchObject({ code: 'INVALID_ARGUMENT', details: { 'streams[2].streamId': id } });
       await expect(t.store.streamInfo(id)).rejects.toBeInstanceOf(StreamNotFoundError);
+    });
+
+    it("takes at most 100 streams per call: each is a lock held to its end, and the lock table is the cluster's", async () => {
+      const entries = (n: number) =>
+        Array.from({ length: n }, () => ({ streamId: fresh(), expectedVersion: 'any' as const, events: someEvents(1) }));
+      const refused = await failure(t.store.appendToStreams(entries(101)));
+      expect(refused).toMatchObject({ code: 'INVALID_ARGUMENT', details: { streams: 101 } });
+      expect((refused as Error).message).toMatch(/1 to 100 entries/);
+      const stored = await Promise.all([t.store.appendToStreams(entries(100)), t.store.appendToStreams(entries(100))]);
+      expect(stored.map((result) => result.streams.length)).toEqual([100, 100]);
     });
 
     it('refuses no entries, a bad stream id, a bad expected version and one event id in two entries', async () => {

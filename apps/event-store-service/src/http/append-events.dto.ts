@@ -4,7 +4,7 @@ import { InvalidArgumentError, type AppendCondition, type EventData, type Expect
 import { AppendConditionDto } from './append-condition.dto.js';
 
 const TAGS =
-  'Labels for `$all` reads (`GET /all/events?tags=`) and append conditions across streams, e.g. `guild:7`: at most 32, each 1 to 200 characters without control characters, no repeats. A bad one is `INVALID_ARGUMENT` (400) naming it (`events[0].tags[1]`). Default none.';
+  'Labels for `$all` reads (`GET /all/events?tags=`) and append conditions across streams, e.g. `guild:7`: at most 20, each 1 to 200 characters without control characters, no repeats. A bad one is `INVALID_ARGUMENT` (400) naming it (`events[0].tags[1]`). Default none.';
 
 /**
  * One event of an append, for the OpenAPI document only: the store checks each event itself

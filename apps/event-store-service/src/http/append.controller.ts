@@ -1,6 +1,6 @@
 import { Body, Controller, Inject, Post } from '@nestjs/common';
 import { ApiBearerAuth, ApiBody, ApiCreatedResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { EventStore, InvalidArgumentError, type MultiStreamAppendResult } from '@game-bot/event-store';
+import { EventStore, type MultiStreamAppendResult } from '@game-bot/event-store';
 import { RequiresRole } from '../auth/requires-role.decorator.js';
 import { ApiErrorResponse, ApiStoreErrorResponses, MultiStreamAppendResultModel } from './api-models.js';
 import { AppendToStreamsDto, AppendToStreamsPipe, type AppendToStreamsBody } from './append-to-streams.dto.js';
@@ -45,23 +45,6 @@ export class AppendController {
   @RequiresRole('write')
   @Post()
   async append(@Body(AppendToStreamsPipe) body: AppendToStreamsBody): Promise<MultiStreamAppendResult> {
-    try {
-      return await this.store.appendToStreams(body.streams, { condition: body.condition });
-    } catch (error) {
-      throw inBodyTerms(error);
-    }
+    return this.store.appendToStreams(body.streams, { condition: body.condition });
   }
-}
-
-/**
- * The store names the entries of `appendToStreams` `entries[i]`, where the body names them
- * `streams[i]`: a refusal that names one is given the body's name, so the caller finds the field.
- */
-function inBodyTerms(error: unknown): unknown {
-  if (!(error instanceof InvalidArgumentError)) {
-    return error;
-  }
-  const rename = (name: string): string => name.replace(/^entries(?=\[|\b)/, 'streams'); // a leading name only: never inside an id
-  const details = Object.fromEntries(Object.entries(error.details).map(([key, value]) => [rename(key), value]));
-  return new InvalidArgumentError(rename(error.message), details, error);
 }

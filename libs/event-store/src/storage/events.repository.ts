@@ -19,6 +19,7 @@ import {
   type AppendRow,
 } from './sql/append-to-stream.sql.js';
 import { AppendConditionFailedError } from '../errors/append-condition-failed.error.js';
+import { StoreUnavailableError } from '../errors/store-unavailable.error.js';
 import type { ConditionRecord } from '../validation/tags.validation.js';
 import type { EventRow } from './sql/event-row.js';
 import {
@@ -410,6 +411,11 @@ function streamsFailure(error: unknown, writes: StreamWrite[]): unknown {
         streamId: facts.streamId,
         eventId: facts.eventId,
       });
+    case 'ESISO':
+      return new StoreUnavailableError(
+        `Append conditions need READ COMMITTED, and this connection runs at ${(facts as { isolation?: string }).isolation}: set default_transaction_isolation to 'read committed' for the store's database or role (a pooler may drop the setting the store sends), then retry`,
+        error,
+      );
     case 'ESOWN':
       return new InvalidArgumentError(
         `Event ${facts.eventId} is an event of stream '${facts.streamId}' itself: it cannot be linked there`,

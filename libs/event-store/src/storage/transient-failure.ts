@@ -20,7 +20,8 @@ const CONNECTION_CODES = new Set([
   'ENETUNREACH',
   'EAI_AGAIN',
 ]);
-const ROLLED_BACK_STATES = new Set(['40001', '40P01', '57P01', '57P02', '57P03', '53300']);
+// 53200: out of shared memory (the lock table full): the transaction was rolled back; retry later.
+const ROLLED_BACK_STATES = new Set(['40001', '40P01', '57P01', '57P02', '57P03', '53200', '53300']);
 const CONNECTION_MESSAGES = [
   'Connection terminated',
   'connection error',

@@ -24,7 +24,7 @@ export interface EventData {
   correlationId?: string;
   /**
    * Labels for `$all` reads and append conditions across streams, e.g. `['guild:7', 'word:crane']`:
-   * at most 32, each 1–200 characters without control characters, no repeats. Default none.
+   * at most 20, each 1–200 characters without control characters, no repeats. Default none.
    */
   tags?: string[];
 }

@@ -4,8 +4,18 @@ import { optionalUuid } from './event-data.validation.js';
 import { optionalInteger } from './paging.validation.js';
 import { assertName } from './stream-id.validation.js';
 
-/** Most tags one event may carry. */
-export const MAX_TAGS_PER_EVENT = 32;
+/**
+ * Most tags one event may carry. A writer holds two tag locks per tag (and one for its type): 20
+ * tags keep one event's 41 within the bound of one write's shared tag locks (64).
+ */
+export const MAX_TAGS_PER_EVENT = 20;
+/**
+ * Most streams one `appendToStreams` call may write or check. Each stream is an advisory lock held
+ * to the end of the call, and PostgreSQL's lock table is shared by the whole cluster (64 entries
+ * per connection by default): two calls of 10,000 streams ran it out.
+ */
+export const MAX_STREAMS_PER_APPEND = 100;
+
 /** Most items one append condition may hold, and most types or tags per item. */
 export const MAX_CONDITION_ITEMS = 16;
 
@@ -56,8 +66,8 @@ export interface ConditionRecord {
  * and an item that names neither event types nor tags: it would match every event, and checking
  * it would lock out every other writer of the store.
  */
-export function conditionRecord(condition: AppendCondition | undefined, name = 'condition'): ConditionRecord | null {
-  if (condition === undefined) {
+export function conditionRecord(condition: AppendCondition | null | undefined, name = 'condition'): ConditionRecord | null {
+  if (condition === undefined || condition === null) {
     return null;
   }
   if (typeof condition !== 'object' || condition === null) {

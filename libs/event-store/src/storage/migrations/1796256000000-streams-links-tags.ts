@@ -79,15 +79,18 @@ export class StreamsLinksTags1796256000000 implements MigrationInterface {
  * own, apart from the stream locks), each with the mode it is needed in:
  * - a writer takes, shared, `type|` for each event, and `|tag` and `type|tag` for each of its tags;
  * - a condition takes, exclusive, for each item: `type|tag₀` for each type, or `|tag₀` without
- *   types, or `type|` without tags, where tag₀ is the item's first tag in byte order: an event
- *   the item matches carries tag₀ and one of the types, so its writer takes that key.
+ *   types, or `type|` without tags, where tag₀ is the item's first tag as given: an event the
+ *   item matches carries every tag of the item, tag₀ too, and one of the types, so its writer
+ *   takes that key. Which tag does not matter for correctness; the first as given lets the caller
+ *   put the most selective one first (a claim of a word in a guild: `word:…` before `guild:…`),
+ *   so that claims of other words neither wait nor are looked through.
  * Writers exclude no one but conditions; a condition excludes the writers of what it matches.
  */
 function tagLockKeys(entries: string): string {
   const key = (text: string): string => `hashtext(${text})`;
   const events = `json_array_elements(${entries}) AS x(entry), json_to_recordset(x.entry->'events') AS ev(event_type text, tags text[])`;
   const items = `json_to_recordset(p_condition->'items') AS i(event_types text[], tags text[])`;
-  const first = `(SELECT min(t COLLATE "C") FROM unnest(i.tags) AS t)`;
+  const first = `i.tags[1]`;
   return `
       SELECT ${typeLockKeySql('ev.event_type')} AS key, false AS exclusive FROM ${events}
       UNION ALL SELECT ${key(`E'\\x1f' || t`)}, false FROM ${events}, unnest(ev.tags) AS t
@@ -117,7 +120,8 @@ function tagLocksSql(entries = 'p_entries'): string {
 
 /**
  * Events matching the condition after its cursor (`cursorTx`, `v_after`), in `$all` order, the
- * first 100: every committed event counts, also those `$all` readers do not see yet. An item with
+ * first 100 (each item stops at its first 100, so a failing check reads no more than that):
+ * every committed event counts, also those `$all` readers do not see yet. An item with
  * tags is looked up in `event_tags` by its first tag; an item with event types alone walks `$all`
  * from the cursor. Rows `(transaction_id, global_position)`.
  */
@@ -127,15 +131,17 @@ function matchingSql(s: string, cursorTx: string): string {
           SELECT DISTINCT hit.transaction_id, hit.global_position
             FROM json_to_recordset(p_condition->'items') AS i(event_types text[], tags text[])
             CROSS JOIN LATERAL (
-              SELECT t.transaction_id, t.global_position FROM ${s}.event_tags t
-               WHERE i.tags IS NOT NULL
-                 AND t.tag = (SELECT min(x COLLATE "C") FROM unnest(i.tags) AS x) AND ${after('t')}
-                 AND (i.event_types IS NULL OR t.event_type = ANY (i.event_types))
-                 AND (cardinality(i.tags) = 1
-                      OR EXISTS (SELECT 1 FROM ${s}.events e WHERE e.global_position = t.global_position AND e.tags @> i.tags))
+              (SELECT t.transaction_id, t.global_position FROM ${s}.event_tags t
+                WHERE i.tags IS NOT NULL
+                  AND t.tag = i.tags[1] AND ${after('t')}
+                  AND (i.event_types IS NULL OR t.event_type = ANY (i.event_types))
+                  AND (cardinality(i.tags) = 1
+                       OR EXISTS (SELECT 1 FROM ${s}.events e WHERE e.global_position = t.global_position AND e.tags @> i.tags))
+                ORDER BY t.transaction_id, t.global_position LIMIT 100)
               UNION ALL
-              SELECT e.transaction_id, e.global_position FROM ${s}.events e
-               WHERE i.tags IS NULL AND ${after('e')} AND e.event_type = ANY (i.event_types)
+              (SELECT e.transaction_id, e.global_position FROM ${s}.events e
+                WHERE i.tags IS NULL AND ${after('e')} AND e.event_type = ANY (i.event_types)
+                ORDER BY e.transaction_id, e.global_position LIMIT 100)
             ) AS hit
            ORDER BY hit.transaction_id, hit.global_position
            LIMIT 100`;
@@ -146,6 +152,20 @@ function conflictsSql(s: string): string {
   return `
       SELECT array_agg(m.global_position ORDER BY m.transaction_id, m.global_position) INTO v_conflicts
         FROM (${matchingSql(s, 'v_cursor_tx')}) AS m`;
+}
+
+/**
+ * A condition is checked by a statement that began after its locks were taken, which sees the
+ * racers that committed meanwhile only under READ COMMITTED. The store sets it on its connections,
+ * but a pooler may drop that setting: refuse to check a condition under anything stricter rather
+ * than let racers through (`ESISO`, with the isolation in DETAIL).
+ */
+function isolationGuard(): string {
+  return `
+      IF p_condition IS NOT NULL AND current_setting('transaction_isolation') <> 'read committed' THEN
+        RAISE EXCEPTION 'append conditions need READ COMMITTED' USING ERRCODE = 'ESISO',
+          DETAIL = json_build_object('isolation', current_setting('transaction_isolation'))::text;
+      END IF;`;
 }
 
 /** Finds the place in `$all` of the condition's cursor `v_after` (NULL: no event's position). */
@@ -212,7 +232,7 @@ export function appendToStreamsFunction(s: string): string {
       v_cursor_tx xid8;
       v_conflicts bigint[];
       v_source text;
-    BEGIN
+    BEGIN${isolationGuard()}
       PERFORM pg_advisory_xact_lock(l.key)
          FROM (SELECT DISTINCT ${streamLockKeySql(s, 'x.stream_id')} AS key
                  FROM json_to_recordset(p_entries) AS x(stream_id text) ORDER BY 1) AS l;
@@ -389,7 +409,9 @@ function linkStatements(s: string, failure: (code: string, message: string, deta
   const ids = `json_array_elements_text(v_entry.links) WITH ORDINALITY AS r(event_id, ord)`;
   const detail = `json_build_object('streamId', v_entry.stream_id, 'eventId', v_first)::text`;
   return `
-          PERFORM 1 FROM ${s}.events ev WHERE ev.event_id IN (SELECT r.event_id::uuid FROM ${ids}) FOR KEY SHARE;
+          -- In (stream, version) order, the order in which a hard delete locks them: no deadlock.
+          PERFORM 1 FROM ${s}.events ev WHERE ev.event_id IN (SELECT r.event_id::uuid FROM ${ids})
+           ORDER BY ev.stream_id, ev.stream_version FOR KEY SHARE;
           SELECT r.event_id, ev.stream_id INTO v_first, v_source
             FROM ${ids} LEFT JOIN ${s}.events ev ON ev.event_id = r.event_id::uuid
            WHERE ev.global_position IS NULL OR ev.stream_id = v_entry.stream_id
@@ -513,7 +535,7 @@ export function appendTaggedFunction(s: string): string {
       v_from bigint;
       v_first bigint;
       v_last bigint;
-    BEGIN
+    BEGIN${isolationGuard()}
       PERFORM CASE WHEN l.exclusive THEN pg_advisory_xact_lock(${tagLockSeed(s)}, l.key)
                    ELSE pg_advisory_xact_lock_shared(${tagLockSeed(s)}, l.key) END
          FROM (${tagLocksSql(entries)}) AS l

@@ -37,7 +37,8 @@ export const typeLockKeySql = (eventType: string): string => `hashtext(${eventTy
  * PostgreSQL's lock table, which the whole cluster shares and which is sized for
  * `max_locks_per_transaction` (default 64) entries per connection: a write of 10,000 events with
  * a tag each (20,001 keys) ran it out, failing with "out of shared memory", and so would any other
- * transaction of the cluster that needed a lock meanwhile. A write that needs more keys takes the
+ * transaction of the cluster that needed a lock meanwhile. One event with the most tags allowed
+ * (20 tags: 41 keys) stays within it. A write that needs more keys takes the
  * {@link TAG_SPACE_KEY} lock exclusively instead.
  */
 export const MAX_SHARED_TAG_LOCKS = 64;

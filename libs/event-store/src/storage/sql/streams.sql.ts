@@ -48,9 +48,10 @@ export const hardDeleteEventsSql = (s: string): string => `
  * $1 stream id: locks its events before a hard delete. A link being made to one of them holds it
  * (`FOR KEY SHARE`) until it commits, so this waits for it, and the delete that follows, in a
  * statement of its own, sees that link and removes it too; a link made after it finds no event.
+ * Both lock in (stream, version) order, so neither waits for the other in a circle.
  */
 export const lockStreamEventsSql = (s: string): string =>
-  `SELECT count(*) FROM (SELECT 1 FROM ${s}.events WHERE stream_id = $1 FOR UPDATE) AS locked`;
+  `SELECT count(*) FROM (SELECT 1 FROM ${s}.events WHERE stream_id = $1 ORDER BY stream_version FOR UPDATE) AS locked`;
 
 /** $1 stream id. */
 export const deleteStreamRowSql = (s: string): string => `DELETE FROM ${s}.streams WHERE stream_id = $1`;

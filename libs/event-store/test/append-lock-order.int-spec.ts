@@ -5,10 +5,11 @@ import { createTestStore, type TestStore } from '../../../test/helpers/test-stor
 import { testConnection } from '../../../test/helpers/test-database.js';
 
 /**
- * Review: every append path must take its stream lock before any tag/type lock. While the stream
+ * Every append path takes its stream lock before any tag or type lock (one order everywhere, so
+ * no two appends wait for each other in a circle). While the stream
  * lock is held elsewhere, the waiting append must hold no tag-space lock (objsubid = 2).
  */
-describe('review: lock order of every append path', () => {
+describe('lock order of every append path', () => {
   let t: TestStore;
   let holder: pg.Client;
   let seed: number;
