@@ -91,13 +91,16 @@ function immutabilityFunction(s: string): string {
  * Planner settings of the append functions from migration 1796256000000 on: their joins are
  * lookups by unique key, and a plan cached while `events` was small joined the appended ids to a
  * full scan of the event-id index by hash (measured: 0.6 ms per call growing to 2.3 ms as a fresh
- * table reached 10,000 events); without hash and merge joins it stays a lookup per id. No JIT: a
- * cost estimate made with sequential scans priced out can pass its threshold.
+ * table reached 10,000 events); without hash and merge joins it stays a lookup per id. No JIT and
+ * no parallel workers: a cost estimate made with those priced out passes their thresholds, and the
+ * tag-lock statement of a one-event append was planned with parallel workers (5 ms to start them,
+ * for 5 rows).
  */
 export const KEYED_JOINS = `
     SET enable_hashjoin = off
     SET enable_mergejoin = off
-    SET jit = off`;
+    SET jit = off
+    SET max_parallel_workers_per_gather = 0`;
 
 /**
  * One append in one round trip. Expected version is encoded as: -1 any, -2 stream_exists,
