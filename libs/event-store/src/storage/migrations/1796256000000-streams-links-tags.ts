@@ -191,16 +191,18 @@ function cursorSql(s: string): string {
  * 1. the stream locks, in key order: appends to one stream take their transaction ids in version
  *    order (as in `append_to_stream`), and two calls over the same streams never wait in a circle;
  * 2. the tag locks ({@link tagLocksSql}), each key once in its strongest mode, in key order;
- * 3. a re-send (some event id already stored) succeeds only as a whole: every entry's events
- *    stored at one place of its stream (same content) and every link at one place; otherwise the
- *    first stored id is `ESDUP`;
- * 4. each entry's stream row locked (created for an entry that writes) and its expected version
- *    checked: `ESNFD`, `ESDEL`, `ESWEV`;
+ * 3. a re-send (some event id already stored, or link made): it succeeds only as a whole, every
+ *    entry's events stored at one place of its stream (same content) and every link at one place;
+ *    otherwise the first stored id is `ESDUP`. One statement looks whether there is any;
+ * 4. every stream at its expected version, checked in one statement that locks their rows; only
+ *    if one is not, each is checked in turn to raise `ESNFD`, `ESDEL` or `ESWEV` for the first;
  * 5. the condition, in a statement of its own: under READ COMMITTED each statement of a volatile
  *    function sees what committed before it began, so after step 2 it sees every event of a writer
  *    that held a conflicting lock (a check in the statement that waited for the lock would not):
  *    `ESCND` with the positions;
- * 6. the writes, entry by entry: events (with their tags into `event_tags`) and links.
+ * 6. the writes, entry by entry, one statement for an entry of events (stream version, events,
+ *    `event_tags` rows), three for links.
+ * Nothing before step 6 takes a position, so a call that fails takes none.
  * Failures raise with DETAIL a JSON object naming the stream, so the whole call rolls back.
  */
 export function appendToStreamsFunction(s: string): string {
@@ -216,7 +218,6 @@ export function appendToStreamsFunction(s: string): string {
     AS $$
     DECLARE
       v_entry record;
-      v_versions bigint[] := '{}';
       v_version bigint;
       v_deleted boolean;
       v_count bigint;
@@ -232,6 +233,10 @@ export function appendToStreamsFunction(s: string): string {
       v_cursor_tx xid8;
       v_conflicts bigint[];
       v_source text;
+      v_from bigint;
+      v_first_position bigint;
+      v_last_position bigint;
+      v_ok boolean;
     BEGIN${isolationGuard()}
       PERFORM pg_advisory_xact_lock(l.key)
          FROM (SELECT DISTINCT ${streamLockKeySql(s, 'x.stream_id')} AS key
@@ -239,7 +244,15 @@ export function appendToStreamsFunction(s: string): string {
       PERFORM CASE WHEN l.exclusive THEN pg_advisory_xact_lock(${seed}, l.key) ELSE pg_advisory_xact_lock_shared(${seed}, l.key) END
          FROM (${tagLocksSql()}) AS l;
 
-      -- 3. A re-send (every write of the call stored already), or a duplicate.
+      -- 3. A re-send (every write of the call stored already), or a duplicate: looked into only
+      -- when one of the call's ids is stored, or one of its links made, already.
+      IF EXISTS (SELECT 1 FROM json_array_elements(p_entries) AS x(entry)
+                   CROSS JOIN LATERAL json_to_recordset(x.entry->'events') AS r(event_id uuid)
+                   JOIN ${s}.events e ON e.event_id = r.event_id)
+         OR EXISTS (SELECT 1 FROM json_array_elements(p_entries) AS x(entry)
+                   CROSS JOIN LATERAL json_array_elements_text(x.entry->'links') AS r(event_id)
+                   JOIN ${s}.events e ON e.event_id = r.event_id::uuid
+                   JOIN ${s}.stream_links l ON l.stream_id = x.entry->>'stream_id' AND l.global_position = e.global_position) THEN
       FOR v_entry IN
         SELECT x.ord::integer AS ord, x.entry->>'stream_id' AS stream_id, (x.entry->>'expected')::bigint AS expected,
                x.entry->'events' AS events, x.entry->'links' AS links
@@ -298,13 +311,29 @@ export function appendToStreamsFunction(s: string): string {
         RETURN QUERY ${resentResultsSql(s)};
         RETURN;
       END IF;
+      END IF;
 
-      -- 4. Each stream at its expected version.
-      FOR v_entry IN
+      -- 4. Every stream at its expected version, all checked (their rows locked) in one statement
+      -- before anything is written, so that a call that fails here takes no positions; when one is
+      -- not, each is checked in turn, which raises for the first.
+      SELECT coalesce(bool_and(CASE
+               WHEN st.stream_id IS NULL THEN c.expected IN (-1, 0)
+               WHEN st.deleted_at IS NOT NULL THEN false
+               WHEN c.expected = -1 THEN true
+               WHEN c.expected = -2 THEN st.version > 0
+               ELSE st.version = c.expected END), true)
+        INTO v_ok
+        FROM (SELECT x.entry->>'stream_id' AS stream_id, (x.entry->>'expected')::bigint AS expected
+                FROM json_array_elements(p_entries) AS x(entry)) AS c
+        LEFT JOIN (SELECT s.stream_id, s.version, s.deleted_at FROM ${s}.streams s
+                    WHERE s.stream_id IN (SELECT y.entry->>'stream_id' FROM json_array_elements(p_entries) AS y(entry))
+                    ORDER BY s.stream_id FOR UPDATE) AS st ON st.stream_id = c.stream_id;
+      IF NOT v_ok THEN
+        FOR v_entry IN
         SELECT x.ord::integer AS ord, x.entry->>'stream_id' AS stream_id, (x.entry->>'expected')::bigint AS expected,
-               x.entry->'events' IS NOT NULL OR x.entry->'links' IS NOT NULL AS writes
+               x.entry->'events' AS events, x.entry->'links' AS links
           FROM json_array_elements(p_entries) WITH ORDINALITY AS x(entry, ord) ORDER BY x.ord
-      LOOP
+        LOOP
         LOOP
           SELECT st.version, st.deleted_at IS NOT NULL INTO v_version, v_deleted
             FROM ${s}.streams st WHERE st.stream_id = v_entry.stream_id FOR UPDATE;
@@ -314,7 +343,7 @@ export function appendToStreamsFunction(s: string): string {
           ELSIF v_entry.expected > 0 THEN
             ${failure('ESWEV', 'wrong expected version', detail(`'streamId', v_entry.stream_id, 'actualVersion', 0`))};
           END IF;
-          IF NOT v_entry.writes THEN
+          IF v_entry.events IS NULL AND v_entry.links IS NULL THEN
             v_version := 0;
             v_deleted := false;
             EXIT;
@@ -328,10 +357,12 @@ export function appendToStreamsFunction(s: string): string {
         ELSIF v_entry.expected >= 0 AND v_entry.expected <> v_version THEN
           ${failure('ESWEV', 'wrong expected version', detail(`'streamId', v_entry.stream_id, 'actualVersion', v_version`))};
         END IF;
-        v_versions := v_versions || v_version;
-      END LOOP;
+        END LOOP;
+        RAISE EXCEPTION 'append_to_streams: a version check failed, and none raised';
+      END IF;
 
-      -- 5. The condition, in a statement that began after the locks were held.
+      -- 5. The condition, in statements that began after the locks were held, before any write
+      -- (a call that fails on it takes no positions either).
       IF p_condition IS NOT NULL THEN
         ${cursorSql(s)}
         IF v_cursor_tx IS NULL THEN
@@ -343,60 +374,57 @@ export function appendToStreamsFunction(s: string): string {
         END IF;
       END IF;
 
-      -- 6. The writes.
+      -- 6. Each entry's write, in order.
       FOR v_entry IN
-        SELECT x.ord::integer AS ord, x.entry->>'stream_id' AS stream_id, x.entry->'events' AS events, x.entry->'links' AS links
+        SELECT x.ord::integer AS ord, x.entry->>'stream_id' AS stream_id, (x.entry->>'expected')::bigint AS expected,
+               x.entry->'events' AS events, x.entry->'links' AS links
           FROM json_array_elements(p_entries) WITH ORDINALITY AS x(entry, ord) ORDER BY x.ord
       LOOP
-        v_version := v_versions[v_entry.ord];
         IF v_entry.events IS NOT NULL THEN
-          RETURN QUERY ${insertEventsSql(s)};
-        ELSIF v_entry.links IS NOT NULL THEN${linkStatements(s, failure)}
+          v_count := json_array_length(v_entry.events);
+          IF v_entry.expected IN (-1, 0) THEN${eventsWriteSql(s, { streamId: 'v_entry.stream_id', expected: 'v_entry.expected', events: 'v_entry.events', count: 'v_count', upsert: true })}
+          ELSE${eventsWriteSql(s, { streamId: 'v_entry.stream_id', expected: 'v_entry.expected', events: 'v_entry.events', count: 'v_count', upsert: false })}
+          END IF;
+          IF v_from IS NULL THEN
+            RAISE EXCEPTION 'append_to_streams: the append to % wrote nothing after its check', v_entry.stream_id;
+          END IF;
+          entry := v_entry.ord;
+          from_version := v_from;
+          to_version := v_from + v_count - 1;
+          first_position := v_first_position;
+          last_position := v_last_position;
+          RETURN NEXT;
+        ELSIF v_entry.links IS NOT NULL THEN
+        LOOP
+          SELECT st.version, st.deleted_at IS NOT NULL INTO v_version, v_deleted
+            FROM ${s}.streams st WHERE st.stream_id = v_entry.stream_id FOR UPDATE;
+          EXIT WHEN FOUND;
+          IF v_entry.expected = -2 THEN
+            ${failure('ESNFD', 'stream not found', detail(`'streamId', v_entry.stream_id, 'actualVersion', 0`))};
+          ELSIF v_entry.expected > 0 THEN
+            ${failure('ESWEV', 'wrong expected version', detail(`'streamId', v_entry.stream_id, 'actualVersion', 0`))};
+          END IF;
+          IF v_entry.events IS NULL AND v_entry.links IS NULL THEN
+            v_version := 0;
+            v_deleted := false;
+            EXIT;
+          END IF;
+          INSERT INTO ${s}.streams (stream_id) VALUES (v_entry.stream_id) ON CONFLICT (stream_id) DO NOTHING;
+        END LOOP;
+        IF v_deleted THEN
+          ${failure('ESDEL', 'stream deleted', detail(`'streamId', v_entry.stream_id, 'actualVersion', v_version`))};
+        ELSIF v_entry.expected = -2 AND v_version = 0 THEN
+          ${failure('ESNFD', 'stream not found', detail(`'streamId', v_entry.stream_id, 'actualVersion', 0`))};
+        ELSIF v_entry.expected >= 0 AND v_entry.expected <> v_version THEN
+          ${failure('ESWEV', 'wrong expected version', detail(`'streamId', v_entry.stream_id, 'actualVersion', v_version`))};
+        END IF;
+${linkStatements(s, failure)}
         ELSE
+          SELECT coalesce((SELECT st.version FROM ${s}.streams st WHERE st.stream_id = v_entry.stream_id), 0) INTO v_version;
           RETURN QUERY SELECT v_entry.ord, v_version + 1, v_version, NULL::bigint, NULL::bigint;
         END IF;
       END LOOP;
     END $$`;
-}
-
-/** Step 6 for an entry with events: the stream's new version, the events, their tags. */
-function insertEventsSql(s: string): string {
-  return `
-          WITH bumped AS (
-            UPDATE ${s}.streams SET version = v_version + json_array_length(v_entry.events), updated_at = now()
-             WHERE stream_id = v_entry.stream_id
-            RETURNING version),
-          inserted AS (
-            INSERT INTO ${s}.events (stream_id, stream_version, event_id, event_type, schema_version,
-                                     data, metadata, causation_id, correlation_id, tags, checksum)
-            SELECT v_entry.stream_id, v_version + t.ord, t.event_id, t.event_type, t.schema_version,
-                   t.data, t.metadata, t.causation_id, t.correlation_id, t.tags,
-                   ${checksumSql({
-                     streamId: 'v_entry.stream_id',
-                     streamVersion: 'v_version + t.ord',
-                     eventId: 't.event_id',
-                     eventType: 't.event_type',
-                     schemaVersion: 't.schema_version',
-                     data: 't.data',
-                     metadata: 't.metadata',
-                     causationId: 't.causation_id',
-                     correlationId: 't.correlation_id',
-                     tags: 't.tags',
-                   })}
-              FROM bumped,
-                   ROWS FROM (json_to_recordset(v_entry.events) AS (
-                     event_id uuid, event_type text, schema_version integer, data json, metadata json,
-                     causation_id uuid, correlation_id uuid, tags text[]))
-                   WITH ORDINALITY AS t(event_id, event_type, schema_version, data, metadata,
-                                        causation_id, correlation_id, tags, ord)
-             ORDER BY t.ord
-            RETURNING transaction_id, global_position, event_type, tags),
-          tagged AS (
-            INSERT INTO ${s}.event_tags (tag, transaction_id, global_position, event_type)
-            SELECT tag, i.transaction_id, i.global_position, i.event_type FROM inserted i, unnest(i.tags) AS tag)
-          SELECT v_entry.ord, v_version + 1, v_version + json_array_length(v_entry.events)::bigint,
-                 min(global_position), max(global_position)
-            FROM inserted`;
 }
 
 /**
@@ -456,6 +484,64 @@ function resentResultsSql(s: string): string {
 }
 
 /**
+ * The write of one entry's events in one statement: the stream moved on by `count` if it is live
+ * and at its `expected` version (`upsert`: created, at `no_stream` or `any`, if missing), the
+ * events (checksums, tags) and their `event_tags` rows, only if `free` (an SQL condition, over the
+ * CTEs of `prelude`) holds; `v_from`, `v_first_position`, `v_last_position` get the first version and the positions,
+ * all NULL when it wrote nothing.
+ */
+function eventsWriteSql(
+  s: string,
+  w: { streamId: string; expected: string; events: string; count: string; upsert: boolean; prelude?: string; free?: string },
+): string {
+  const free = w.free ?? 'true';
+  const stream = w.upsert
+    ? `
+        stream AS (
+          INSERT INTO ${s}.streams AS st (stream_id, version) SELECT ${w.streamId}, ${w.count} WHERE ${free}
+          ON CONFLICT (stream_id) DO UPDATE SET version = st.version + ${w.count}, updated_at = now()
+           WHERE st.deleted_at IS NULL AND (${w.expected} < 0 OR st.version = ${w.expected})
+          RETURNING version - ${w.count} AS base)`
+    : `
+        stream AS (
+          UPDATE ${s}.streams SET version = version + ${w.count}, updated_at = now()
+           WHERE stream_id = ${w.streamId} AND deleted_at IS NULL AND (${w.expected} < 0 OR version = ${w.expected})
+             AND version > 0 AND ${free}
+          RETURNING version - ${w.count} AS base)`;
+  return `
+      WITH ${w.prelude === undefined ? '' : `${w.prelude},`}${stream},
+      inserted AS (
+        INSERT INTO ${s}.events (stream_id, stream_version, event_id, event_type, schema_version,
+                                 data, metadata, causation_id, correlation_id, tags, checksum)
+        SELECT ${w.streamId}, stream.base + t.ord, t.event_id, t.event_type, t.schema_version, t.data, t.metadata,
+               t.causation_id, t.correlation_id, t.tags,
+               ${checksumSql({
+                 streamId: w.streamId,
+                 streamVersion: 'stream.base + t.ord',
+                 eventId: 't.event_id',
+                 eventType: 't.event_type',
+                 schemaVersion: 't.schema_version',
+                 data: 't.data',
+                 metadata: 't.metadata',
+                 causationId: 't.causation_id',
+                 correlationId: 't.correlation_id',
+                 tags: 't.tags',
+               })}
+          FROM stream,
+               ROWS FROM (json_to_recordset(${w.events}) AS (
+                 event_id uuid, event_type text, schema_version integer, data json, metadata json,
+                 causation_id uuid, correlation_id uuid, tags text[]))
+               WITH ORDINALITY AS t(event_id, event_type, schema_version, data, metadata,
+                                    causation_id, correlation_id, tags, ord)
+         ORDER BY t.ord
+        RETURNING transaction_id, global_position, stream_version, event_type, tags),
+      tagged AS (
+        INSERT INTO ${s}.event_tags (tag, transaction_id, global_position, event_type)
+        SELECT tag, i.transaction_id, i.global_position, i.event_type FROM inserted i, unnest(i.tags) AS tag)
+      SELECT min(stream_version), min(global_position), max(global_position) INTO v_from, v_first_position, v_last_position FROM inserted;`;
+}
+
+/**
  * The common tagged or conditional append, to one stream, in two statements where
  * `append_to_streams` takes about ten: the locks (the stream's, then the tags'), then, in a
  * statement that began after them, the condition, whether an id is stored already, and the write
@@ -479,50 +565,8 @@ export function appendTaggedFunction(s: string): string {
                    ) AS c LIMIT 1) END AS tx),
         matching AS MATERIALIZED (${matchingSql(s, '(SELECT tx FROM cursor)')}),
         stored AS (SELECT 1 FROM json_to_recordset(p_events) AS r(event_id uuid) JOIN ${s}.events e ON e.event_id = r.event_id LIMIT 1)`;
-  // A new stream is created by the same statement (at no_stream or any), an existing one moved on.
-  const upsert = `
-        stream AS (
-          INSERT INTO ${s}.streams AS st (stream_id, version) SELECT p_stream_id, v_count WHERE ${free}
-          ON CONFLICT (stream_id) DO UPDATE SET version = st.version + v_count, updated_at = now()
-           WHERE st.deleted_at IS NULL AND (p_expected < 0 OR st.version = p_expected)
-          RETURNING version - v_count AS base)`;
-  const update = `
-        stream AS (
-          UPDATE ${s}.streams SET version = version + v_count, updated_at = now()
-           WHERE stream_id = p_stream_id AND deleted_at IS NULL AND (p_expected < 0 OR version = p_expected)
-             AND version > 0 AND ${free}
-          RETURNING version - v_count AS base)`;
-  const write = (stream: string): string => `
-      WITH ${prelude},${stream},
-      inserted AS (
-        INSERT INTO ${s}.events (stream_id, stream_version, event_id, event_type, schema_version,
-                                 data, metadata, causation_id, correlation_id, tags, checksum)
-        SELECT p_stream_id, stream.base + t.ord, t.event_id, t.event_type, t.schema_version, t.data, t.metadata,
-               t.causation_id, t.correlation_id, t.tags,
-               ${checksumSql({
-                 streamId: 'p_stream_id',
-                 streamVersion: 'stream.base + t.ord',
-                 eventId: 't.event_id',
-                 eventType: 't.event_type',
-                 schemaVersion: 't.schema_version',
-                 data: 't.data',
-                 metadata: 't.metadata',
-                 causationId: 't.causation_id',
-                 correlationId: 't.correlation_id',
-                 tags: 't.tags',
-               })}
-          FROM stream,
-               ROWS FROM (json_to_recordset(p_events) AS (
-                 event_id uuid, event_type text, schema_version integer, data json, metadata json,
-                 causation_id uuid, correlation_id uuid, tags text[]))
-               WITH ORDINALITY AS t(event_id, event_type, schema_version, data, metadata,
-                                    causation_id, correlation_id, tags, ord)
-         ORDER BY t.ord
-        RETURNING transaction_id, global_position, stream_version, event_type, tags),
-      tagged AS (
-        INSERT INTO ${s}.event_tags (tag, transaction_id, global_position, event_type)
-        SELECT tag, i.transaction_id, i.global_position, i.event_type FROM inserted i, unnest(i.tags) AS tag)
-      SELECT min(stream_version), min(global_position), max(global_position) INTO v_from, v_first, v_last FROM inserted;`;
+  const write = (upsert: boolean): string =>
+    eventsWriteSql(s, { streamId: 'p_stream_id', expected: 'p_expected', events: 'p_events', count: 'v_count', upsert, prelude, free });
   return `
     CREATE FUNCTION ${s}.append_tagged(p_stream_id text, p_expected bigint, p_events json, p_condition json)
     RETURNS TABLE (entry integer, from_version bigint, to_version bigint, first_position bigint, last_position bigint)
@@ -533,15 +577,15 @@ export function appendTaggedFunction(s: string): string {
       v_count bigint := json_array_length(p_events);
       v_after bigint := coalesce((p_condition->>'after')::bigint, 0);
       v_from bigint;
-      v_first bigint;
-      v_last bigint;
+      v_first_position bigint;
+      v_last_position bigint;
     BEGIN${isolationGuard()}
       PERFORM CASE WHEN l.exclusive THEN pg_advisory_xact_lock(${tagLockSeed(s)}, l.key)
                    ELSE pg_advisory_xact_lock_shared(${tagLockSeed(s)}, l.key) END
          FROM (${tagLocksSql(entries)}) AS l
         WHERE (SELECT true FROM pg_advisory_xact_lock(${streamLockKeySql(s, 'p_stream_id')}));
-      IF p_expected IN (-1, 0) THEN${write(upsert)}
-      ELSE${write(update)}
+      IF p_expected IN (-1, 0) THEN${write(true)}
+      ELSE${write(false)}
       END IF;
       IF v_from IS NULL THEN
         RETURN QUERY SELECT * FROM ${s}.append_to_streams(
@@ -551,8 +595,8 @@ export function appendTaggedFunction(s: string): string {
       entry := 1;
       from_version := v_from;
       to_version := v_from + v_count - 1;
-      first_position := v_first;
-      last_position := v_last;
+      first_position := v_first_position;
+      last_position := v_last_position;
       RETURN NEXT;
     END $$`;
 }
