@@ -99,6 +99,47 @@ export const appendTaggedSql = (s: string): string =>
   `SELECT entry, from_version, to_version, first_position, last_position FROM ${s}.append_tagged($1, $2::bigint, $3::json, $4::json)`;
 
 /**
+ * A one-event append with tags or a one-item condition (`append_one_tagged`, migration
+ * 1796256000000): $1 stream id, $2 expected version code, $3–$10 the event's id, type, schema
+ * version, data, metadata, causation, correlation, tags; $11/$12 the tag-lock names and whether
+ * each is exclusive ({@link oneEventTagLocks}); $13/$14 the condition item's types and tags (NULL:
+ * any type / no tags), $15 its `after`; $16/$17 the event and the condition as JSON, for the
+ * unusual cases it hands on to `append_to_streams`.
+ */
+export const appendOneTaggedSql = (s: string): string =>
+  `SELECT entry, from_version, to_version, first_position, last_position FROM ${s}.append_one_tagged(
+     $1, $2::bigint, $3::uuid, $4, $5::integer, $6::json, $7::json, $8::uuid, $9::uuid, $10::text[], $11::text[],
+     $12::boolean[], $13::text[], $14::text[], $15::bigint, $16::json, $17::json)`;
+
+/**
+ * The names of the tag locks of a one-event append ({@link appendOneTaggedSql}), by the rules of
+ * `append_to_streams` (see its migration): shared, `type|` and `|tag` and `type|tag` for each tag;
+ * for the condition's item, exclusive, `type|tag₀` for each of its types (or `|tag₀` without
+ * types, or `type|` without tags), tag₀ its first tag; and with a condition, the whole tag space's
+ * lock (a `null` name) shared. One event has at most 41 shared names, within
+ * {@link MAX_SHARED_TAG_LOCKS}.
+ */
+export function oneEventTagLocks(
+  eventType: string,
+  tags: readonly string[] | null,
+  item: { event_types: string[] | null; tags: string[] | null } | null,
+): { names: Array<string | null>; exclusive: boolean[] } {
+  const names: Array<string | null> = [`${eventType}\u001f`];
+  for (const tag of tags ?? []) names.push(`\u001f${tag}`, `${eventType}\u001f${tag}`);
+  const exclusive = names.map(() => false);
+  if (item !== null) {
+    const first = item.tags?.[0];
+    const keyed =
+      first === undefined
+        ? (item.event_types ?? []).map((type) => `${type}\u001f`)
+        : (item.event_types ?? ['']).map((type) => `${type}\u001f${first}`);
+    names.push(...keyed, null);
+    exclusive.push(...keyed.map(() => true), false);
+  }
+  return { names, exclusive };
+}
+
+/**
  * The common append in one statement: to an existing, live stream, at `any`, `stream_exists`
  * ($2 < 0) or exactly version $2. It takes the stream's advisory lock ({@link streamLockKeySql})
  * first, then the UPDATE takes the stream row's lock and checks the version in one step, so
