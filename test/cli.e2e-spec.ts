@@ -37,16 +37,16 @@ describe('the event-store command', () => {
   });
 
   it('migrate status, run, status, revert: results on stdout, progress on stderr', async () => {
-    expect(await cli(['migrate', 'status'])).toMatchObject({ code: 0, stdout: expect.stringContaining('0 applied, 3 pending') });
+    expect(await cli(['migrate', 'status'])).toMatchObject({ code: 0, stdout: expect.stringContaining('0 applied, 5 pending') });
     const applied = await cli(['migrate']);
     expect(applied).toMatchObject({
       code: 0,
-      stdout: expect.stringMatching(new RegExp(`^Applied 3 migration\\(s\\) to schema ${schema} in \\d+ ms\\n$`)),
+      stdout: expect.stringMatching(new RegExp(`^Applied 5 migration\\(s\\) to schema ${schema} in \\d+ ms\\n$`)),
     });
-    expect(applied.stderr).toContain('[1/3] applying CreateEventStore1764230400000');
+    expect(applied.stderr).toContain('[1/5] applying CreateEventStore1764230400000');
     expect(await cli(['migrate', 'run'])).toMatchObject({ code: 0, stdout: `Schema ${schema} is up to date\n` });
-    expect((await cli(['migrate', 'status'])).stdout).toContain('3 applied, 0 pending');
-    expect(await cli(['migrate', 'revert'])).toMatchObject({ code: 0, stdout: 'Reverted LockStreamBeforeAppend1796083200000\n' });
+    expect((await cli(['migrate', 'status'])).stdout).toContain('5 applied, 0 pending');
+    expect(await cli(['migrate', 'revert'])).toMatchObject({ code: 0, stdout: 'Reverted CreateProjections1796342400000\n' });
   });
 
   it('refuses bad input with one line and a non-zero exit code', async () => {

@@ -80,7 +80,7 @@ describe('the service process', () => {
     expect(await service.exited).toEqual({ code: 1, signal: null });
     // Before, Nest's own error line with the stack and the modules' start-up lines came with it.
     expect(service.output().trim().split('\n')).toEqual([
-      `Event store service failed to start: Schema '${schema}' has 4 pending migration(s) (CreateEventStore1764230400000, CreateSubscriptions1764316800000, LockStreamBeforeAppend1796083200000, StreamsLinksTags1796256000000): run \`npx event-store migrate\`, or enable migrations at start`,
+      `Event store service failed to start: Schema '${schema}' has 5 pending migration(s) (CreateEventStore1764230400000, CreateSubscriptions1764316800000, LockStreamBeforeAppend1796083200000, StreamsLinksTags1796256000000, CreateProjections1796342400000): run \`npx event-store migrate\`, or enable migrations at start`,
     ]);
   });
 

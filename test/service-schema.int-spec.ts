@@ -60,11 +60,12 @@ describe('service migrations', () => {
           'CreateSubscriptions1764316800000',
           'LockStreamBeforeAppend1796083200000',
           'StreamsLinksTags1796256000000',
+          'CreateProjections1796342400000',
         ],
         pending: [],
       });
-      expect(await store.revertLast()).toBe('StreamsLinksTags1796256000000');
-      expect(await store.migrate()).toEqual(['StreamsLinksTags1796256000000']);
+      expect(await store.revertLast()).toBe('CreateProjections1796342400000');
+      expect(await store.migrate()).toEqual(['CreateProjections1796342400000']);
     } finally {
       await t.close();
     }

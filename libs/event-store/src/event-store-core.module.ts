@@ -4,15 +4,24 @@ import { EventStoreConfigurationModule } from './configuration/event-store-confi
 import { EVENT_STORE_ASYNC_OPTIONS_TYPE, EVENT_STORE_OPTIONS_TYPE } from './configuration/event-store-configuration.module-definition.js';
 import { EventStore } from './event-store.service.js';
 import { EventStoreHealthModule } from './health/event-store-health.module.js';
+import { EventProjectionsModule } from './projections/event-projections.module.js';
 import { EventSerializationModule } from './serialization/event-serialization.module.js';
 import { EventStorageModule } from './storage/event-storage.module.js';
 import { EventSubscriptionsModule } from './subscriptions/event-subscriptions.module.js';
+import { EventTransactionsModule } from './transactions/event-transactions.module.js';
 
-const parts = [EventStorageModule, EventSerializationModule, EventSubscriptionsModule, EventStoreHealthModule];
+const parts = [
+  EventStorageModule,
+  EventSerializationModule,
+  EventSubscriptionsModule,
+  EventTransactionsModule,
+  EventProjectionsModule,
+  EventStoreHealthModule,
+];
 
 /**
  * The store itself, registered once by `EventStoreModule.forRoot()`: the configuration, storage,
- * serialization, subscriptions and health modules, and the {@link EventStore} facade over them.
+ * serialization, subscriptions, transactions, projections and health modules, and the {@link EventStore} facade over them.
  * Global, so that every module of the host app can inject `EventStore` (and the health indicator,
  * the connection details) without importing anything, as `TypeOrmCoreModule` does for TypeORM.
  */

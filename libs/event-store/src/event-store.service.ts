@@ -1,4 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
+import { Aggregate } from './aggregates/aggregate.js';
+import type { AggregateOptions, Decider } from './aggregates/decider.js';
 import { EVENT_STORE_OPTIONS } from './configuration/event-store-configuration.module-definition.js';
 import type { ResolvedEventStoreOptions } from './configuration/resolve-event-store-options.js';
 import { InvalidArgumentError } from './errors/invalid-argument.error.js';
@@ -11,8 +13,13 @@ import { EventsRepository, type StreamWrite } from './storage/events.repository.
 import type { FailedDelivery } from './types/failed-delivery.js';
 import { SnapshotsRepository } from './storage/snapshots.repository.js';
 import { StreamsRepository, type ExpectedVersionCheck } from './storage/streams.repository.js';
+import { ProjectionManager } from './projections/projection-manager.js';
+import type { ProjectionStatus, RebuildOptions, RebuildResult } from './projections/projection-status.js';
 import { EventNotifier } from './subscriptions/event-notifier.js';
 import { SubscriptionManager } from './subscriptions/subscription-manager.js';
+import type { StoreTransaction } from './transactions/store-transaction.js';
+import { toStreamWrites } from './transactions/stream-writes.js';
+import { TransactionRunner, type TransactionOptions } from './transactions/transaction-runner.js';
 import type { EventHandler, Subscription, SubscriptionOptions } from './subscriptions/subscription-options.js';
 import type { RetryReport } from './types/retry-report.js';
 import type {
@@ -30,8 +37,7 @@ import type { ReadAllOptions, ReadAllResult, ReadStreamOptions } from './types/r
 import type { RecordedSnapshot, SnapshotData } from './types/snapshot.js';
 import type { ListStreamsOptions, ListStreamsResult, StreamInfo } from './types/stream-info.js';
 import { expectedVersionCode } from './validation/expected-version.validation.js';
-import { refuseRepeatedIds } from './validation/event-data.validation.js';
-import { conditionRecord, linkIds, MAX_STREAMS_PER_APPEND } from './validation/tags.validation.js';
+import { conditionRecord, linkIds } from './validation/tags.validation.js';
 import { optionalInteger, pageSize } from './validation/paging.validation.js';
 import { assertName, assertStreamId, likePrefix } from './validation/stream-id.validation.js';
 
@@ -62,6 +68,8 @@ export class EventStore {
     @Inject(EventStoreObservers) private readonly observers: EventStoreObservers,
     @Inject(SubscriptionManager) private readonly subscriptions: SubscriptionManager,
     @Inject(EventNotifier) private readonly notifier: EventNotifier,
+    @Inject(TransactionRunner) private readonly transactions: TransactionRunner,
+    @Inject(ProjectionManager) private readonly projections: ProjectionManager,
   ) {}
 
   /**
@@ -148,39 +156,51 @@ export class EventStore {
   }
 
   private streamWrites(entries: ReadonlyArray<StreamAppend>, options: AppendOptions): StreamWrite[] {
-    if (!Array.isArray(entries) || entries.length === 0 || entries.length > MAX_STREAMS_PER_APPEND) {
-      throw new InvalidArgumentError(`streams must be an array of 1 to ${MAX_STREAMS_PER_APPEND} entries: split a larger write`, {
-        streams: Array.isArray(entries) ? entries.length : typeof entries,
-      });
-    }
-    const seen = new Set<string>();
-    let total = 0;
-    const writes = entries.map((entry: StreamAppend, index) => {
-      const at = `streams[${index}]`;
-      assertStreamId(entry?.streamId, `${at}.streamId`);
-      if (seen.has(entry.streamId)) {
-        throw new InvalidArgumentError(`${at}: stream '${entry.streamId}' appears twice: give each stream one entry`, {
-          [`${at}.streamId`]: entry.streamId,
-        });
-      }
-      seen.add(entry.streamId);
-      const expected = expectedVersionCode(entry.expectedVersion, `${at}.expectedVersion`);
-      if (entry.events !== undefined && !Array.isArray(entry.events)) {
-        throw new InvalidArgumentError(`${at}.events must be an array of events`, { [`${at}.events`]: typeof entry.events });
-      }
-      const given = entry.events === undefined || entry.events.length === 0 ? undefined : entry.events;
-      const events = given && this.serializer.toRecords(given, this.options.maxAppendEvents, options, entry.streamId, `${at}.events`);
-      total += events?.length ?? 0;
-      return { streamId: entry.streamId, expected, expectedLabel: entry.expectedVersion, ...(events && { events }) };
-    });
-    if (total > this.options.maxAppendEvents) {
-      throw new InvalidArgumentError(`An append takes at most ${this.options.maxAppendEvents} events, got ${total}: split it`, {
-        count: total,
-        max: this.options.maxAppendEvents,
-      });
-    }
-    refuseRepeatedIds(writes.flatMap((write) => write.events ?? []));
-    return writes;
+    return toStreamWrites(entries, options, this.serializer, this.options.maxAppendEvents);
+  }
+
+  /**
+   * Runs `work` in one PostgreSQL transaction (READ COMMITTED) of the store: the caller's SQL
+   * (`tx.query`, node-postgres `$1` parameters) and the store's appends (`tx.appendToStream`,
+   * `tx.appendToStreams`: the validation and errors of this class's) commit together when `work`
+   * resolves, and are rolled back when it throws (the error is rethrown). Subscribers hear of the
+   * events after the commit. A failed statement ends the transaction, as in PostgreSQL: rethrow,
+   * or catch it within a `SAVEPOINT` and `ROLLBACK TO` it.
+   *
+   * `work` may run more than once, each time in a new transaction: after a deadlock, and when its
+   * appends would otherwise come out of order in `$all` (docs/design.md). Keep effects outside the
+   * database out of it. Not nested: inside `work`, use `tx` (this class's methods run outside the
+   * transaction, on other connections: an append there to a stream `tx` appended to waits for the
+   * transaction to end). `options.timeoutMs` (default: the store's `operationTimeoutMs`) bounds the
+   * whole call; past it, `TIMEOUT` and nothing is stored. Keep transactions short: while one that
+   * wrote is open, `$all` readers see no event committed after its first write (docs/design.md).
+   *
+   * @example
+   * await store.transaction(async (tx) => {
+   *   await tx.appendToStream('game-42', 7, [{ eventType: 'GameWon', data: { by: 'p1' } }]);
+   *   await tx.query('INSERT INTO outbox (topic, body) VALUES ($1, $2)', ['game-won', '{"game":42}']);
+   * });
+   */
+  async transaction<T>(work: (tx: StoreTransaction) => Promise<T>, options: TransactionOptions = {}): Promise<T> {
+    return this.transactions.run(work, options);
+  }
+
+  /**
+   * An aggregate kept as a decider in streams `options.streamPrefix + id`: `load(id)` folds its
+   * snapshot (if the aggregate keeps them) and the events after it; `handle(id, command)` decides
+   * and appends with the loaded version, deciding again after `WRONG_EXPECTED_VERSION` (up to
+   * `retries`, default 5). Snapshots by `snapshotEvery` (default: none), ignored when taken under
+   * another `snapshotVersion` (default 1).
+   *
+   * @example
+   * const games = store.aggregate(gameDecider, { streamPrefix: 'game-', snapshotEvery: 100 });
+   * const { state, version, events } = await games.handle('42', { type: 'Guess', word: 'crane' });
+   */
+  aggregate<State, Command, Event extends object = EventData>(
+    decider: Decider<State, Command, Event>,
+    options: AggregateOptions<State>,
+  ): Aggregate<State, Command, Event> {
+    return new Aggregate(this, decider, options);
   }
 
   /**
@@ -373,6 +393,49 @@ export class EventStore {
    */
   async resetSubscription(name: string, checkpoint: number, options: { whileRunning?: boolean } = {}): Promise<void> {
     await this.subscriptions.resetSubscription(name, checkpoint, options.whileRunning ?? false);
+  }
+
+  /**
+   * Where a projection (`@Projection`) stands, across every process: `running`, `standby`,
+   * `halted` (with the error and the event it stopped at) or `rebuilding` (with the rebuild's
+   * progress); its checkpoint, its lag (events of its filter after the checkpoint), its owner and
+   * its last error. `INVALID_ARGUMENT` for a name no process has started.
+   *
+   * @example
+   * const { status, lag, lastError } = await store.projectionStatus('leaderboard');
+   */
+  async projectionStatus(name: string): Promise<ProjectionStatus> {
+    return this.projections.status(name);
+  }
+
+  /** The status of every projection (stored, or started in this process), by name. */
+  async listProjections(): Promise<ProjectionStatus[]> {
+    return this.projections.list();
+  }
+
+  /**
+   * Lets a halted projection run again, from its checkpoint: the event it halted at is tried
+   * first (nothing is skipped). Whichever process stands by takes it within a second. Nothing
+   * happens to a projection that is not halted; a restart of a process running it resumes it too.
+   */
+  async resumeProjection(name: string): Promise<void> {
+    await this.projections.resume(name);
+  }
+
+  /**
+   * Rebuilds a projection from the origin of `$all` into fresh tables while the current read model
+   * keeps serving (and keeps being updated), then switches to them in one transaction: readers of
+   * the real table names see the old model until then, the complete new one after. Resolves once
+   * switched. Run it in a process that has the projection's provider (its handler builds the
+   * tables). A rebuild whose process died is started over by the next call.
+   *
+   * @example
+   * await store.rebuildProjection('leaderboard', {
+   *   onProgress: ({ processed, total }) => console.log(`${processed}/${total}`),
+   * });
+   */
+  async rebuildProjection(name: string, options: RebuildOptions = {}): Promise<RebuildResult> {
+    return this.projections.rebuild(name, options);
   }
 
   /** Reports appends, reads and deliveries to `observer` from now on (metrics). */

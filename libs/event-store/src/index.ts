@@ -7,6 +7,11 @@
 export { EventStoreModule, EventStoreFeatureModule, type EventStoreFeatureOptions } from './event-store.module.js';
 export { EVENT_STORE_MODULE_OPTIONS, EVENT_STORE_OPTIONS } from './configuration/event-store-configuration.module-definition.js';
 export { EventStore } from './event-store.service.js';
+export type { StoreQueryResult, StoreTransaction } from './transactions/store-transaction.js';
+export type { TransactionOptions } from './transactions/transaction-runner.js';
+export { Aggregate } from './aggregates/aggregate.js';
+export type { AggregateOptions, AggregateState, Decider, HandleOptions, HandleResult } from './aggregates/decider.js';
+export type { SnapshotContext, SnapshotPredicate } from './aggregates/snapshot-policy.js';
 export { EventStoreConnection } from './storage/event-store-connection.js';
 
 export type {
@@ -48,6 +53,18 @@ export type { EventHandler, StartFrom, Subscription, SubscriptionOptions } from 
 export type { FailedDelivery } from './types/failed-delivery.js';
 export { SubscribeTo, type SubscribeToOptions } from './subscriptions/subscribe-to.decorator.js';
 export type { RetryReport } from './types/retry-report.js';
+
+export { Projection, type ProjectionOptions } from './projections/projection.decorator.js';
+export type { ProjectionHandler, ProjectionTables } from './projections/projection-handler.js';
+export type {
+  ProjectionError,
+  ProjectionRebuildStatus,
+  ProjectionState,
+  ProjectionStatus,
+  RebuildOptions,
+  RebuildProgress,
+  RebuildResult,
+} from './projections/projection-status.js';
 
 export {
   EventStoreHealthIndicator,

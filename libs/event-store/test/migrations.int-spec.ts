@@ -14,7 +14,7 @@ describe('migrations', () => {
     const schema = uniqueSchema('concurrent');
     const stores = await Promise.all([1, 2, 3].map(() => createTestStore({ schema })));
     try {
-      expect(await count(`SELECT count(*) AS n FROM "${schema}".event_store_migrations`)).toBe(4);
+      expect(await count(`SELECT count(*) AS n FROM "${schema}".event_store_migrations`)).toBe(5);
       await Promise.all(stores.map((s, i) => s.store.appendToStream(`from-${i}`, 'no_stream', someEvents(1))));
       await stores[0]!.allVisible();
       expect((await stores[0]!.store.readAllForward()).events).toHaveLength(3);
@@ -27,7 +27,7 @@ describe('migrations', () => {
   it('check mode refuses to start on pending migrations, naming them and the fix', async () => {
     const schema = uniqueSchema('check');
     await expect(createTestStore({ schema, migrations: 'check' })).rejects.toThrow(
-      /4 pending migration\(s\) \(CreateEventStore1764230400000, CreateSubscriptions1764316800000, LockStreamBeforeAppend1796083200000, StreamsLinksTags1796256000000\): run `npx event-store migrate`/,
+      /5 pending migration\(s\) \(CreateEventStore1764230400000, CreateSubscriptions1764316800000, LockStreamBeforeAppend1796083200000, StreamsLinksTags1796256000000, CreateProjections1796342400000\): run `npx event-store migrate`/,
     );
   });
 
@@ -50,6 +50,7 @@ describe('migrations', () => {
         'CreateSubscriptions1764316800000',
         'LockStreamBeforeAppend1796083200000',
         'StreamsLinksTags1796256000000',
+        'CreateProjections1796342400000',
       ];
       const functionText = async (): Promise<string> =>
         (
@@ -68,6 +69,8 @@ describe('migrations', () => {
       await t.store.appendToStreams([
         { streamId: 'tagged-before-revert', expectedVersion: 'no_stream', events: [{ eventType: 'T', data: {}, tags: ['x'] }] },
       ]);
+      expect(await runner.revertLast()).toBe('CreateProjections1796342400000');
+      expect(await count(`SELECT count(*) AS n FROM pg_tables WHERE schemaname = '${t.schema}' AND tablename = 'projections'`)).toBe(0);
       expect(await runner.revertLast()).toBe('StreamsLinksTags1796256000000');
       expect(await functionText()).not.toContain('pg_advisory_xact_lock_shared');
       expect(

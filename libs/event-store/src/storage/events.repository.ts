@@ -8,13 +8,16 @@ import { toRecordedEvent } from './sql/recorded-event.mapper.js';
 import type { AppendResult, StreamAppendResult } from '../types/append-result.js';
 import type { RecordedEvent } from '../types/event-data.js';
 import type { NewEventRecord } from '../validation/event-data.validation.js';
+import type { DatabaseSession } from './database-executor.js';
 import { EventStoreDatabase } from './event-store-database.js';
 import type { QueryConfig } from 'pg';
 import {
   appendOneToLiveStreamSql,
   appendToLiveStreamSql,
   appendToStreamSql,
+  appendOneTaggedSql,
   appendTaggedSql,
+  oneEventTagLocks,
   appendToStreamsSql,
   type AppendRow,
 } from './sql/append-to-stream.sql.js';
@@ -178,22 +181,11 @@ export class EventsRepository {
    * one. One result per entry, in the order given.
    */
   async appendToStreams(writes: StreamWrite[], condition: ConditionRecord | null, timeoutMs?: number): Promise<StreamAppendResult[]> {
-    // An absent key reads as SQL NULL in `append_to_streams`; a JSON null would not.
-    const entries = writes.map((write) => ({
-      stream_id: write.streamId,
-      expected: write.expected,
-      events: write.events,
-      links: write.links,
-    }));
     try {
-      const rows = await this.database.executor.query<StreamWriteRow>(
-        {
-          name: 'es_append_streams',
-          text: this.sql.appendToStreams,
-          values: [JSON.stringify(entries), condition && JSON.stringify(condition)],
-        },
-        { idempotent: true, deadline: this.database.executor.deadline(timeoutMs) },
-      );
+      const rows = await this.database.executor.query<StreamWriteRow>(this.streamsStatement(writes, condition), {
+        idempotent: true,
+        deadline: this.database.executor.deadline(timeoutMs),
+      });
       return rows.map((row) => toStreamResult(writes[row.entry - 1]!.streamId, row));
     } catch (error) {
       throw streamsFailure(error, writes);
@@ -205,16 +197,100 @@ export class EventsRepository {
    * index rows, in three statements; the unusual cases go on to `append_to_streams` in the same call.
    */
   private async appendTagged(write: StreamWrite & { events: NewEventRecord[] }, condition: ConditionRecord | null, timeoutMs?: number) {
-    const values = [write.streamId, write.expected, JSON.stringify(write.events), condition && JSON.stringify(condition)];
     try {
-      const [row] = await this.database.executor.query<StreamWriteRow>(
-        { name: 'es_append_tagged', text: this.sql.appendTagged, values },
-        { idempotent: true, deadline: this.database.executor.deadline(timeoutMs) },
-      );
+      const [row] = await this.database.executor.query<StreamWriteRow>(this.taggedAppendStatement(write, condition), {
+        idempotent: true,
+        deadline: this.database.executor.deadline(timeoutMs),
+      });
       return toStreamResult(write.streamId, row!) as AppendResult;
     } catch (error) {
       throw streamsFailure(error, [write]);
     }
+  }
+
+  private streamsStatement(writes: StreamWrite[], condition: ConditionRecord | null): QueryConfig {
+    // An absent key reads as SQL NULL in `append_to_streams`; a JSON null would not.
+    const entries = writes.map((write) => ({
+      stream_id: write.streamId,
+      expected: write.expected,
+      events: write.events,
+      links: write.links,
+    }));
+    return {
+      name: 'es_append_streams',
+      text: this.sql.appendToStreams,
+      values: [JSON.stringify(entries), condition && JSON.stringify(condition)],
+    };
+  }
+
+  private taggedAppendStatement(write: StreamWrite & { events: NewEventRecord[] }, condition: ConditionRecord | null): QueryConfig {
+    const [event] = write.events;
+    if (write.events.length === 1 && event !== undefined && (condition === null || condition.items.length === 1)) {
+      return this.oneTaggedStatement(write, event, condition);
+    }
+    const values = [write.streamId, write.expected, JSON.stringify(write.events), condition && JSON.stringify(condition)];
+    return { name: 'es_append_tagged', text: this.sql.appendTagged, values };
+  }
+
+  /** The one-event form: the event's fields, the condition's item and the lock names as parameters. */
+  private oneTaggedStatement(write: StreamWrite, event: NewEventRecord, condition: ConditionRecord | null): QueryConfig {
+    const item = condition?.items[0] ?? null;
+    const locks = oneEventTagLocks(event.event_type, event.tags, item);
+    const values = [
+      write.streamId,
+      write.expected,
+      event.event_id,
+      event.event_type,
+      event.schema_version,
+      JSON.stringify(event.data),
+      JSON.stringify(event.metadata),
+      event.causation_id,
+      event.correlation_id,
+      event.tags,
+      locks.names,
+      locks.exclusive,
+      item?.event_types ?? null,
+      item?.tags ?? null,
+      condition?.after ?? 0,
+      JSON.stringify([event]),
+      condition && JSON.stringify(condition),
+    ];
+    return { name: 'es_append_one_tagged', text: this.sql.appendOneTagged, values };
+  }
+
+  /**
+   * {@link append} on `session`, a transaction of the caller's (`store.transaction`): the same
+   * errors, the full function only. A failed statement ends the caller's transaction, and the
+   * one-statement append fails on a re-send that the full function accepts.
+   */
+  async appendOn(
+    session: DatabaseSession,
+    write: StreamWrite & { events: NewEventRecord[] },
+    condition: ConditionRecord | null,
+  ): Promise<AppendResult> {
+    if (condition !== null || write.events.some((event) => event.tags !== null)) {
+      const { rows } = await session.query<StreamWriteRow>(this.taggedAppendStatement(write, condition)).catch((error: unknown) => {
+        throw streamsFailure(error, [write]);
+      });
+      return toStreamResult(write.streamId, rows[0]!) as AppendResult;
+    }
+    const statement = { name: 'es_append', text: this.sql.append, values: [write.streamId, write.expected, JSON.stringify(write.events)] };
+    const { rows } = await session.query<AppendRow>(statement).catch((error: unknown) => {
+      throw appendFailure(error, write.streamId, write.expectedLabel);
+    });
+    return toAppendResult(write.streamId, rows[0]!);
+  }
+
+  /** {@link appendToStreams} on `session`, a transaction of the caller's: the same errors. */
+  async appendToStreamsOn(
+    session: DatabaseSession,
+    writes: StreamWrite[],
+    condition: ConditionRecord | null,
+  ): Promise<StreamAppendResult[]> {
+    const { rows } = await session.query<StreamWriteRow>(this.streamsStatement(writes, condition)).catch((error: unknown) => {
+      throw streamsFailure(error, writes);
+    });
+    return rows.map((row) => toStreamResult(writes[row.entry - 1]!.streamId, row));
   }
 
   /** A page of one stream; throws `STREAM_NOT_FOUND` or `STREAM_DELETED`. */
@@ -341,6 +417,7 @@ function statements(schema: string) {
     appendOneToLive: appendOneToLiveStreamSql(schema),
     appendToStreams: appendToStreamsSql(schema),
     appendTagged: appendTaggedSql(schema),
+    appendOneTagged: appendOneTaggedSql(schema),
     readStreamForward: readStreamForwardSql(schema),
     readStreamBackward: readStreamBackwardSql(schema),
     readAllForward: readAllForwardSql(schema),

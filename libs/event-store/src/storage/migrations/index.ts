@@ -2,6 +2,7 @@ import { CreateEventStore1764230400000 } from './1764230400000-create-event-stor
 import { CreateSubscriptions1764316800000 } from './1764316800000-create-subscriptions.js';
 import { LockStreamBeforeAppend1796083200000 } from './1796083200000-lock-stream-before-append.js';
 import { StreamsLinksTags1796256000000 } from './1796256000000-streams-links-tags.js';
+import { CreateProjections1796342400000 } from './1796342400000-create-projections.js';
 
 /** Every migration of the store's own tables, oldest first. */
 export const eventStoreMigrations = [
@@ -9,4 +10,5 @@ export const eventStoreMigrations = [
   CreateSubscriptions1764316800000,
   LockStreamBeforeAppend1796083200000,
   StreamsLinksTags1796256000000,
+  CreateProjections1796342400000,
 ];

@@ -1,0 +1,96 @@
+import type { AllFilter } from '../types/read-options.js';
+import type { ProjectionTables } from './projection-handler.js';
+
+/**
+ * Where a projection stands, across every process: `running` (a process holds its lease),
+ * `standby` (none does now: no process runs it, or one is about to take over), `halted` (stopped
+ * at a failing event until `resumeProjection` or a restart), `rebuilding` (a rebuild is under way;
+ * the current read model keeps being served and updated meanwhile).
+ */
+export type ProjectionState = 'running' | 'standby' | 'halted' | 'rebuilding';
+
+/** A failure of a projection's handler, and the event it failed on. */
+export interface ProjectionError {
+  message: string;
+  /** When the attempt failed. */
+  at: Date;
+  /** Attempts made at the event so far. */
+  attempts: number;
+  eventId: string | null;
+  globalPosition: number | null;
+  streamId: string | null;
+  streamVersion: number | null;
+  eventType: string | null;
+}
+
+/** A rebuild in progress, or left behind by a process that died while rebuilding. */
+export interface ProjectionRebuildStatus {
+  /** The generation of tables it builds (`<table>__r<generation>`). */
+  generation: number;
+  /** Whether its process still holds its lease; `false`: it died, and the next rebuild starts over. */
+  active: boolean;
+  owner: string | null;
+  /** Events replayed so far. */
+  processed: number;
+  /** Events to replay, as counted when it began (more may come meanwhile). */
+  total: number;
+  /** The `$all` cursor it has replayed to. */
+  position: number;
+  startedAt: Date | null;
+}
+
+/** What `store.projectionStatus(name)` and `listProjections()` report. */
+export interface ProjectionStatus {
+  name: string;
+  status: ProjectionState;
+  /** The `$all` cursor (a global position) of the last event the read model reflects; 0 before any. */
+  checkpoint: number;
+  /**
+   * Events of the projection's filter that `$all` shows after the checkpoint: a count of events,
+   * not a distance of positions (positions are not in `$all` order); counted up to 1,000,000.
+   */
+  lag: number;
+  /** The process holding the lease (`host:pid:tag`), while it is valid. */
+  owner: string | null;
+  /** The latest failure of its handler (kept after it was retried away or resumed, until the next one). */
+  lastError: ProjectionError | null;
+  /** While halted: the event it stopped at (the first one not applied). */
+  failedEvent: { eventId: string; globalPosition: number } | null;
+  /** The read model's tables (logical name → table). */
+  tables: ProjectionTables;
+  filter: AllFilter;
+  /** How many times it was rebuilt (the generation of its tables); 0 for the tables first created. */
+  generation: number;
+  rebuild: ProjectionRebuildStatus | null;
+  updatedAt: Date;
+}
+
+/** A rebuild's progress, reported after each batch. */
+export interface RebuildProgress {
+  name: string;
+  generation: number;
+  /** `replaying` into the fresh tables; `switched` once they replaced the old ones. */
+  phase: 'replaying' | 'switched';
+  /** Events replayed so far. */
+  processed: number;
+  /** Events to replay, as counted when the rebuild began (more may come meanwhile). */
+  total: number;
+  /** The `$all` cursor replayed to. */
+  position: number;
+}
+
+/** Options of `store.rebuildProjection`. */
+export interface RebuildOptions {
+  /** Called after each batch and once switched; an error it throws is logged, not raised. */
+  onProgress?: (progress: RebuildProgress) => void;
+}
+
+/** What a finished rebuild did. */
+export interface RebuildResult {
+  name: string;
+  generation: number;
+  /** Events replayed in all. */
+  processed: number;
+  /** The checkpoint the rebuilt read model started from. */
+  checkpoint: number;
+}
