@@ -17,7 +17,7 @@ import {
   appendToStreamSql,
   appendOneTaggedSql,
   appendTaggedSql,
-  oneEventTagLocks,
+  tagLockNames,
   appendToStreamsSql,
   type AppendRow,
 } from './sql/append-to-stream.sql.js';
@@ -216,10 +216,14 @@ export class EventsRepository {
       events: write.events,
       links: write.links,
     }));
+    const locks = tagLockNames(
+      writes.flatMap((write) => write.events ?? []),
+      condition?.items ?? [],
+    );
     return {
       name: 'es_append_streams',
       text: this.sql.appendToStreams,
-      values: [JSON.stringify(entries), condition && JSON.stringify(condition)],
+      values: [JSON.stringify(entries), condition && JSON.stringify(condition), locks.names, locks.exclusive],
     };
   }
 
@@ -235,7 +239,7 @@ export class EventsRepository {
   /** The one-event form: the event's fields, the condition's item and the lock names as parameters. */
   private oneTaggedStatement(write: StreamWrite, event: NewEventRecord, condition: ConditionRecord | null): QueryConfig {
     const item = condition?.items[0] ?? null;
-    const locks = oneEventTagLocks(event.event_type, event.tags, item);
+    const locks = tagLockNames([event], item === null ? [] : [item]);
     const values = [
       write.streamId,
       write.expected,

@@ -71,7 +71,7 @@ export class StreamsLinksTags1796256000000 implements MigrationInterface {
       `DROP FUNCTION ${s}.append_one_tagged(text, bigint, uuid, text, integer, json, json, uuid, uuid, text[], text[], boolean[], text[], text[], bigint, json, json)`,
     );
     await queryRunner.query(`DROP FUNCTION ${s}.append_tagged(text, bigint, json, json)`);
-    await queryRunner.query(`DROP FUNCTION ${s}.append_to_streams(json, json)`);
+    await queryRunner.query(`DROP FUNCTION ${s}.append_to_streams(json, json, text[], boolean[])`);
     await queryRunner.query(appendFunction(s, { replace: true, streamLock: streamLockKeySql(s, 'p_stream_id') }));
     await queryRunner.query(`DROP TABLE ${s}.stream_links, ${s}.event_tags`);
     await queryRunner.query(`ALTER TABLE ${s}.events DROP COLUMN tags`);
@@ -215,7 +215,7 @@ export function appendToStreamsFunction(s: string): string {
     `RAISE EXCEPTION '${message}' USING ERRCODE = '${code}', DETAIL = ${detail}`;
   const detail = (fields: string): string => `json_build_object(${fields})::text`;
   return `
-    CREATE FUNCTION ${s}.append_to_streams(p_entries json, p_condition json)
+    CREATE FUNCTION ${s}.append_to_streams(p_entries json, p_condition json, p_locks text[] DEFAULT NULL, p_exclusive boolean[] DEFAULT NULL)
     RETURNS TABLE (entry integer, from_version bigint, to_version bigint, first_position bigint, last_position bigint)
     LANGUAGE plpgsql
     SET enable_seqscan = off${KEYED_JOINS}
@@ -245,8 +245,13 @@ export function appendToStreamsFunction(s: string): string {
       PERFORM pg_advisory_xact_lock(l.key)
          FROM (SELECT DISTINCT ${streamLockKeySql(s, 'x.stream_id')} AS key
                  FROM json_to_recordset(p_entries) AS x(stream_id text) ORDER BY 1) AS l;
-      PERFORM CASE WHEN l.exclusive THEN pg_advisory_xact_lock(${seed}, l.key) ELSE pg_advisory_xact_lock_shared(${seed}, l.key) END
-         FROM (${tagLocksSql()}) AS l;
+      -- The caller may have named the tag locks ({@link givenTagLocksSql}); otherwise they are found here.
+      IF p_locks IS NULL THEN
+        PERFORM CASE WHEN l.exclusive THEN pg_advisory_xact_lock(${seed}, l.key) ELSE pg_advisory_xact_lock_shared(${seed}, l.key) END
+           FROM (${tagLocksSql()}) AS l;
+      ELSE
+        PERFORM ${givenTagLocksSql(s)};
+      END IF;
 
       -- 3. A re-send (every write of the call stored already), or a duplicate: looked into only
       -- when one of the call's ids is stored, or one of its links made, already.
@@ -606,6 +611,18 @@ export function appendTaggedFunction(s: string): string {
 }
 
 /**
+ * Takes the tag locks named by the caller (`p_locks`, `p_exclusive`: see `tagLockNames` in
+ * append-to-stream.sql.ts, the rules of {@link tagLockKeys}; a NULL name is the whole tag space's
+ * key), each key once in its strongest mode, in key order. The body of a PERFORM.
+ */
+function givenTagLocksSql(s: string): string {
+  return `count(CASE WHEN l.exclusive THEN pg_advisory_xact_lock(${tagLockSeed(s)}, l.key)
+                     ELSE pg_advisory_xact_lock_shared(${tagLockSeed(s)}, l.key) END)
+         FROM (SELECT coalesce(hashtext(u.name), ${TAG_SPACE_KEY}) AS key, bool_or(u.exclusive) AS exclusive
+                 FROM unnest(p_locks, p_exclusive) AS u(name, exclusive) GROUP BY 1 ORDER BY 1) AS l`;
+}
+
+/**
  * `append_tagged` for the most common case, one event and at most one condition item, with the
  * event's fields, the item and the tag locks as typed parameters: nothing to unpack from JSON, and
  * two plain statements (measured: the JSON work of the lock statement and of the condition cost
@@ -681,10 +698,7 @@ export function appendOneTaggedFunction(s: string): string {
       v_from bigint;
       v_position bigint;
     BEGIN${isolationGuard()}
-      PERFORM count(CASE WHEN l.exclusive THEN pg_advisory_xact_lock(${tagLockSeed(s)}, l.key)
-                         ELSE pg_advisory_xact_lock_shared(${tagLockSeed(s)}, l.key) END)
-         FROM (SELECT coalesce(hashtext(u.name), ${TAG_SPACE_KEY}) AS key, bool_or(u.exclusive) AS exclusive
-                 FROM unnest(p_locks, p_exclusive) AS u(name, exclusive) GROUP BY 1 ORDER BY 1) AS l
+      PERFORM ${givenTagLocksSql(s)}
         WHERE (SELECT true FROM pg_advisory_xact_lock(${streamLockKeySql(s, 'p_stream_id')}));
       IF p_after <> 0 THEN
         SELECT c.transaction_id INTO v_cursor_tx FROM (

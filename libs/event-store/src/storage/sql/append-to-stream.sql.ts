@@ -86,10 +86,11 @@ export const appendToStreamSql = (s: string): string =>
 
 /**
  * The append of several streams, links and conditions (`append_to_streams`, migration
- * 1796256000000): $1 the entries (JSON), $2 the condition (JSON) or NULL. A row per entry.
+ * 1796256000000): $1 the entries (JSON), $2 the condition (JSON) or NULL, $3/$4 the names of its
+ * tag locks and whether each is exclusive ({@link tagLockNames}). A row per entry.
  */
 export const appendToStreamsSql = (s: string): string =>
-  `SELECT entry, from_version, to_version, first_position, last_position FROM ${s}.append_to_streams($1::json, $2::json)`;
+  `SELECT entry, from_version, to_version, first_position, last_position FROM ${s}.append_to_streams($1::json, $2::json, $3::text[], $4::boolean[])`;
 
 /**
  * An append to one stream with tags or a condition (`append_tagged`, migration 1796256000000):
@@ -102,7 +103,7 @@ export const appendTaggedSql = (s: string): string =>
  * A one-event append with tags or a one-item condition (`append_one_tagged`, migration
  * 1796256000000): $1 stream id, $2 expected version code, $3–$10 the event's id, type, schema
  * version, data, metadata, causation, correlation, tags; $11/$12 the tag-lock names and whether
- * each is exclusive ({@link oneEventTagLocks}); $13/$14 the condition item's types and tags (NULL:
+ * each is exclusive ({@link tagLockNames}); $13/$14 the condition item's types and tags (NULL:
  * any type / no tags), $15 its `after`; $16/$17 the event and the condition as JSON, for the
  * unusual cases it hands on to `append_to_streams`.
  */
@@ -112,29 +113,37 @@ export const appendOneTaggedSql = (s: string): string =>
      $12::boolean[], $13::text[], $14::text[], $15::bigint, $16::json, $17::json)`;
 
 /**
- * The names of the tag locks of a one-event append ({@link appendOneTaggedSql}), by the rules of
- * `append_to_streams` (see its migration): shared, `type|` and `|tag` and `type|tag` for each tag;
- * for the condition's item, exclusive, `type|tag₀` for each of its types (or `|tag₀` without
- * types, or `type|` without tags), tag₀ its first tag; and with a condition, the whole tag space's
- * lock (a `null` name) shared. One event has at most 41 shared names, within
- * {@link MAX_SHARED_TAG_LOCKS}.
+ * The names of the tag locks of an append, by the rules of `append_to_streams` (see its migration):
+ * shared, `type|` for each event and `|tag` and `type|tag` for each of its tags; more than
+ * {@link MAX_SHARED_TAG_LOCKS} of those give way to the whole tag space's lock (a `null` name),
+ * exclusive; for each condition item, exclusive, `type|tag₀` for each of its types (or `|tag₀`
+ * without types, or `type|` without tags), tag₀ its first tag; and with a condition, the whole tag
+ * space's lock shared. Names, not keys: the database hashes them (`hashtext`), and distinct names
+ * are at least as many as distinct keys, so the bound is never passed.
  */
-export function oneEventTagLocks(
-  eventType: string,
-  tags: readonly string[] | null,
-  item: { event_types: string[] | null; tags: string[] | null } | null,
+export function tagLockNames(
+  events: ReadonlyArray<{ event_type: string; tags: readonly string[] | null }>,
+  items: ReadonlyArray<{ event_types: string[] | null; tags: string[] | null }>,
 ): { names: Array<string | null>; exclusive: boolean[] } {
-  const names: Array<string | null> = [`${eventType}\u001f`];
-  for (const tag of tags ?? []) names.push(`\u001f${tag}`, `${eventType}\u001f${tag}`);
-  const exclusive = names.map(() => false);
-  if (item !== null) {
+  const shared = new Set<string>();
+  for (const event of events) {
+    shared.add(`${event.event_type}\u001f`);
+    for (const tag of event.tags ?? []) shared.add(`\u001f${tag}`).add(`${event.event_type}\u001f${tag}`);
+  }
+  const names: Array<string | null> = shared.size > MAX_SHARED_TAG_LOCKS ? [null] : [...shared];
+  const exclusive = names.map(() => shared.size > MAX_SHARED_TAG_LOCKS);
+  for (const item of items) {
     const first = item.tags?.[0];
     const keyed =
       first === undefined
         ? (item.event_types ?? []).map((type) => `${type}\u001f`)
         : (item.event_types ?? ['']).map((type) => `${type}\u001f${first}`);
-    names.push(...keyed, null);
-    exclusive.push(...keyed.map(() => true), false);
+    names.push(...keyed);
+    exclusive.push(...keyed.map(() => true));
+  }
+  if (items.length > 0) {
+    names.push(null);
+    exclusive.push(false);
   }
   return { names, exclusive };
 }
