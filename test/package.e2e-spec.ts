@@ -168,6 +168,74 @@ const TSCONFIG_DECLARATIONS = {
   include: ['src', 'types-check'],
 };
 
+/** The cqrs bridge's declarations, checked as a user of the bridge compiles them. */
+const TSCONFIG_CQRS = {
+  extends: './tsconfig.json',
+  compilerOptions: { noEmit: true, skipLibCheck: false, rootDir: '.' },
+  include: ['cqrs-check'],
+};
+
+/** A command handler, an aggregate and an event handler on the bridge, as the docs show them. */
+const CQRS_USER = `import { Injectable, Module } from '@nestjs/common';
+import { AggregateRoot, CommandHandler, CqrsModule, EventsHandler, type ICommandHandler, type IEventHandler } from '@nestjs/cqrs';
+import { EventStoreModule, EventType } from '@game-bot/event-store';
+import { AggregateRepository, EventStoreCqrsModule, recordedEventOf, type LoadedAggregate } from '@game-bot/event-store/cqrs';
+
+@EventType('GameWon')
+export class GameWon {
+  player!: string;
+}
+
+export class Game extends AggregateRoot {
+  winner: string | undefined;
+  win(player: string): void {
+    this.apply(Object.assign(new GameWon(), { player }));
+  }
+  onGameWon(event: GameWon): void {
+    this.winner = event.player;
+  }
+}
+
+export class Win {
+  constructor(readonly gameId: string, readonly player: string) {}
+}
+
+@CommandHandler(Win)
+export class WinHandler implements ICommandHandler<Win> {
+  constructor(private readonly aggregates: AggregateRepository) {}
+  async execute({ gameId, player }: Win): Promise<number> {
+    const loaded: LoadedAggregate<Game> = await this.aggregates.load(\`game-\${gameId}\`, () => new Game());
+    loaded.aggregate.win(player);
+    const result = await this.aggregates.save(loaded.aggregate, \`game-\${gameId}\`, loaded.version);
+    return result?.toVersion ?? loaded.version;
+  }
+}
+
+@Injectable()
+@EventsHandler(GameWon)
+export class Announce implements IEventHandler<GameWon> {
+  handle(event: GameWon): string | undefined {
+    return recordedEventOf(event)?.streamId;
+  }
+}
+
+@Module({
+  imports: [
+    CqrsModule.forRoot(),
+    EventStoreModule.forRoot(),
+    EventStoreModule.forFeature([GameWon]),
+    EventStoreCqrsModule.forRoot({ subscription: 'bus', filter: { streamPrefix: 'game-' }, startFrom: 'end', delivery: 'handlers' }),
+  ],
+  providers: [WinHandler, Announce],
+})
+export class GameModule {}
+`;
+
+/** `name@version` for each of `versions`. */
+function specs(versions: Record<string, string>): string[] {
+  return Object.entries(versions).map(([name, version]) => `${name}@${version}`);
+}
+
 function freshAppPackageJson(tarball: string): object {
   return {
     name: 'fresh-event-store-app',
@@ -280,7 +348,8 @@ describe('the packed library in a fresh Nest app', () => {
 
   async function expectShippedFiles(files: string[]): Promise<void> {
     const expected = ['package.json', 'README.md', 'LICENSE'];
-    for (const entry of ['index', 'testing/index', 'http/index', 'internal']) expected.push(`dist/${entry}.js`, `dist/${entry}.d.ts`);
+    for (const entry of ['index', 'testing/index', 'http/index', 'cqrs/index', 'internal'])
+      expected.push(`dist/${entry}.js`, `dist/${entry}.d.ts`);
     expected.push('dist/cli/event-store.cli.js');
     const migrations = (await readdir(join(LIBRARY, 'src/storage/migrations'))).filter((file) => /^\d+-.*\.ts$/.test(file));
     expect(migrations.length).toBeGreaterThan(0);
@@ -317,6 +386,32 @@ describe('the packed library in a fresh Nest app', () => {
       expect(existsSync(join(appDir, 'node_modules/@types/pg'))).toBe(false);
     });
   }, 180_000);
+
+  // `@nestjs/cqrs` is an optional peer: an app without it imports the main entry point (the boot
+  // below runs on it too), and only `@game-bot/event-store/cqrs` needs it.
+  it('imports the main entry point without @nestjs/cqrs installed; the cqrs entry point names what is missing', async () => {
+    await step('without cqrs', ['install'], async () => {
+      expect(existsSync(join(appDir, 'node_modules/@nestjs/cqrs'))).toBe(false);
+      const imported = await importEntryPoints(['@game-bot/event-store', '@game-bot/event-store/http', '@game-bot/event-store/cqrs']);
+      expect(imported).toEqual({
+        '@game-bot/event-store': 'loaded',
+        '@game-bot/event-store/http': 'loaded',
+        '@game-bot/event-store/cqrs': expect.stringMatching(/^ERR_MODULE_NOT_FOUND: .*'@nestjs\/cqrs'/),
+      });
+    });
+  });
+
+  /** Imports each entry point in a node process of the fresh app: `loaded`, or the error's code and message. */
+  async function importEntryPoints(entries: string[]): Promise<Record<string, string>> {
+    const script = `const result = {};
+      for (const entry of ${JSON.stringify(entries)}) {
+        result[entry] = await import(entry).then(() => 'loaded', (error) => error.code + ': ' + error.message);
+      }
+      console.log(JSON.stringify(result));`;
+    const imported = await run(process.execPath, ['--input-type=module', '-e', script], appDir);
+    expect(imported).toMatchObject({ code: 0, stderr: '' });
+    return JSON.parse(imported.stdout) as Record<string, string>;
+  }
 
   it('type-checks against the shipped declarations with skipLibCheck off', async () => {
     await step('declarations', ['install'], async () => {
@@ -398,6 +493,23 @@ describe('the packed library in a fresh Nest app', () => {
       expect(lines.filter((line) => !/^(Schema \S+:|\s+(applied|pending)\s+\S+|\d+ applied, \d+ pending)$/.test(line))).toEqual([]);
     });
   });
+
+  // Last, as it installs the optional peer into the fresh app.
+  it('with @nestjs/cqrs installed, type-checks a cqrs bridge user with skipLibCheck off, and loads the cqrs entry point', async () => {
+    await step('cqrs', ['install'], async () => {
+      const installed = await run(
+        'npm',
+        ['install', '--no-audit', '--no-fund', '--prefer-offline', ...specs(pinned(['@nestjs/cqrs']))],
+        appDir,
+      );
+      expect(installed).toMatchObject({ code: 0 });
+      await mkdir(join(appDir, 'cqrs-check'), { recursive: true });
+      await writeFile(join(appDir, 'cqrs-check/game.ts'), CQRS_USER);
+      await writeFile(join(appDir, 'tsconfig.cqrs.json'), JSON.stringify(TSCONFIG_CQRS, null, 2));
+      expect(await run('npx', ['tsc', '-p', 'tsconfig.cqrs.json'], appDir)).toMatchObject({ code: 0, stdout: '' });
+      expect(await importEntryPoints(['@game-bot/event-store/cqrs'])).toEqual({ '@game-bot/event-store/cqrs': 'loaded' });
+    });
+  }, 180_000);
 
   function migrateStatus(): Promise<Result> {
     return run('npx', ['event-store', 'migrate', 'status'], appDir, cleanEnvironment({ EVENT_STORE_EMBEDDED_DATA_DIR: dataDir }));
