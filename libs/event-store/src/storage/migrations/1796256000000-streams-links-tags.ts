@@ -186,6 +186,41 @@ function cursorSql(s: string): string {
 }
 
 /**
+ * The version check of one entry (`v_entry`) against its stream's row, locked (`FOR UPDATE`), or
+ * created for an entry that writes: raises `ESNFD`, `ESDEL` or `ESWEV` naming the stream, and
+ * leaves the version in `v_version` otherwise.
+ */
+function entryCheckSql(
+  s: string,
+  failure: (code: string, message: string, detail: string) => string,
+  detail: (fields: string) => string,
+): string {
+  return `        LOOP
+          SELECT st.version, st.deleted_at IS NOT NULL INTO v_version, v_deleted
+            FROM ${s}.streams st WHERE st.stream_id = v_entry.stream_id FOR UPDATE;
+          EXIT WHEN FOUND;
+          IF v_entry.expected = -2 THEN
+            ${failure('ESNFD', 'stream not found', detail(`'streamId', v_entry.stream_id, 'actualVersion', 0`))};
+          ELSIF v_entry.expected > 0 THEN
+            ${failure('ESWEV', 'wrong expected version', detail(`'streamId', v_entry.stream_id, 'actualVersion', 0`))};
+          END IF;
+          IF v_entry.events IS NULL AND v_entry.links IS NULL THEN
+            v_version := 0;
+            v_deleted := false;
+            EXIT;
+          END IF;
+          INSERT INTO ${s}.streams (stream_id) VALUES (v_entry.stream_id) ON CONFLICT (stream_id) DO NOTHING;
+        END LOOP;
+        IF v_deleted THEN
+          ${failure('ESDEL', 'stream deleted', detail(`'streamId', v_entry.stream_id, 'actualVersion', v_version`))};
+        ELSIF v_entry.expected = -2 AND v_version = 0 THEN
+          ${failure('ESNFD', 'stream not found', detail(`'streamId', v_entry.stream_id, 'actualVersion', 0`))};
+        ELSIF v_entry.expected >= 0 AND v_entry.expected <> v_version THEN
+          ${failure('ESWEV', 'wrong expected version', detail(`'streamId', v_entry.stream_id, 'actualVersion', v_version`))};
+        END IF;`;
+}
+
+/**
  * Appends to several streams in one transaction: `p_entries` is a JSON array of
  * `{ stream_id, expected, events, links }` (expected coded as for `append_to_stream`; `events` the
  * records to append, `links` the ids of stored events to link; neither: a check of the version
@@ -343,29 +378,7 @@ export function appendToStreamsFunction(s: string): string {
                x.entry->'events' AS events, x.entry->'links' AS links
           FROM json_array_elements(p_entries) WITH ORDINALITY AS x(entry, ord) ORDER BY x.ord
         LOOP
-        LOOP
-          SELECT st.version, st.deleted_at IS NOT NULL INTO v_version, v_deleted
-            FROM ${s}.streams st WHERE st.stream_id = v_entry.stream_id FOR UPDATE;
-          EXIT WHEN FOUND;
-          IF v_entry.expected = -2 THEN
-            ${failure('ESNFD', 'stream not found', detail(`'streamId', v_entry.stream_id, 'actualVersion', 0`))};
-          ELSIF v_entry.expected > 0 THEN
-            ${failure('ESWEV', 'wrong expected version', detail(`'streamId', v_entry.stream_id, 'actualVersion', 0`))};
-          END IF;
-          IF v_entry.events IS NULL AND v_entry.links IS NULL THEN
-            v_version := 0;
-            v_deleted := false;
-            EXIT;
-          END IF;
-          INSERT INTO ${s}.streams (stream_id) VALUES (v_entry.stream_id) ON CONFLICT (stream_id) DO NOTHING;
-        END LOOP;
-        IF v_deleted THEN
-          ${failure('ESDEL', 'stream deleted', detail(`'streamId', v_entry.stream_id, 'actualVersion', v_version`))};
-        ELSIF v_entry.expected = -2 AND v_version = 0 THEN
-          ${failure('ESNFD', 'stream not found', detail(`'streamId', v_entry.stream_id, 'actualVersion', 0`))};
-        ELSIF v_entry.expected >= 0 AND v_entry.expected <> v_version THEN
-          ${failure('ESWEV', 'wrong expected version', detail(`'streamId', v_entry.stream_id, 'actualVersion', v_version`))};
-        END IF;
+${entryCheckSql(s, failure, detail)}
         END LOOP;
         RAISE EXCEPTION 'append_to_streams: a version check failed, and none raised';
       END IF;
@@ -404,29 +417,7 @@ export function appendToStreamsFunction(s: string): string {
           last_position := v_last_position;
           RETURN NEXT;
         ELSIF v_entry.links IS NOT NULL THEN
-        LOOP
-          SELECT st.version, st.deleted_at IS NOT NULL INTO v_version, v_deleted
-            FROM ${s}.streams st WHERE st.stream_id = v_entry.stream_id FOR UPDATE;
-          EXIT WHEN FOUND;
-          IF v_entry.expected = -2 THEN
-            ${failure('ESNFD', 'stream not found', detail(`'streamId', v_entry.stream_id, 'actualVersion', 0`))};
-          ELSIF v_entry.expected > 0 THEN
-            ${failure('ESWEV', 'wrong expected version', detail(`'streamId', v_entry.stream_id, 'actualVersion', 0`))};
-          END IF;
-          IF v_entry.events IS NULL AND v_entry.links IS NULL THEN
-            v_version := 0;
-            v_deleted := false;
-            EXIT;
-          END IF;
-          INSERT INTO ${s}.streams (stream_id) VALUES (v_entry.stream_id) ON CONFLICT (stream_id) DO NOTHING;
-        END LOOP;
-        IF v_deleted THEN
-          ${failure('ESDEL', 'stream deleted', detail(`'streamId', v_entry.stream_id, 'actualVersion', v_version`))};
-        ELSIF v_entry.expected = -2 AND v_version = 0 THEN
-          ${failure('ESNFD', 'stream not found', detail(`'streamId', v_entry.stream_id, 'actualVersion', 0`))};
-        ELSIF v_entry.expected >= 0 AND v_entry.expected <> v_version THEN
-          ${failure('ESWEV', 'wrong expected version', detail(`'streamId', v_entry.stream_id, 'actualVersion', v_version`))};
-        END IF;
+${entryCheckSql(s, failure, detail)}
 ${linkStatements(s, failure)}
         ELSE
           SELECT coalesce((SELECT st.version FROM ${s}.streams st WHERE st.stream_id = v_entry.stream_id), 0) INTO v_version;
