@@ -115,6 +115,14 @@ describe('the word-guess bot (apps/word-guess-bot)', () => {
     expect(body.players).toContainEqual(eve);
     expect(body.players).toContainEqual({ player: 'dee', points: 0, wins: 0, guesses: 1 });
     expect(body.projection).toMatchObject({ status: 'running' });
+    // Its bare table name is the bot's schema's table, nowhere else.
+    const sql = new pg.Pool({ ...testConnection(), max: 1 });
+    const { rows } = await sql.query(
+      "SELECT schemaname FROM pg_tables WHERE tablename = 'leaderboard_scores' AND schemaname IN ($1, 'public')",
+      [schema],
+    );
+    await sql.end();
+    expect(rows).toEqual([{ schemaname: schema }]);
   });
 
   it('reads a guess stored at version 1 through the upcaster', async () => {

@@ -165,7 +165,10 @@ export class EventStore {
    * `tx.appendToStreams`: the validation and errors of this class's) commit together when `work`
    * resolves, and are rolled back when it throws (the error is rethrown). Subscribers hear of the
    * events after the commit. A failed statement ends the transaction, as in PostgreSQL: rethrow,
-   * or catch it within a `SAVEPOINT` and `ROLLBACK TO` it.
+   * or catch it within a `SAVEPOINT` and `ROLLBACK TO` it. Await every `tx` call: a `work` that
+   * resolves while one is still running is refused (`INVALID_ARGUMENT`), nothing committed. Table
+   * names without a schema resolve in the store's schema first (a projection's tables), then along
+   * the connection's usual search path.
    *
    * `work` may run more than once, each time in a new transaction: after a deadlock, and when its
    * appends would otherwise come out of order in `$all` (docs/design.md). Keep effects outside the
@@ -397,8 +400,8 @@ export class EventStore {
 
   /**
    * Where a projection (`@Projection`) stands, across every process: `running`, `standby`,
-   * `halted` (with the error and the event it stopped at) or `rebuilding` (with the rebuild's
-   * progress); its checkpoint, its lag (events of its filter after the checkpoint), its owner and
+   * `halted` (with the error and the event it stopped at), `rebuilding` (with the rebuild's
+   * progress) or `failed` (it could not be created in this process: `lastError`); its checkpoint, its lag (events of its filter after the checkpoint), its owner and
    * its last error. `INVALID_ARGUMENT` for a name no process has started.
    *
    * @example
@@ -415,8 +418,9 @@ export class EventStore {
 
   /**
    * Lets a halted projection run again, from its checkpoint: the event it halted at is tried
-   * first (nothing is skipped). Whichever process stands by takes it within a second. Nothing
-   * happens to a projection that is not halted; a restart of a process running it resumes it too.
+   * first (nothing is skipped). Whichever process stands by takes it within a second. A projection
+   * `failed` in this process (its `createTables` failed) is tried again. Nothing happens to one
+   * that is neither; a restart of a process running it resumes it too.
    */
   async resumeProjection(name: string): Promise<void> {
     await this.projections.resume(name);

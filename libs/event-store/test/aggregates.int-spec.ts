@@ -178,12 +178,18 @@ describe('aggregates (deciders)', () => {
       expect(await t.store.readSnapshot(streamId)).toBeNull();
       for (let i = 5; i <= 12; i++) await counters.handle(id, add(i));
       const snapshot = await t.store.readSnapshot(streamId);
-      expect(snapshot).toMatchObject({ sourceVersion: 10, sourceType: 'aggregate', metadata: { snapshotVersion: 1 } });
+      const tenth = (await t.store.readStreamForward(streamId, { fromVersion: 10, maxCount: 1 }))[0]!;
+      expect(snapshot).toMatchObject({
+        sourceVersion: 10,
+        sourceType: 'aggregate',
+        metadata: { snapshotVersion: 1, eventId: tenth.eventId },
+      });
       expect((snapshot!.data as { state: Counter }).state.total).toBe(55);
 
       const { result, read } = await countReads(() => counters.load(id));
       expect(result).toMatchObject({ version: 12, state: { total: 78 } });
-      expect(read).toBe(2);
+      // The snapshot's own event (to check it is still there), then the two after it.
+      expect(read).toBe(3);
       // The snapshot is what load starts from: tampered, its total shows through.
       await tamperSnapshot(streamId, 1000);
       await expect(counters.load(id)).resolves.toMatchObject({ version: 12, state: { total: 1000 + 11 + 12 } });
@@ -261,6 +267,54 @@ describe('aggregates (deciders)', () => {
       await t.store.deleteStream(`gone-${id}`, 'any', { mode: 'hard' });
       await expect(counters.load(id)).resolves.toEqual({ state: counter.initialState(), version: 0 });
       await expect(counters.handle(id, add(6))).resolves.toMatchObject({ version: 1, state: { total: 6 } });
+    });
+
+    it('a stream hard-deleted and written anew between load and append: handle decides again on the new stream only', async () => {
+      const id = freshId();
+      const streamId = `race-${id}`;
+      const plain = t.store.aggregate(counter, { streamPrefix: 'race-' });
+      for (const amount of [100, 200, 300]) await plain.handle(id, add(amount));
+      // The store as the aggregate sees it: before its first append, the stream is replaced by a longer one.
+      let replaced = false;
+      const racing = Object.create(t.store, {
+        appendToStream: {
+          value: async (...args: Parameters<typeof t.store.appendToStream>) => {
+            if (!replaced) {
+              replaced = true;
+              await t.store.deleteStream(streamId, 'any', { mode: 'hard' });
+              for (const amount of [1, 2, 3, 4, 5]) await plain.handle(id, add(amount));
+            }
+            return t.store.appendToStream(...args);
+          },
+        },
+      }) as typeof t.store;
+      const result = await racing.aggregate(counter, { streamPrefix: 'race-' }).handle(id, add(10));
+      expect(replaced).toBe(true);
+      expect({ version: result.version, total: result.state.total, commands: result.state.commands.length }).toEqual({
+        version: 6,
+        total: 25,
+        commands: 6,
+      });
+    });
+
+    it('a snapshot of a stream that was hard-deleted and written anew is ignored: load and handle see the new events only', async () => {
+      const id = freshId();
+      const streamId = `reborn-${id}`;
+      const counters = t.store.aggregate(counter, { streamPrefix: 'reborn-', snapshotEvery: 3 });
+      for (const amount of [100, 200, 300]) await counters.handle(id, add(amount));
+      expect(await t.store.readSnapshot(streamId)).toMatchObject({ sourceVersion: 3 });
+      await t.store.deleteStream(streamId, 'any', { mode: 'hard' });
+
+      // Fewer events than the snapshot's version, then more: the old state must never come back.
+      await counters.handle(id, add(1));
+      await expect(counters.load(id)).resolves.toMatchObject({ version: 1, state: { total: 1 } });
+      for (const amount of [2, 3, 4]) await counters.handle(id, add(amount));
+      const { state, version } = await counters.load(id);
+      expect({ version, total: state.total, commands: state.commands.length }).toEqual({ version: 4, total: 10, commands: 4 });
+      // A snapshot of the new stream is taken again, and used.
+      for (const amount of [5, 6]) await counters.handle(id, add(amount));
+      expect(await t.store.readSnapshot(streamId)).toMatchObject({ sourceVersion: 6 });
+      await expect(counters.load(id)).resolves.toMatchObject({ version: 6, state: { total: 21 } });
     });
   });
 

@@ -157,6 +157,28 @@ describe('store.transaction', () => {
       expect(await outboxTopics()).not.toContain(topic);
     });
 
+    it('a call the work did not await fails the transaction, nothing committed: never a silent rollback, never half a work', async () => {
+      const topic = fresh('topic');
+      const late = `DO $$ BEGIN PERFORM pg_sleep(0.1); RAISE EXCEPTION 'late failure'; END $$`;
+      const failing = t.store.transaction(async (tx) => {
+        await tx.query(`INSERT INTO ${outbox} (topic) VALUES ($1)`, [topic]);
+        void tx.query(late).catch(() => undefined);
+        return 'resolved';
+      });
+      await expect(failing).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringMatching(/await every/) });
+      expect(await outboxTopics()).not.toContain(topic);
+
+      // Even when that call succeeds: the work after it (a .then of its own) would be refused, half of it committed.
+      const streamId = fresh('game');
+      const unawaited = t.store.transaction(async (tx) => {
+        await tx.query(`INSERT INTO ${outbox} (topic) VALUES ($1)`, [`${topic}-2`]);
+        void tx.appendToStream(streamId, 'no_stream', someEvents(1)).catch(() => undefined);
+      });
+      await expect(unawaited).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+      expect(await outboxTopics()).not.toContain(`${topic}-2`);
+      expect(await storedIn(streamId)).toBe(0);
+    });
+
     it('a failure caught under a SAVEPOINT leaves the rest of the transaction to commit', async () => {
       const streamId = fresh('game');
       await t.store.appendToStream(streamId, 'no_stream', someEvents(1));

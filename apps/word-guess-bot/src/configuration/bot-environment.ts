@@ -43,7 +43,7 @@ export class BotEnvironment {
   @MinLength(1, { message: 'BOT_DB_NAME must not be empty' })
   BOT_DB_NAME = 'game_bot_eventstore';
 
-  // The read model's table is named `<schema>.leaderboard_scores` in SQL text: a plain identifier only.
+  // The store's own rule for its schema's name (EventStoreModuleOptions.schema), checked here to fail the boot with the variable's name.
   @Matches(/^[a-z_][a-z0-9_]{0,62}$/, { message: 'BOT_DB_SCHEMA must be a lower-case PostgreSQL name (letters, digits, _; at most 63)' })
   BOT_DB_SCHEMA = 'word_guess_bot';
 

@@ -1,4 +1,4 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import {
   Projection,
   type ProjectionHandler,
@@ -6,10 +6,8 @@ import {
   type RecordedEvent,
   type StoreTransaction,
 } from '@game-bot/event-store';
-import { BOT_CONFIG, type BotConfig } from '../configuration/bot-config.js';
 import { GameWon } from '../game/events/game-won.event.js';
 import { GuessMade } from '../game/events/guess-made.event.js';
-import { leaderboardTables } from './leaderboard.tables.js';
 
 /** What one event adds to a player's row. */
 interface ScoreChange {
@@ -26,11 +24,8 @@ interface ScoreChange {
 @Projection('leaderboard', { filter: { eventTypes: ['GuessMade', 'GameWon'], streamPrefix: 'game-' } })
 @Injectable()
 export class LeaderboardProjection implements ProjectionHandler {
-  readonly tables: ProjectionTables;
-
-  constructor(@Inject(BOT_CONFIG) config: BotConfig) {
-    this.tables = leaderboardTables(config.eventStore.schema);
-  }
+  // A bare name: the store creates, writes and reads it in its own schema (BOT_DB_SCHEMA).
+  readonly tables = { scores: 'leaderboard_scores' };
 
   async createTables(tx: StoreTransaction, tables: ProjectionTables): Promise<void> {
     await tx.query(`CREATE TABLE ${tables.scores} (

@@ -1,7 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { EventStore, type ProjectionStatus } from '@game-bot/event-store';
-import { BOT_CONFIG, type BotConfig } from '../configuration/bot-config.js';
-import { leaderboardTables } from './leaderboard.tables.js';
 
 /** One row of the leaderboard. */
 export interface LeaderboardEntry {
@@ -23,14 +21,7 @@ const UNDEFINED_TABLE = '42P01';
 /** Reads the leaderboard's read model (written by `LeaderboardProjection`). */
 @Injectable()
 export class LeaderboardService {
-  private readonly table: string;
-
-  constructor(
-    @Inject(EventStore) private readonly store: EventStore,
-    @Inject(BOT_CONFIG) config: BotConfig,
-  ) {
-    this.table = leaderboardTables(config.eventStore.schema).scores!;
-  }
+  constructor(@Inject(EventStore) private readonly store: EventStore) {}
 
   /** The best `limit` players, most points first. */
   async top(limit: number): Promise<LeaderboardView> {
@@ -40,9 +31,10 @@ export class LeaderboardService {
 
   private async players(limit: number): Promise<LeaderboardEntry[]> {
     try {
+      // The store's transactions find the projection's table by its bare name, in the store's schema.
       return await this.store.transaction(async (tx) => {
         const { rows } = await tx.query<{ player: string; points: number; wins: number; guesses: number }>(
-          `SELECT player, points, wins, guesses FROM ${this.table} ORDER BY points DESC, wins DESC, player LIMIT $1`,
+          `SELECT player, points, wins, guesses FROM leaderboard_scores ORDER BY points DESC, wins DESC, player LIMIT $1`,
           [limit],
         );
         return rows;

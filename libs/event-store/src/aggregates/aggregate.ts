@@ -21,9 +21,13 @@ export interface AggregateStore {
   recordSnapshot(snapshot: SnapshotData): Promise<void>;
 }
 
-/** A state loaded, and the version of the snapshot it started from (0: none). */
+/**
+ * A state loaded: the version of the snapshot it started from (0: none), and the id of the event
+ * at `version` (none at 0), by which a later read checks that the stream is still the one folded.
+ */
 interface Loaded<State> extends AggregateState<State> {
   snapshotAt: number;
+  eventId: string | undefined;
 }
 
 /** The `sourceType` of the aggregates' snapshots. */
@@ -73,9 +77,9 @@ export class Aggregate<State, Command, Event extends object = EventData> {
   }
 
   /**
-   * The aggregate's current state: its snapshot (when the aggregate keeps them and the snapshot's
-   * `snapshotVersion` is the current one), then the events after it. An aggregate without events is
-   * `{ state: initialState(), version: 0 }`.
+   * The aggregate's current state: its snapshot (when the aggregate keeps them, the snapshot's
+   * `snapshotVersion` is the current one and the event it was taken after is still in the stream),
+   * then the events after it. An aggregate without events is `{ state: initialState(), version: 0 }`.
    */
   async load(id: string): Promise<AggregateState<State>> {
     const { state, version } = await this.rebuild(this.streamId(id), this.snapshots.enabled);
@@ -98,7 +102,6 @@ export class Aggregate<State, Command, Event extends object = EventData> {
       if (events.length === 0) {
         return { state: current.state, version: current.version, events: [] };
       }
-      let conflict: WrongExpectedVersionError;
       try {
         const appended = await this.store.appendToStream(streamId, current.version === 0 ? 'no_stream' : current.version, events);
         return await this.applied(streamId, current, appended);
@@ -106,53 +109,67 @@ export class Aggregate<State, Command, Event extends object = EventData> {
         if (!(error instanceof WrongExpectedVersionError) || attempt >= retries) {
           throw error;
         }
-        conflict = error;
       }
       await sleep(Math.random() * Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** attempt));
-      current = await this.reloadAfter(conflict, streamId, current);
+      // After a lost race: the events since, or from scratch when the stream is not the one loaded.
+      current = (await this.catchUp(streamId, current)) ?? (await this.fromScratch(streamId));
     }
-  }
-
-  /** After a lost race: the events since, or from scratch when the stream went back (hard-deleted and written anew). */
-  private async reloadAfter(error: WrongExpectedVersionError, streamId: string, current: Loaded<State>): Promise<Loaded<State>> {
-    const actual = error.details.actualVersion as number;
-    return actual < current.version ? this.rebuild(streamId, false) : this.catchUp(streamId, current);
   }
 
   private async rebuild(streamId: string, withSnapshot: boolean): Promise<Loaded<State>> {
     const snapshot = withSnapshot ? await this.usableSnapshot(streamId) : undefined;
-    return this.catchUp(streamId, snapshot ?? this.initial());
+    return (snapshot && (await this.catchUp(streamId, snapshot))) ?? (await this.fromScratch(streamId));
+  }
+
+  /** Every event of the stream folded from the initial state (nothing to check it against). */
+  private async fromScratch(streamId: string): Promise<Loaded<State>> {
+    return (await this.catchUp(streamId, this.initial())) ?? this.initial();
   }
 
   private initial(): Loaded<State> {
-    return { state: this.decider.initialState(), version: 0, snapshotAt: 0 };
+    return { state: this.decider.initialState(), version: 0, snapshotAt: 0, eventId: undefined };
   }
 
-  /** The snapshot, unless the aggregate has none or it was taken under another `snapshotVersion` (stale). */
+  /**
+   * The snapshot, unless the aggregate has none or it was taken under another `snapshotVersion`
+   * (stale), or it does not name the event it was taken after (recorded otherwise).
+   */
   private async usableSnapshot(streamId: string): Promise<Loaded<State> | undefined> {
     const snapshot = await this.store.readSnapshot(streamId);
-    if (snapshot === null || snapshot.metadata.snapshotVersion !== this.snapshotVersion) {
+    const eventId = snapshot?.metadata.eventId;
+    if (snapshot === null || snapshot.metadata.snapshotVersion !== this.snapshotVersion || typeof eventId !== 'string') {
       return undefined;
     }
     const state = this.options.fromSnapshot ? this.options.fromSnapshot(snapshot.data) : (snapshot.data.state as State);
-    return { state, version: snapshot.sourceVersion, snapshotAt: snapshot.sourceVersion };
+    return { state, version: snapshot.sourceVersion, snapshotAt: snapshot.sourceVersion, eventId };
   }
 
-  /** `from` evolved over the stream's events after its version; a stream that is gone is the initial state. */
-  private async catchUp(streamId: string, from: Loaded<State>): Promise<Loaded<State>> {
-    let { state, version } = from;
+  /**
+   * `from` evolved over the stream's events after its version. `undefined` when the event `from`
+   * ends at is no longer at its version: the stream was hard-deleted and written anew (a snapshot
+   * outlives that; so may a state loaded before a lost race), and `from` is another stream's
+   * state. The check costs one event more in the same read, no round trip. A stream that is gone
+   * is the initial state.
+   */
+  private async catchUp(streamId: string, from: Loaded<State>): Promise<Loaded<State> | undefined> {
+    let { state, version, eventId } = from;
+    let anchored = from.version === 0;
     try {
-      for await (const event of this.store.streamForward(streamId, { fromVersion: version + 1 })) {
+      for await (const event of this.store.streamForward(streamId, { fromVersion: Math.max(1, from.version) })) {
+        if (!anchored) {
+          if (placeInStream(event) !== from.version || event.eventId !== from.eventId) return undefined;
+          anchored = true;
+          continue;
+        }
         state = this.decider.evolve(state, event);
         version = placeInStream(event);
+        eventId = event.eventId;
       }
     } catch (error) {
-      if (error instanceof StreamNotFoundError) {
-        return this.initial();
-      }
+      if (error instanceof StreamNotFoundError) return from.version === 0 ? this.initial() : undefined;
       throw error;
     }
-    return { state, version, snapshotAt: from.snapshotAt };
+    return anchored ? { state, version, eventId, snapshotAt: from.snapshotAt } : undefined;
   }
 
   /** The state after the appended events, read back as stored (positions of one append may not be consecutive). */
@@ -167,12 +184,17 @@ export class Aggregate<State, Command, Event extends object = EventData> {
       state = this.decider.evolve(state, event);
     }
     const version = appended.toVersion;
-    await this.snapshotIfDue(streamId, { state, version, snapshotAt: before.snapshotAt });
+    // Only a state folded over exactly the appended events is snapshotted (the stream may have been
+    // hard-deleted and written anew since the append).
+    const last = events.at(-1);
+    if (last !== undefined && events.length === version - appended.fromVersion + 1 && last.globalPosition === appended.lastPosition) {
+      await this.snapshotIfDue(streamId, { state, version, snapshotAt: before.snapshotAt, eventId: last.eventId });
+    }
     return { state, version, events };
   }
 
   private async snapshotIfDue(streamId: string, loaded: Loaded<State>): Promise<void> {
-    const { state, version } = loaded;
+    const { state, version, eventId } = loaded;
     if (!this.snapshots.isDue({ state, version, eventsSinceSnapshot: version - loaded.snapshotAt })) {
       return;
     }
@@ -182,7 +204,8 @@ export class Aggregate<State, Command, Event extends object = EventData> {
         sourceVersion: version,
         sourceType: SNAPSHOT_TYPE,
         data: this.snapshotData(state),
-        metadata: { snapshotVersion: this.snapshotVersion },
+        // The event it was taken after: load checks that it is still there (see catchUp).
+        metadata: { snapshotVersion: this.snapshotVersion, eventId },
       });
     } catch (error) {
       this.logger.warn(`Could not record the snapshot of ${streamId} at version ${version} (the command was handled): ${String(error)}`);

@@ -3,9 +3,11 @@ import type { RecordedEvent } from '../types/event-data.js';
 
 /**
  * The read-model tables of a projection: logical name → table name (`scores` →
- * `leaderboard_scores`, or `game.leaderboard_scores` in a schema of the app's). Names are lower-case
- * SQL identifiers (letters, digits, `_`), the table part at most 50 characters: a rebuild builds its
- * tables beside them as `<table>__r<generation>` before renaming them into place.
+ * `leaderboard_scores`, a table of the store's schema, which the store puts first on the search
+ * path of the projection's transactions; or `game.leaderboard_scores` in a schema of the app's).
+ * Names are lower-case SQL identifiers (letters, digits, `_`), the table part at most 50
+ * characters: a rebuild builds its tables beside them as `<table>__r<generation>` before renaming
+ * them into place.
  */
 export type ProjectionTables = Record<string, string>;
 

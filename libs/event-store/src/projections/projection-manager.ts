@@ -86,10 +86,20 @@ export class ProjectionManager implements OnModuleDestroy {
   /** See {@link EventStore.resumeProjection}. */
   async resume(name: string): Promise<void> {
     assertName(name, 'name');
-    if (!(await this.parts.repository.resume(name)) && (await this.parts.repository.find(name)) === undefined) {
+    const resumed = await this.parts.repository.resume(name);
+    const restarted = this.restartFailed(name);
+    if (!resumed && !restarted && (await this.parts.repository.find(name)) === undefined) {
       throw new InvalidArgumentError(`No projection named '${name}'`, { name });
     }
     this.runners.get(name)?.poke();
+  }
+
+  /** A runner that could not create its projection (status `failed`) starts over: its createTables is tried again. */
+  private restartFailed(name: string): boolean {
+    const runner = this.runners.get(name);
+    if (runner?.failure === undefined || this.closed) return false;
+    this.runners.set(name, new ProjectionRunner(runner.definition, this.parts));
+    return true;
   }
 
   /** See {@link EventStore.rebuildProjection}. */
@@ -169,12 +179,12 @@ export class ProjectionManager implements OnModuleDestroy {
     };
   }
 
-  /** A projection registered here whose row its runner has not created (yet, or at all: `lastError`). */
+  /** A projection registered here whose row its runner has not created: yet (`standby`), or at all (`failed`, `lastError`). */
   private async notStoredYet(runner: ProjectionRunner): Promise<ProjectionStatus> {
     const { definition } = runner;
     return {
       name: definition.name,
-      status: 'standby',
+      status: runner.failure === undefined ? 'standby' : 'failed',
       checkpoint: 0,
       lag: await this.parts.repository.countAfter(0, definition.filter, COUNT_CAP),
       owner: null,

@@ -102,7 +102,9 @@ export class ProjectionRunner {
     } catch (error) {
       if (signal.aborted) return;
       this.startFailure = storedError(undefined, error, 1);
-      this.logger.error(`Could not create the projection (${describe(error)}); it does not run in this process`);
+      this.logger.error(
+        `Could not create the projection (${describe(error)}); it does not run in this process (status 'failed'): fix the cause, then call store.resumeProjection('${this.name}') (or restart)`,
+      );
       return;
     }
     while (!signal.aborted) {

@@ -5,9 +5,11 @@ import type { ProjectionTables } from './projection-handler.js';
  * Where a projection stands, across every process: `running` (a process holds its lease),
  * `standby` (none does now: no process runs it, or one is about to take over), `halted` (stopped
  * at a failing event until `resumeProjection` or a restart), `rebuilding` (a rebuild is under way;
- * the current read model keeps being served and updated meanwhile).
+ * the current read model keeps being served and updated meanwhile), `failed` (it could not be
+ * created: its `createTables` or its row failed, `lastError` says why; it does not run until
+ * `resumeProjection` or a restart tries again).
  */
-export type ProjectionState = 'running' | 'standby' | 'halted' | 'rebuilding';
+export type ProjectionState = 'running' | 'standby' | 'halted' | 'rebuilding' | 'failed';
 
 /** A failure of a projection's handler, and the event it failed on. */
 export interface ProjectionError {

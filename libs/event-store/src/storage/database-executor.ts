@@ -58,10 +58,13 @@ export class DatabaseExecutor {
     return this.run(async (session) => (await session.query<R>(statement)).rows, execution);
   }
 
-  /** Runs `work` inside one transaction (READ COMMITTED), committing when it resolves. */
-  async transaction<T>(work: (session: DatabaseSession) => Promise<T>, execution: ExecutionOptions): Promise<T> {
+  /**
+   * Runs `work` inside one transaction (READ COMMITTED), committing when it resolves. `setup` is
+   * SQL text (no parameters) run right after `BEGIN`, in its round trip (see `PooledSession.begin`).
+   */
+  async transaction<T>(work: (session: DatabaseSession) => Promise<T>, execution: ExecutionOptions & { setup?: string }): Promise<T> {
     return this.attempt(async (session) => {
-      await session.begin();
+      await session.begin(execution.setup);
       try {
         const result = await work(session);
         await session.commit();

@@ -87,9 +87,12 @@ export class PooledSession implements DatabaseSession {
     return this.execute<R>(this.namedStatements ? config : unnamed(config), this.inTransaction ? 'provisional' : 'final');
   }
 
-  /** Opens the transaction: statements until `commit` take effect only through it. */
-  async begin(): Promise<void> {
-    await this.execute({ text: 'BEGIN' }, 'provisional');
+  /**
+   * Opens the transaction: statements until `commit` take effect only through it. `setup` (SQL
+   * text without parameters, e.g. a `SET LOCAL`) is sent with the `BEGIN`, in the same round trip.
+   */
+  async begin(setup?: string): Promise<void> {
+    await this.execute({ text: setup === undefined ? 'BEGIN' : `BEGIN; ${setup}` }, 'provisional');
     this.inTransaction = true;
   }
 

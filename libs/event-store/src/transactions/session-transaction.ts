@@ -41,6 +41,8 @@ export class SessionTransaction implements StoreTransaction {
   private readonly firsts: Array<{ streamId: string; fromVersion: number }> = [];
   /** Failures of statements, as the database reported them: retried or mapped by the executor. */
   private readonly raised = new WeakSet<object>();
+  /** Statements sent and not yet answered: none may be left when the work resolves. */
+  private readonly running = new Set<Promise<unknown>>();
   private failure: unknown;
   private ended = false;
 
@@ -118,6 +120,7 @@ export class SessionTransaction implements StoreTransaction {
    */
   async finish(): Promise<void> {
     this.ended = true;
+    await this.refuseUnawaited();
     if (this.failure !== undefined && !(await this.stillUsable())) {
       throw this.failure;
     }
@@ -155,8 +158,34 @@ export class SessionTransaction implements StoreTransaction {
     this.appends.push({ durationMs: performance.now() - started, events: count });
   }
 
+  /**
+   * Refuses to commit a work that resolved while calls of it were still running: one failing after
+   * the checks would turn the `COMMIT` into a silent rollback, one succeeding would escape the
+   * `$all` order check, and whatever the work meant to do after them (refused once it ended)
+   * would be missing. They are waited for first, so that the rollback comes after them.
+   */
+  private async refuseUnawaited(): Promise<void> {
+    const unawaited = this.running.size;
+    if (unawaited === 0) return;
+    await Promise.allSettled([...this.running]);
+    throw new InvalidArgumentError(
+      `The store.transaction callback resolved while ${unawaited} of its tx calls were still running: await every tx call before the callback returns. Nothing was committed`,
+      { unawaited },
+    );
+  }
+
   /** A statement: a failure leaves PostgreSQL's transaction aborted, which the commit must know. */
-  private async statement<T>(run: () => Promise<T>): Promise<T> {
+  private statement<T>(run: () => Promise<T>): Promise<T> {
+    const pending = this.recorded(run);
+    this.running.add(pending);
+    pending.then(
+      () => this.running.delete(pending),
+      () => this.running.delete(pending),
+    );
+    return pending;
+  }
+
+  private async recorded<T>(run: () => Promise<T>): Promise<T> {
     try {
       return await run();
     } catch (error) {

@@ -21,7 +21,11 @@ export interface StoreQueryResult<R> {
  * });
  */
 export interface StoreTransaction {
-  /** Runs SQL on the transaction's connection, with `$1`-style parameters. */
+  /**
+   * Runs SQL on the transaction's connection, with `$1`-style parameters. Table names without a
+   * schema resolve in the store's schema first, then along the connection's usual search path
+   * (`"$user", public` by default): a projection's `leaderboard_scores` is the store's own.
+   */
   query<R extends Record<string, unknown> = Record<string, unknown>>(text: string, values?: unknown[]): Promise<StoreQueryResult<R>>;
   /** As `EventStore.appendToStream`, inside this transaction. */
   appendToStream(

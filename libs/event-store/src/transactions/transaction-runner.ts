@@ -12,6 +12,7 @@ import { TimedOutWithoutEffect } from '../storage/pooled-session.js';
 import { EventNotifier } from '../subscriptions/event-notifier.js';
 import { optionalInteger } from '../validation/paging.validation.js';
 import { AllOrderConflict, WorkFailure } from './all-order-conflict.js';
+import { storeSearchPathSql } from './search-path.sql.js';
 import { SessionTransaction, type TransactionParts } from './session-transaction.js';
 import type { StoreTransaction } from './store-transaction.js';
 
@@ -43,12 +44,17 @@ const MAX_ORDER_ATTEMPTS = 5;
  * would come out of order in `$all` (an append in a transaction that wrote before already has its
  * transaction id, which may be older than one committed to the stream meanwhile: docs/design.md).
  * Keep effects outside the database out of it.
+ *
+ * Table names without a schema resolve in the store's schema first, then along the connection's
+ * usual search path ({@link storeSearchPathSql}): a projection's tables, and the reads of them,
+ * belong to the store they were made by.
  */
 @Injectable()
 export class TransactionRunner {
   private readonly logger = new Logger(TransactionRunner.name);
   private readonly current = new AsyncLocalStorage<SessionTransaction>();
   private readonly parts: TransactionParts;
+  private readonly searchPath: string;
 
   /** @internal Made by Nest's injector. */
   constructor(
@@ -60,6 +66,7 @@ export class TransactionRunner {
     @Inject(EventNotifier) private readonly notifier: EventNotifier,
   ) {
     this.parts = { serializer, events, maxAppendEvents: options.maxAppendEvents, schema: database.schema };
+    this.searchPath = storeSearchPathSql(database.schema);
   }
 
   /**
@@ -111,7 +118,7 @@ export class TransactionRunner {
           tx.end();
         }
       },
-      { idempotent: false, deadline },
+      { idempotent: false, deadline, setup: this.searchPath },
     );
     this.afterCommit(committed.tx);
     return committed.result;
