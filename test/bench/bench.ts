@@ -10,11 +10,12 @@
  * started in data/bench-postgres. BENCH_SECONDS sets the length of each measurement (default 3).
  * BENCH_SERVICE_MAIN runs another build of the service (default dist/apps/event-store-service/src/main.js).
  * BENCH_TAG_EVENTS sizes the store the tag-filtered read is measured on (default 1,000,000).
- * BENCH_ONLY=http runs only the HTTP section, BENCH_ONLY=streams only the consistency-across-streams one.
+ * BENCH_ONLY=http runs only the HTTP section, BENCH_ONLY=streams only the consistency-across-streams one,
+ * BENCH_ONLY=sourcing only the event-sourcing one (projections and aggregates).
  */
 import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
-import { availableParallelism, cpus } from 'node:os';
+import { availableParallelism, cpus, loadavg } from 'node:os';
 import { relative } from 'node:path';
 import {
   MULTI_STREAMS,
@@ -36,13 +37,30 @@ import {
   renderConsistencyReport,
   renderHttpReport,
   renderReport,
+  renderSourcingReport,
   renderSubscriptionReport,
+  type CatchUpPair,
   type HttpScenarioResult,
   type RunInfo,
   type ScenarioResult,
   type ScalingResult,
 } from './report.js';
 import { SERVICE_MAIN, startService } from './service-process.js';
+import {
+  aggregateLatency,
+  BACKLOG_EVENTS,
+  BACKLOG_STREAMS,
+  latencyPercentiles,
+  POLL_MS,
+  rawCatchUp,
+  sameReadModels,
+  seedBacklog as seedSourcingBacklog,
+  SNAPSHOT_EVERY,
+  storeCatchUp,
+  type AggregateLatency,
+  type CatchUpContext,
+  type CatchUpRun,
+} from './sourcing-scenarios.js';
 import { measureCatchUp, measureIdleSubscriptions, measureLatency, measureMemory, seedBacklog } from './subscription-scenarios.js';
 import {
   appendEvents,
@@ -57,11 +75,17 @@ import {
 } from './scenarios.js';
 import { ConditionalStoreTarget, RawTarget, StoreTarget, TypedStoreTarget } from './targets.js';
 
-const STEPS = 24;
+const STEPS = 29;
 /** Concurrent writers of the multi-stream scenario. */
 const MULTI_WRITERS = 8;
 /** Concurrent readers of the tag-filtered read. */
 const TAG_READERS = 4;
+/** Batch sizes of the projection catch-up. */
+const PROJECTION_BATCH_SIZES = [100, 500];
+/** Runs of each side per batch size, alternating store and raw. */
+const CATCH_UP_RUNS = 2;
+/** Concurrent callers of the aggregate scenario. */
+const AGGREGATE_CONCURRENCY = [1, 8, 32];
 /** The seeded stream of typed events. */
 const TYPED_READ_STREAM = 'bench-read-typed';
 
@@ -85,11 +109,14 @@ async function main(): Promise<void> {
       process.stdout.write(renderReport(info, scenarios, scaling));
       process.stdout.write(await runSubscriptionScenarios(environment, seconds));
     }
-    if (only !== 'streams') {
+    if (only === undefined || only === 'http') {
       process.stdout.write(await runHttpScenarios(environment, seconds, warmupSeconds));
     }
-    if (only !== 'http') {
+    if (only === undefined || only === 'streams') {
       process.stdout.write(await runConsistencyScenarios(environment, context));
+    }
+    if (only === undefined || only === 'sourcing') {
+      process.stdout.write(await runSourcingScenarios(environment, context));
     }
   } finally {
     progress(`[${STEPS}/${STEPS}] cleaning up...`);
@@ -288,6 +315,82 @@ async function runConsistencyScenarios(environment: BenchEnvironment, context: S
   }
 }
 
+/**
+ * Event sourcing on top of streams (PRODUCT.md), on a schema of its own seeded for it and dropped
+ * after it: projections catching up over a backlog beside a raw loop doing the same reads and
+ * upserts, then aggregates' `handle` latency beside plain appends.
+ */
+async function runSourcingScenarios(environment: BenchEnvironment, context: ScenarioContext): Promise<string> {
+  const { seconds, warmupSeconds } = context;
+  const schema = `${environment.storeSchema}_sourcing`;
+  const loadBefore = loadavg()[0]!;
+  progress(
+    `[24/${STEPS}] seeding ${BACKLOG_EVENTS.toLocaleString('en-US')} events over ${BACKLOG_STREAMS.toLocaleString('en-US')} streams on schema ${schema}...`,
+  );
+  const scratch = await environment.openScratchStore(schema);
+  try {
+    const seed = await seedSourcingBacklog(scratch.store, environment.raw, schema);
+    progress(
+      `      ${seed.seconds.toFixed(1)} s, ${Math.round(seed.events / seed.seconds)} events/s` +
+        (seed.visibleAfter >= 0.5 ? ` (in $all ${seed.visibleAfter.toFixed(1)} s later: another client's transaction was open)` : '') +
+        '; vacuum and analyze...',
+    );
+    const vacuumStarted = performance.now();
+    await environment.raw.query(`VACUUM (ANALYZE) "${schema}".events, "${schema}".streams`);
+    const vacuumSeconds = (performance.now() - vacuumStarted) / 1000;
+    const catchUp: CatchUpContext = {
+      schema,
+      raw: environment.raw,
+      seed,
+      openApp: (providers) => environment.openAppOn(schema, providers),
+    };
+    const catchUps: CatchUpPair[] = [];
+    for (const [index, batchSize] of PROJECTION_BATCH_SIZES.entries()) {
+      progress(`[${25 + index}/${STEPS}] projection catch-up, batchSize ${batchSize} (store, raw, × ${CATCH_UP_RUNS})...`);
+      const pair: CatchUpPair = { id: String.fromCharCode(111 + index), batchSize, store: [], raw: [], checks: [], target: 0.7 };
+      for (let round = 1; round <= CATCH_UP_RUNS; round++) {
+        const run = `b${batchSize}_${round}`;
+        pair.store.push(await storeCatchUp(catchUp, batchSize, run));
+        pair.raw.push(await rawCatchUp(catchUp, batchSize, run));
+        pair.checks.push({ run, ...(await sameReadModels(environment.raw, schema, run)) });
+        progress(`      run ${round}: ${describeCatchUp(pair.store.at(-1)!)}; ${describeCatchUp(pair.raw.at(-1)!)}`);
+      }
+      catchUps.push(pair);
+    }
+    progress(`[27/${STEPS}] aggregate handle beside appendToStream, ${AGGREGATE_CONCURRENCY.join(', ')} callers...`);
+    const results: AggregateLatency[] = [];
+    for (const concurrency of AGGREGATE_CONCURRENCY) {
+      const result = await aggregateLatency(scratch.store, concurrency, { seconds, warmupSeconds });
+      const [h, a] = [latencyPercentiles(result.handle), latencyPercentiles(result.append)];
+      progress(
+        `      ${concurrency}: handle p50 ${h.p50.toFixed(2)} ms, p99 ${h.p99.toFixed(2)} ms, ${Math.round(opsPerSecond(result.handle))}/s; ` +
+          `append p50 ${a.p50.toFixed(2)} ms, p99 ${a.p99.toFixed(2)} ms, ${Math.round(opsPerSecond(result.append))}/s` +
+          (result.handle.errors + result.append.errors > 0 ? `; ${result.handle.errors + result.append.errors} error(s)` : ''),
+      );
+      results.push(result);
+    }
+    return renderSourcingReport({
+      schema,
+      seed,
+      vacuumSeconds,
+      pollMs: POLL_MS,
+      loadAverage: `${loadBefore.toFixed(2)} at the start, ${loadavg()[0]!.toFixed(2)} at the end (${availableParallelism()} cores)`,
+      catchUps,
+      aggregates: { id: 'q', snapshotEvery: SNAPSHOT_EVERY, results },
+      seconds,
+      warmupSeconds,
+      poolSize: POOL_SIZE,
+    });
+  } finally {
+    progress(`[${STEPS - 1}/${STEPS}] dropping schema ${schema}...`);
+    await scratch.close();
+  }
+}
+
+function describeCatchUp(run: CatchUpRun): string {
+  return `${run.side} ${Math.round(run.eventsPerSecond)} events/s in ${run.seconds.toFixed(2)} s${run.bootSeconds === undefined ? '' : ` (boot ${run.bootSeconds.toFixed(2)} s)`}`;
+}
+
 /** An HTTP scenario between progress lines on stderr. */
 async function timedHttp(step: number, label: string, run: () => Promise<HttpComparison>): Promise<HttpComparison> {
   progress(`[${step}/${STEPS}] ${label} (library, then HTTP)...`);
@@ -332,13 +435,14 @@ async function allSize(environment: BenchEnvironment): Promise<{ store: number; 
 
 /**
  * `BENCH_ONLY=http` runs the HTTP section alone (a quicker loop while working on the service),
- * `BENCH_ONLY=streams` the consistency-across-streams section alone.
+ * `BENCH_ONLY=streams` the consistency-across-streams section alone, `BENCH_ONLY=sourcing` the
+ * event-sourcing one (projections and aggregates) alone.
  */
-function benchOnly(): 'http' | 'streams' | undefined {
+function benchOnly(): 'http' | 'streams' | 'sourcing' | undefined {
   const only = process.env.BENCH_ONLY;
   if (only === undefined || only === '') return undefined;
-  if (only !== 'http' && only !== 'streams') {
-    throw new Error(`BENCH_ONLY must be http or streams (or unset for everything), got ${only}`);
+  if (only !== 'http' && only !== 'streams' && only !== 'sourcing') {
+    throw new Error(`BENCH_ONLY must be http, streams or sourcing (or unset for everything), got ${only}`);
   }
   return only;
 }

@@ -1,7 +1,8 @@
 import type pg from 'pg';
-import { ExpectedVersion, type EventData, type EventStore, type JsonObject, type RecordedEvent } from '@game-bot/event-store';
+import { ExpectedVersion, type EventData, type EventStore, type RecordedEvent } from '@game-bot/event-store';
 import type { Operation } from './harness.js';
 import { benchEvents, PAGE_SIZE } from './scenarios.js';
+import { toRecordedEvent, type RawTaggedRow } from './targets.js';
 
 /** Streams of one multi-stream append. */
 export const MULTI_STREAMS = 3;
@@ -131,21 +132,6 @@ export function storeTagReader(store: EventStore): TagReader {
 }
 
 /** A row of the raw tag read as node-postgres returns it. */
-interface RawTaggedRow {
-  transaction_id: string;
-  global_position: string;
-  stream_id: string;
-  stream_version: string;
-  event_id: string;
-  event_type: string;
-  schema_version: number;
-  data: JsonObject;
-  metadata: JsonObject;
-  causation_id: string | null;
-  correlation_id: string | null;
-  created_at: Date;
-  tags: string[] | null;
-}
 
 /**
  * The same index read in plain SQL on the store's tables: `event_tags` by tag in `$all` order,
@@ -226,22 +212,4 @@ export async function unfilteredPass(store: EventStore, tag: string): Promise<Pa
     fromPosition = last.globalPosition;
   }
   return { events, tagged, pages, seconds: (performance.now() - started) / 1000 };
-}
-
-/** The same shape the store returns, so both sides do the same conversions. */
-function toRecordedEvent(row: RawTaggedRow): RecordedEvent {
-  return {
-    globalPosition: Number(row.global_position),
-    streamId: row.stream_id,
-    streamVersion: Number(row.stream_version),
-    eventId: row.event_id,
-    eventType: row.event_type,
-    schemaVersion: row.schema_version,
-    data: row.data,
-    metadata: row.metadata,
-    causationId: row.causation_id,
-    correlationId: row.correlation_id,
-    createdAt: row.created_at,
-    ...(row.tags === null ? {} : { tags: row.tags }),
-  };
 }

@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import { Module, type DynamicModule, type INestApplicationContext } from '@nestjs/common';
+import { Module, type DynamicModule, type INestApplicationContext, type Provider } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
@@ -52,6 +52,12 @@ export interface BenchEnvironment {
    * `close()` closes it and drops the schema at once (`close()` of the environment does, if not).
    */
   openScratchStore(schema: string): Promise<ScratchStore>;
+  /**
+   * An application of its own on `schema` (which some other store of the environment owns), booted
+   * like a host application with `providers` beside the store (e.g. `@Projection` providers, which
+   * start once it has booted). `close()` of the environment closes it if its own `close()` was not called.
+   */
+  openAppOn(schema: string, providers: Provider[]): Promise<BenchApp>;
   /** Closes the stores, drops both schemas, ends the raw pool and stops the embedded server. */
   close(): Promise<void>;
 }
@@ -61,6 +67,14 @@ export interface ScratchStore {
   store: EventStore;
   schema: string;
   /** Closes the store and drops its schema. */
+  close(): Promise<void>;
+}
+
+/** An application booted beside the environment's stores. */
+export interface BenchApp {
+  app: INestApplicationContext;
+  store: EventStore;
+  /** Closes the application (its projections stop, its pool ends); the schema stays. */
   close(): Promise<void>;
 }
 
@@ -114,8 +128,29 @@ export async function openEnvironment(log: (line: string) => void): Promise<Benc
       };
       return { store: app.get(EventStore), schema, close: closeScratch };
     };
+    const openAppOn = async (schema: string, providers: Provider[]): Promise<BenchApp> => {
+      const app = await bootStore(connection, schema, providers);
+      parts.peers.push(app);
+      const closeApp = async (): Promise<void> => {
+        parts.peers = parts.peers.filter((peer) => peer !== app);
+        await app.close();
+      };
+      return { app, store: app.get(EventStore), close: closeApp };
+    };
     const close = () => closeParts(parts, log);
-    return { store, raw: parts.raw, storeSchema, rawSchema, server, connection, openPeer, openStoreIn, openScratchStore, close };
+    return {
+      store,
+      raw: parts.raw,
+      storeSchema,
+      rawSchema,
+      server,
+      connection,
+      openPeer,
+      openStoreIn,
+      openScratchStore,
+      openAppOn,
+      close,
+    };
   } catch (error) {
     await closeParts(parts, log);
     throw error;
@@ -141,18 +176,28 @@ async function reachServer(parts: Parts, log: (line: string) => void): Promise<{
   return { connection: { ...started, database: BENCH_DATABASE }, kind: 'embedded' };
 }
 
-/** Boots `EventStoreModule` the way a host application would (it creates the database if missing). */
-async function bootStore(connection: PostgresConnectionOptions, schema: string): Promise<INestApplicationContext> {
+/**
+ * Boots `EventStoreModule` the way a host application would (it creates the database if missing),
+ * with the host's own `providers` beside it, if any.
+ */
+async function bootStore(
+  connection: PostgresConnectionOptions,
+  schema: string,
+  providers: Provider[] = [],
+): Promise<INestApplicationContext> {
   const store = EventStoreModule.forRoot({ connection, schema, poolSize: POOL_SIZE, applicationName: 'event-store-bench' });
   const events = EventStoreModule.forFeature([TypedGuessProcessed]);
-  return NestFactory.createApplicationContext(BenchModule.with(store, events), { logger: ['error', 'warn'], abortOnError: false });
+  return NestFactory.createApplicationContext(BenchModule.with([store, events], providers), {
+    logger: ['error', 'warn'],
+    abortOnError: false,
+  });
 }
 
-/** The benchmark's application: the store and its one registered event type. */
+/** The benchmark's application: the store, its one registered event type, and any providers of a scenario. */
 @Module({})
 class BenchModule {
-  static with(...imports: DynamicModule[]): DynamicModule {
-    return { module: BenchModule, imports };
+  static with(imports: DynamicModule[], providers: Provider[]): DynamicModule {
+    return { module: BenchModule, imports, providers };
   }
 }
 

@@ -5,6 +5,7 @@ import type { HttpComparison } from './http-scenarios.js';
 import type { Comparison } from './scenarios.js';
 import type { PassResult, SeedResult } from './consistency-scenarios.js';
 import type { CatchUpResult, IdleSubscriptionsResult, LatencyResult, MemoryResult } from './subscription-scenarios.js';
+import { BACKLOG_TYPES, type AggregateLatency, type BacklogSeed, type CatchUpRun } from './sourcing-scenarios.js';
 
 /** One measured scenario, and the least store ÷ raw ratio it must reach (none: report only). */
 export interface ScenarioResult {
@@ -378,4 +379,174 @@ export function renderConsistencyReport(report: ConsistencyReport): string {
 
 function seconds(value: number): string {
   return value < 1 ? `${(value * 1000).toFixed(0)} ms` : `${value.toFixed(1)} s`;
+}
+
+/** One batch size of the projection catch-up: both runs of each side, alternating. */
+export interface CatchUpPair {
+  id: string;
+  batchSize: number;
+  store: CatchUpRun[];
+  raw: CatchUpRun[];
+  /** Whether each pair of runs left the same rows in both read models (`differing` rows, 0 when so). */
+  checks: Array<{ run: string; rows: number; differing: number }>;
+  target: number;
+}
+
+/** The event-sourcing section: projections catching up, aggregates handling commands. */
+export interface SourcingReport {
+  schema: string;
+  seed: BacklogSeed;
+  vacuumSeconds: number;
+  pollMs: number;
+  /** The machine's 1-minute load average at the start and at the end of the section. */
+  loadAverage: string;
+  catchUps: CatchUpPair[];
+  aggregates: { id: string; snapshotEvery: number; results: AggregateLatency[] };
+  seconds: number;
+  warmupSeconds: number;
+  poolSize: number;
+}
+
+/** Event sourcing on top of streams (PRODUCT.md): projections and aggregates, as Markdown. */
+export function renderSourcingReport(report: SourcingReport): string {
+  const { seed } = report;
+  const failed: string[] = [];
+  const summary = report.catchUps.map((pair) => {
+    const store = median(pair.store.map((run) => run.eventsPerSecond));
+    const raw = median(pair.raw.map((run) => run.eventsPerSecond));
+    const label = `${pair.id}. store ÷ raw: projection catch-up over ${format(seed.events)} events, batchSize ${pair.batchSize}`;
+    if (!passes(store / raw, pair.target)) failed.push(`${label} (ratio < ${pair.target})`);
+    const wrong = pair.checks.filter((check) => check.differing !== 0);
+    if (wrong.length > 0) failed.push(`${pair.id}. read models differ (${wrong.map((c) => `${c.run}: ${c.differing} rows`).join(', ')})`);
+    return [label, runsCell(pair.store), runsCell(pair.raw), ...check(store / raw, pair.target)];
+  });
+  const runRows = report.catchUps.flatMap((pair) =>
+    pair.store.flatMap((run, index) => [catchUpRow(pair.id, run, index + 1), catchUpRow(pair.id, pair.raw[index]!, index + 1)]),
+  );
+  const { id, snapshotEvery, results } = report.aggregates;
+  const aggregateRows = results.map(({ concurrency, handle, append }) => {
+    const [h, a] = [percentiles(handle.latenciesMs), percentiles(append.latenciesMs)];
+    return [
+      `${id}. ${concurrency}`,
+      h.p50.toFixed(2),
+      h.p99.toFixed(2),
+      format(opsPerSecond(handle)),
+      a.p50.toFixed(2),
+      a.p99.toFixed(2),
+      format(opsPerSecond(append)),
+      (h.p50 / a.p50).toFixed(2),
+      `${handle.errors} / ${append.errors}`,
+    ];
+  });
+  const aggregateErrors = results.flatMap(({ concurrency, handle, append }) =>
+    [
+      ['handle', handle],
+      ['appendToStream', append],
+    ]
+      .filter(([, side]) => (side as AggregateLatency['handle']).errors > 0)
+      .map(([what, side]) => {
+        const { errors, firstError } = side as AggregateLatency['handle'];
+        return `- ${id}. ${what}, ${concurrency} callers: ${errors} error(s); first: \`${firstError}\``;
+      }),
+  );
+  return [
+    '',
+    '## Event sourcing on top of streams',
+    '',
+    `- On schema ${report.schema} (dropped after it): a backlog of ${format(seed.events)} events (${BACKLOG_TYPES.join(', ')}) over`,
+    `  ${format(seed.streams)} streams (players), written through the library in appends of ${seed.perAppend} events (two games of a player) from`,
+    `  ${seed.writers} writers going round their players: ${seconds(seed.seconds)}, ${format(seed.events / seed.seconds)} events/s; all in $all ${seconds(seed.visibleAfter)} later;`,
+    `  then VACUUM (ANALYZE) of its tables, ${seconds(report.vacuumSeconds)}. Load average of the machine ${report.loadAverage}`,
+    `- Store: a Nest app (EventStoreModule.forRoot, pool ${report.poolSize}) with one @Projection provider, unfiltered, upserting one row per`,
+    "  player per event through tx.query; timed from the app's boot to `projectionStatus(name).checkpoint` at the end of the backlog.",
+    '  Raw: plain pg on the same events table, pages in (transaction_id, global_position) order, each page one transaction with the',
+    '  same upserts (same SQL text and values) into a table of the same shape plus a checkpoint row update; timed from creating its',
+    '  table to its checkpoint row (read with a count of the events after it, as the status does) at the end.',
+    `  Both polled every ${report.pollMs} ms; each side run twice per batch size, alternating store, raw, store, raw; each run on fresh tables.`,
+    '',
+    ...table(['scenario', 'store events/s (median; runs)', 'raw events/s (median; runs)', 'ratio', 'target', 'pass/fail'], summary),
+    '',
+    'ratio = median store events/s ÷ median raw events/s; spread = (max − min) ÷ median of the two runs.',
+    'upsert ms/event = the upserts awaited in the handler (store) or the loop (raw) ÷ events; other ms/batch = the rest of the',
+    'wall time ÷ batches (the read, BEGIN, checkpoint, COMMIT, connection hand-over, and on the store the boot). CPU = CPU time per',
+    'batch, and ÷ wall time (100% = one core): client = this process, server = the benchmark backends of PostgreSQL (polls included).',
+    '',
+    ...table(
+      [
+        'scenario',
+        'side',
+        'run',
+        'time',
+        'boot',
+        'events/s',
+        'upsert ms/event',
+        'other ms/batch',
+        'raw read ms/batch',
+        'client CPU',
+        'server CPU',
+      ],
+      runRows,
+    ),
+    '',
+    `Aggregate \`handle\` (a counter, snapshot every ${snapshotEvery} events; 4 statements: snapshot read, stream read after it, append,`,
+    `read-back of the appended event, and a snapshot write every ${snapshotEvery}th), each caller on an aggregate of its own, beside 1-event`,
+    `appendToStream calls (expected version any), each caller on a stream of its own; alternating slices, ${report.seconds} s per side after`,
+    `a ${report.warmupSeconds} s warm-up of each. Report only.`,
+    '',
+    ...table(
+      [
+        'scenario: callers',
+        'handle p50 ms',
+        'handle p99 ms',
+        'handles/s',
+        'append p50 ms',
+        'append p99 ms',
+        'appends/s',
+        'p50 handle ÷ append',
+        'errors',
+      ],
+      aggregateRows,
+    ),
+    ...(aggregateErrors.length === 0 ? [] : ['', 'Errors:', ...aggregateErrors]),
+    '',
+    failed.length === 0 ? '**All event-sourcing targets met.**' : `**Event-sourcing targets failed: ${failed.join('; ')}.**`,
+    '',
+  ].join('\n');
+}
+
+function catchUpRow(id: string, run: CatchUpRun, index: number): string[] {
+  const { times } = run;
+  const other = (run.seconds - times.upsertSeconds) / Math.max(1, times.batches);
+  return [
+    id,
+    run.side,
+    String(index),
+    seconds(run.seconds),
+    run.bootSeconds === undefined ? '—' : seconds(run.bootSeconds),
+    format(run.eventsPerSecond),
+    ((times.upsertSeconds * 1000) / times.events).toFixed(3),
+    (other * 1000).toFixed(2),
+    times.readSeconds === undefined ? '—' : ((times.readSeconds * 1000) / Math.max(1, times.batches)).toFixed(2),
+    cpuCell(run.clientCpu, run),
+    Number.isFinite(run.serverCpu) ? cpuCell(run.serverCpu, run) : 'n/a',
+  ];
+}
+
+/** CPU of a run as ms per batch, and as a share of its wall time. */
+function cpuCell(share: number, run: CatchUpRun): string {
+  return `${((share * run.seconds * 1000) / Math.max(1, run.times.batches)).toFixed(2)} (${percent(share)})`;
+}
+
+/** `median (a, b; spread x%)` of the runs' events/s. */
+function runsCell(runs: CatchUpRun[]): string {
+  const rates = runs.map((run) => run.eventsPerSecond);
+  const mid = median(rates);
+  const spread = (Math.max(...rates) - Math.min(...rates)) / mid;
+  return `${format(mid)} (${rates.map(format).join(', ')}; spread ${(spread * 100).toFixed(1)}%)`;
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
 }

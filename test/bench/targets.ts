@@ -94,7 +94,7 @@ export class ConditionalStoreTarget implements BenchTarget {
 }
 
 /** A row of `raw_events` as node-postgres returns it (bigint as text, jsonb parsed). */
-interface RawRow {
+export interface RawRow {
   global_position: string;
   stream_id: string;
   stream_version: string;
@@ -104,6 +104,14 @@ interface RawRow {
   data: JsonObject;
   metadata: JsonObject;
   created_at: Date;
+}
+
+/** A raw row with the columns only some baselines select. */
+export interface RawTaggedRow extends RawRow {
+  transaction_id: string;
+  causation_id: string | null;
+  correlation_id: string | null;
+  tags: string[] | null;
 }
 
 /**
@@ -209,8 +217,11 @@ function manyRows(streamId: string, version: number, events: EventData[]): unkno
   ];
 }
 
-/** The same shape the store returns, so both sides do the same conversions. */
-function toRecordedEvent(row: RawRow): RecordedEvent {
+/**
+ * A raw row in the shape the store returns, so both sides do the same conversions. Causation,
+ * correlation and tags are read only by baselines that select them.
+ */
+export function toRecordedEvent(row: RawRow & Partial<Pick<RawTaggedRow, 'causation_id' | 'correlation_id' | 'tags'>>): RecordedEvent {
   return {
     globalPosition: Number(row.global_position),
     streamId: row.stream_id,
@@ -220,8 +231,9 @@ function toRecordedEvent(row: RawRow): RecordedEvent {
     schemaVersion: row.schema_version,
     data: row.data,
     metadata: row.metadata,
-    causationId: null,
-    correlationId: null,
+    causationId: row.causation_id ?? null,
+    correlationId: row.correlation_id ?? null,
     createdAt: row.created_at,
+    ...(row.tags === null || row.tags === undefined ? {} : { tags: row.tags }),
   };
 }
