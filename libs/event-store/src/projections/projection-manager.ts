@@ -182,13 +182,15 @@ export class ProjectionManager implements OnModuleDestroy {
   /** A projection registered here whose row its runner has not created: yet (`standby`), or at all (`failed`, `lastError`). */
   private async notStoredYet(runner: ProjectionRunner): Promise<ProjectionStatus> {
     const { definition } = runner;
+    // Read once, before the count's await: a failure arriving meanwhile must not pair a 'standby' with its error.
+    const failure = runner.failure;
     return {
       name: definition.name,
-      status: runner.failure === undefined ? 'standby' : 'failed',
+      status: failure === undefined ? 'standby' : 'failed',
       checkpoint: 0,
       lag: await this.parts.repository.countAfter(0, definition.filter, COUNT_CAP),
       owner: null,
-      lastError: errorOf((runner.failure as unknown as Record<string, unknown> | undefined) ?? null),
+      lastError: errorOf((failure as unknown as Record<string, unknown> | undefined) ?? null),
       failedEvent: null,
       tables: { ...definition.tables },
       filter: definition.filter,
