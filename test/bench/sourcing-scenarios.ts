@@ -7,7 +7,6 @@ import {
   type Decider,
   type EventData,
   type EventStore,
-  type JsonObject,
   type ProjectionHandler,
   type ProjectionTables,
   type RecordedEvent,
@@ -16,6 +15,7 @@ import {
 import type { BenchApp } from './environment.js';
 import { describeError } from './harness.js';
 import { percentiles } from './http-load.js';
+import { toRecordedEvent, type RawTaggedRow } from './targets.js';
 
 /*
  * Event sourcing on top of streams (PRODUCT.md): a projection catching up over a stored backlog
@@ -270,22 +270,6 @@ export async function storeCatchUp(context: CatchUpContext, batchSize: number, r
 }
 
 /** A row of the raw page read: bigint columns as text, jsonb parsed by node-postgres. */
-interface RawEventRow {
-  transaction_id: string;
-  global_position: string;
-  stream_id: string;
-  stream_version: string;
-  event_id: string;
-  event_type: string;
-  schema_version: number;
-  data: JsonObject;
-  metadata: JsonObject;
-  causation_id: string | null;
-  correlation_id: string | null;
-  created_at: Date;
-  tags: string[] | null;
-}
-
 /**
  * The baseline: plain pg on the store's `events` table. Pages of `$all` in (transaction_id,
  * global_position) order, the cursor kept as both (the store keeps the position and looks its
@@ -320,12 +304,12 @@ export async function rawCatchUp(context: CatchUpContext, batchSize: number, run
     let cursor = { transactionId: '0', position: 0 };
     for (;;) {
       const readStarted = performance.now();
-      const { rows } = await raw.query<RawEventRow>({
+      const { rows } = await raw.query<RawTaggedRow>({
         name: `raw_sourcing_read_${schema}`,
         text: readText,
         values: [cursor.transactionId, cursor.position, batchSize],
       });
-      const events = rows.map(toEvent);
+      const events = rows.map(toRecordedEvent);
       const applyStarted = performance.now();
       times.readSeconds! += (applyStarted - readStarted) / 1000;
       if (rows.length === 0) return;
@@ -375,24 +359,6 @@ export async function rawCatchUp(context: CatchUpContext, batchSize: number, run
   const { clientCpu, serverCpu } = await cpu.stop(seconds);
   await loop;
   return { side: 'raw', batchSize, seconds, eventsPerSecond: times.events / seconds, clientCpu, serverCpu, times, polls };
-}
-
-/** The same shape the store returns, so that both sides do the same conversions. */
-function toEvent(row: RawEventRow): RecordedEvent {
-  return {
-    globalPosition: Number(row.global_position),
-    streamId: row.stream_id,
-    streamVersion: Number(row.stream_version),
-    eventId: row.event_id,
-    eventType: row.event_type,
-    schemaVersion: row.schema_version,
-    data: row.data,
-    metadata: row.metadata,
-    causationId: row.causation_id,
-    correlationId: row.correlation_id,
-    createdAt: row.created_at,
-    ...(row.tags === null ? {} : { tags: row.tags }),
-  };
 }
 
 /** Whether the store's and the raw loop's read models of one pair of runs hold the same rows. */
