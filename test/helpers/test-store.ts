@@ -69,3 +69,23 @@ async function waitUntilAllVisible(sql: pg.Pool, schema: string): Promise<void> 
 export function someEvents(n: number, eventType = 'Tested', from = 0): Array<{ eventType: string; data: { n: number } }> {
   return Array.from({ length: n }, (_, index) => ({ eventType, data: { n: from + index } }));
 }
+
+/**
+ * Fresh streams of a test file in known states: `fresh()` names one never written, `existing(n)`
+ * writes one at version `n`, `softDeleted()` one at version 2, soft-deleted.
+ */
+export function streamStates(t: () => TestStore, label: string) {
+  let n = 0;
+  const fresh = (): string => `${label}-${++n}`;
+  const existing = async (version: number): Promise<string> => {
+    const id = fresh();
+    await t().store.appendToStream(id, 'no_stream', someEvents(version));
+    return id;
+  };
+  const softDeleted = async (): Promise<string> => {
+    const id = await existing(2);
+    await t().store.deleteStream(id, 2);
+    return id;
+  };
+  return { fresh, existing, softDeleted };
+}

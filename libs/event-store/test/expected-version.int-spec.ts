@@ -7,12 +7,11 @@ import {
   StreamNotFoundError,
   WrongExpectedVersionError,
 } from '@game-bot/event-store';
-import { createTestStore, someEvents, type TestStore } from '../../../test/helpers/test-store.js';
+import { createTestStore, someEvents, streamStates, type TestStore } from '../../../test/helpers/test-store.js';
 
 describe('appendToStream: expected versions, races, idempotency', () => {
   let t: TestStore;
-  let n = 0;
-  const fresh = (): string => `stream-${++n}`;
+  const { fresh, existing, softDeleted } = streamStates(() => t, 'stream');
 
   beforeAll(async () => {
     t = await createTestStore({}, 'expected');
@@ -20,18 +19,6 @@ describe('appendToStream: expected versions, races, idempotency', () => {
   afterAll(async () => {
     await t.close();
   });
-
-  async function existing(version: number): Promise<string> {
-    const id = fresh();
-    await t.store.appendToStream(id, 'no_stream', someEvents(version));
-    return id;
-  }
-
-  async function softDeleted(): Promise<string> {
-    const id = await existing(2);
-    await t.store.deleteStream(id, 2);
-    return id;
-  }
 
   describe('the expected-version table of the contract (docs/contract.md)', () => {
     const ok = async (id: string, expected: ExpectedVersion, before: number): Promise<void> => {

@@ -11,7 +11,7 @@ import {
   type StreamAppend,
   type StreamAppendResult,
 } from '@game-bot/event-store';
-import { createTestStore, someEvents, type TestStore } from '../../../test/helpers/test-store.js';
+import { createTestStore, someEvents, streamStates, type TestStore } from '../../../test/helpers/test-store.js';
 
 /** Events with ids of their own, so that a call can be sent again. */
 const withIds = (n: number, eventType = 'Tested'): Array<{ eventId: string; eventType: string; data: { n: number } }> =>
@@ -19,8 +19,7 @@ const withIds = (n: number, eventType = 'Tested'): Array<{ eventId: string; even
 
 describe('appendToStreams: one atomic write over several streams', () => {
   let t: TestStore;
-  let n = 0;
-  const fresh = (): string => `multi-${++n}`;
+  const { fresh, existing, softDeleted } = streamStates(() => t, 'multi');
 
   beforeAll(async () => {
     t = await createTestStore({}, 'multi');
@@ -28,18 +27,6 @@ describe('appendToStreams: one atomic write over several streams', () => {
   afterAll(async () => {
     await t.close();
   });
-
-  async function existing(version: number): Promise<string> {
-    const id = fresh();
-    await t.store.appendToStream(id, 'no_stream', someEvents(version));
-    return id;
-  }
-
-  async function softDeleted(): Promise<string> {
-    const id = await existing(2);
-    await t.store.deleteStream(id, 2);
-    return id;
-  }
 
   /** Every stored event and each stream's version, read behind the store's back. */
   async function storeState(): Promise<{ events: number; last: number; streams: Array<{ stream_id: string; version: string }> }> {
