@@ -350,7 +350,7 @@ describe('the packed library in a fresh Nest app', () => {
     const expected = ['package.json', 'README.md', 'LICENSE'];
     for (const entry of ['index', 'testing/index', 'http/index', 'cqrs/index', 'internal'])
       expected.push(`dist/${entry}.js`, `dist/${entry}.d.ts`);
-    expected.push('dist/cli/event-store.cli.js');
+    expected.push('bin/event-store.js', 'dist/cli/event-store.cli.js');
     const migrations = (await readdir(join(LIBRARY, 'src/storage/migrations'))).filter((file) => /^\d+-.*\.ts$/.test(file));
     expect(migrations.length).toBeGreaterThan(0);
     expected.push(...migrations.map((file) => `dist/storage/migrations/${file.replace(/\.ts$/, '.js')}`));

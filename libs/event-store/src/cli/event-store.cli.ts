@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import 'reflect-metadata';
 import { Logger, type LoggerService } from '@nestjs/common';
-import { Command } from 'commander';
+import { Command, InvalidArgumentError } from 'commander';
 import { readFileSync } from 'node:fs';
 import { migrateCommand } from './migrate.command.js';
 
@@ -23,8 +23,15 @@ Logger.overrideLogger(stderrLogger);
 const program = new Command('event-store')
   .description('Operate a PostgreSQL event store (configured by EVENT_STORE_* variables, or .env)')
   .version(version)
+  .option('--progress-interval <seconds>', 'seconds between progress lines when stderr is not a terminal', seconds, 5)
   .showHelpAfterError();
 migrateCommand(program);
+
+function seconds(text: string): number {
+  const value = Number(text);
+  if (!Number.isFinite(value) || value <= 0) throw new InvalidArgumentError('must be a positive number of seconds');
+  return value;
+}
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   console.error(`event-store: ${error instanceof Error ? error.message : String(error)}`);
