@@ -6,6 +6,10 @@ import { TcpProxy } from './helpers/tcp-proxy.js';
 import { testConnection, testDatabaseEnv } from './helpers/test-database.js';
 import { uniqueSchema } from './helpers/test-store.js';
 import { freePort, runService } from './helpers/service-process.js';
+import { eventStoreMigrations } from '@game-bot/event-store/internal';
+
+/** The store's own migrations, oldest first. */
+const STORE_MIGRATIONS = eventStoreMigrations.map((migration) => migration.name);
 
 async function waitFor(predicate: () => boolean, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -80,7 +84,7 @@ describe('the service process', () => {
     expect(await service.exited).toEqual({ code: 1, signal: null });
     // Before, Nest's own error line with the stack and the modules' start-up lines came with it.
     expect(service.output().trim().split('\n')).toEqual([
-      `Event store service failed to start: Schema '${schema}' has 5 pending migration(s) (CreateEventStore1764230400000, CreateSubscriptions1764316800000, LockStreamBeforeAppend1796083200000, StreamsLinksTags1796256000000, CreateProjections1796342400000): run \`npx event-store migrate\`, or enable migrations at start`,
+      `Event store service failed to start: Schema '${schema}' has ${STORE_MIGRATIONS.length} pending migration(s) (${STORE_MIGRATIONS.join(', ')}): run \`npx event-store migrate\`, or enable migrations at start`,
     ]);
   });
 

@@ -1,5 +1,5 @@
 import { EventStoreConnection } from '@game-bot/event-store';
-import { EventStoreDatabase, resolveEventStoreOptions } from '@game-bot/event-store/internal';
+import { EventStoreDatabase, eventStoreMigrations, resolveEventStoreOptions } from '@game-bot/event-store/internal';
 import pg from 'pg';
 import { ServiceSchema, withServiceMigrations } from '../apps/event-store-service/src/schema/service-schema.js';
 import { testConnection } from './helpers/test-database.js';
@@ -8,6 +8,8 @@ import { createTestStore } from './helpers/test-store.js';
 /** The service's own migrations (webhook definitions), beside the store's in the same schema. */
 /** The service's migrations, oldest first. */
 const ALL = ['CreateWebhooks1764403200000', 'EncryptWebhookSecrets1764576000000'];
+/** The store's own migrations, oldest first. */
+const STORE_MIGRATIONS = eventStoreMigrations.map((migration) => migration.name);
 
 describe('service migrations', () => {
   const sql = new pg.Pool({ ...testConnection(), max: 2 });
@@ -55,17 +57,11 @@ describe('service migrations', () => {
       // The store's history no longer names a migration it does not have, so it reverts cleanly.
       const store = t.app.get(EventStoreDatabase).migrations();
       expect(await store.status()).toEqual({
-        applied: [
-          'CreateEventStore1764230400000',
-          'CreateSubscriptions1764316800000',
-          'LockStreamBeforeAppend1796083200000',
-          'StreamsLinksTags1796256000000',
-          'CreateProjections1796342400000',
-        ],
+        applied: STORE_MIGRATIONS,
         pending: [],
       });
-      expect(await store.revertLast()).toBe('CreateProjections1796342400000');
-      expect(await store.migrate()).toEqual(['CreateProjections1796342400000']);
+      expect(await store.revertLast()).toBe(STORE_MIGRATIONS.at(-1));
+      expect(await store.migrate()).toEqual([STORE_MIGRATIONS.at(-1)]);
     } finally {
       await t.close();
     }
