@@ -1,0 +1,60 @@
+/**
+ * One exported event, as a line of the NDJSON that `event-store export` writes and `import` reads:
+ * every field of the stored event, `data` and `metadata` as the very JSON text that was stored
+ * (the checksum covers those bytes). Where that text holds a raw line break (JSON allows one
+ * between tokens), the line carries the JSON re-serialised and the stored text in `rawData` /
+ * `rawMetadata`, so that every line stays one line and the bytes still travel.
+ */
+export interface ExportedEventLine {
+  /** The event's position in the source store (informational: an import assigns its own). */
+  globalPosition: number;
+  eventId: string;
+  streamId: string;
+  streamVersion: number;
+  eventType: string;
+  schemaVersion: number;
+  data: Record<string, unknown>;
+  metadata: Record<string, unknown>;
+  causationId: string | null;
+  correlationId: string | null;
+  tags: string[] | null;
+  /** ISO 8601 with microseconds, UTC: `2026-12-01T17:59:05.617024+00:00`. */
+  createdAt: string;
+  /** SHA-256 of the event's identity and content, hex. */
+  checksum: string;
+  /** The stored `data` text, when it holds a raw line break. */
+  rawData?: string;
+  /** The stored `metadata` text, when it holds a raw line break. */
+  rawMetadata?: string;
+}
+
+const COPY_ESCAPES: Record<string, string> = { b: '\b', f: '\f', n: '\n', r: '\r', t: '\t', v: '\v' };
+
+/** A field of COPY's text format as it was: COPY writes a backslash before `\`, and letters for control characters. */
+function copyField(text: string): string {
+  return text.includes('\\') ? text.replace(/\\(.)/g, (_, character: string) => COPY_ESCAPES[character] ?? character) : text;
+}
+
+const nullable = (text: string): string => (text === '\\N' ? 'null' : `"${text}"`);
+
+/** `data` or `metadata` text for the line: as stored, unless a raw line break would split the line. */
+function jsonField(name: 'data' | 'metadata', stored: string): string {
+  if (!stored.includes('\n') && !stored.includes('\r')) return `"${name}":${stored}`;
+  const raw = name === 'data' ? 'rawData' : 'rawMetadata';
+  return `"${name}":${JSON.stringify(JSON.parse(stored))},"${raw}":${JSON.stringify(stored)}`;
+}
+
+/**
+ * The NDJSON line (without its newline) of one row of {@link exportEventsSql}'s COPY text: fields
+ * split at tabs (COPY escapes the tabs inside values), in that statement's column order.
+ */
+export function exportedEventLine(row: string): string {
+  const f = row.split('\t');
+  return (
+    `{"globalPosition":${f[0]},"eventId":"${f[1]}","streamId":${JSON.stringify(copyField(f[2]!))},` +
+    `"streamVersion":${f[3]},"eventType":${JSON.stringify(copyField(f[4]!))},"schemaVersion":${f[5]},` +
+    `${jsonField('data', copyField(f[6]!))},${jsonField('metadata', copyField(f[7]!))},` +
+    `"causationId":${nullable(f[8]!)},"correlationId":${nullable(f[9]!)},"tags":${f[10] === '\\N' ? 'null' : copyField(f[10]!)},` +
+    `"createdAt":${f[11]},"checksum":"${f[12]}"}`
+  );
+}
