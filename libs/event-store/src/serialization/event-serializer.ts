@@ -1,6 +1,7 @@
 import { instanceToPlain, plainToInstance } from 'class-transformer';
 import { validateSync } from 'class-validator';
 import { randomUUID } from 'node:crypto';
+import { isErasedAt } from '../erasure/erased-fields.js';
 import { CorruptedEventError } from '../errors/corrupted-event.error.js';
 import { EventValidationFailedError } from '../errors/event-validation-failed.error.js';
 import { InvalidArgumentError } from '../errors/invalid-argument.error.js';
@@ -239,7 +240,8 @@ export class EventSerializer {
   }
 
   private validateRead(event: RecordedEvent, instance: object): void {
-    const failures = fieldFailures(validateSync(instance, VALIDATION));
+    // An erased personal field cannot pass its rules, and is not the stored payload's fault.
+    const failures = fieldFailures(validateSync(instance, VALIDATION)).filter((failure) => !isErasedAt(instance, failure.property));
     if (failures.length > 0) {
       throw new EventValidationFailedError(
         `Event ${event.eventId} ('${event.eventType}' version ${event.schemaVersion}, stream '${event.streamId}' version ${event.streamVersion}) fails validation after upcasting: ${describeFailures(failures)}`,

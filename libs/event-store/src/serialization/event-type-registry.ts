@@ -1,4 +1,5 @@
 import { Injectable, type OnModuleInit, type Type } from '@nestjs/common';
+import { classPersonalDataProblems } from '../erasure/personal-data-declaration.js';
 import { needsClassTransformer } from './class-transformer-metadata.js';
 import { eventTypeDeclarationOf, type Upcaster } from './event-type.decorator.js';
 
@@ -115,6 +116,7 @@ export class EventTypeRegistry implements OnModuleInit {
       return; // the same class from two feature modules
     }
     this.classesByName.set(name, classes.add(target));
+    this.problems.push(...classPersonalDataProblems(target));
     Object.entries(upcasters).forEach(([from, upcast]) => this.addUpcaster(name, Number(from), upcast, target.name));
   }
 

@@ -1,3 +1,4 @@
+import { SEALED_KEY } from '../erasure/personal-envelope.js';
 import { InvalidArgumentError } from '../errors/invalid-argument.error.js';
 import { hasLoneSurrogate } from '../validation/stream-id.validation.js';
 
@@ -151,6 +152,10 @@ function jsonMembers(container: object, path: string, add: (value: unknown, path
   for (let index = keys.length - 1; index >= 0; index--) {
     const key = keys[index]!;
     checkString(key, `${path}.${key}`);
+    if (key === SEALED_KEY) {
+      // Reads open what is stored under this key as encrypted personal data: only the store writes it.
+      throw refused(`${path}.${key}`, `the key '${SEALED_KEY}' is reserved for the store's encrypted personal data`);
+    }
     add((container as Record<string, unknown>)[key], `${path}.${key}`);
   }
 }

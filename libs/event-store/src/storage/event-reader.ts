@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { EVENT_STORE_OPTIONS } from '../configuration/event-store-configuration.module-definition.js';
 import type { ResolvedEventStoreOptions } from '../configuration/resolve-event-store-options.js';
+import { PersonalDataVault } from '../erasure/personal-data.vault.js';
 import { InvalidArgumentError } from '../errors/invalid-argument.error.js';
 import { EventSerializer } from '../serialization/event-serializer.js';
 import type { RecordedEvent } from '../types/event-data.js';
@@ -33,6 +34,7 @@ export class EventReader {
     @Inject(StreamsRepository) private readonly streams: StreamsRepository,
     @Inject(EventSerializer) private readonly serializer: EventSerializer,
     @Inject(EventStoreObservers) private readonly observers: EventStoreObservers,
+    @Inject(PersonalDataVault) private readonly vault: PersonalDataVault,
   ) {}
 
   /** A page of a stream, from `fromVersion` on in `direction`. */
@@ -43,7 +45,7 @@ export class EventReader {
     const started = performance.now();
     const page = await this.events.readStream(streamId, direction, fromVersion, limit);
     this.observers.read('stream', performance.now() - started, page.events.length);
-    return this.typed(page.events);
+    return await this.typed(page.events);
   }
 
   /** A stream's events, read page by page as the loop consumes them. */
@@ -71,7 +73,7 @@ export class EventReader {
     const started = performance.now();
     const page = await this.events.readAll(query);
     this.observers.read('all', performance.now() - started, page.events.length);
-    return { events: this.typed(page.events), nextFromPosition: nextCursor(query, page) };
+    return { events: await this.typed(page.events), nextFromPosition: nextCursor(query, page) };
   }
 
   /**
@@ -80,7 +82,7 @@ export class EventReader {
    */
   async readEvent(eventId: string, viaStream?: string): Promise<RecordedEvent | undefined> {
     const event = await this.events.readEvent(eventId, viaStream);
-    return event && this.serializer.fromStored(event);
+    return event && (await this.typed([event]))[0];
   }
 
   /** See {@link EventStore.endOf}. */
@@ -126,8 +128,9 @@ export class EventReader {
     };
   }
 
-  /** Events of registered types as instances of their classes, upcast to the latest version. */
-  private typed(events: RecordedEvent[]): RecordedEvent[] {
+  /** Events with their sealed personal data opened (or erased), those of registered types as instances of their classes, upcast. */
+  private async typed(events: RecordedEvent[]): Promise<RecordedEvent[]> {
+    await this.vault.reveal(events);
     return events.map((event) => this.serializer.fromStored(event));
   }
 }

@@ -1,3 +1,4 @@
+import type { PersonalDataVault } from '../erasure/personal-data.vault.js';
 import { EventStoreError } from '../errors/event-store.error.js';
 import { InvalidArgumentError } from '../errors/invalid-argument.error.js';
 import type { EventSerializer } from '../serialization/event-serializer.js';
@@ -20,6 +21,8 @@ import { toStreamWrites } from './stream-writes.js';
 export interface TransactionParts {
   serializer: EventSerializer;
   events: EventsRepository;
+  /** Seals personal data, making new subject keys in the transaction (they commit with its events). */
+  vault: PersonalDataVault;
   maxAppendEvents: number;
   /** The quoted schema name. */
   schema: string;
@@ -85,6 +88,7 @@ export class SessionTransaction implements StoreTransaction {
     const condition = conditionRecord(options.condition);
     const started = performance.now();
     const write = { streamId, expected, expectedLabel: expectedVersion, events: records };
+    await this.statement(() => this.parts.vault.seal(records, this.session));
     const result = await this.statement(() => this.parts.events.appendOn(this.session, write, condition));
     this.recordAppend(started, [{ ...write, fromVersion: result.fromVersion }]);
     return result;
@@ -96,6 +100,7 @@ export class SessionTransaction implements StoreTransaction {
     optionalInteger(options.timeoutMs, 'timeoutMs', 1);
     const condition = conditionRecord(options.condition);
     const started = performance.now();
+    await this.statement(() => this.parts.vault.sealWrites(writes, this.session));
     const results = await this.statement(() => this.parts.events.appendToStreamsOn(this.session, writes, condition));
     this.recordAppend(
       started,

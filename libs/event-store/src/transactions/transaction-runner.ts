@@ -2,6 +2,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { EVENT_STORE_OPTIONS } from '../configuration/event-store-configuration.module-definition.js';
 import type { ResolvedEventStoreOptions } from '../configuration/resolve-event-store-options.js';
+import { PersonalDataVault } from '../erasure/personal-data.vault.js';
 import { InvalidArgumentError } from '../errors/invalid-argument.error.js';
 import { StoreUnavailableError } from '../errors/store-unavailable.error.js';
 import { EventSerializer } from '../serialization/event-serializer.js';
@@ -64,8 +65,9 @@ export class TransactionRunner {
     @Inject(EventSerializer) serializer: EventSerializer,
     @Inject(EventStoreObservers) private readonly observers: EventStoreObservers,
     @Inject(EventNotifier) private readonly notifier: EventNotifier,
+    @Inject(PersonalDataVault) vault: PersonalDataVault,
   ) {
-    this.parts = { serializer, events, maxAppendEvents: options.maxAppendEvents, schema: database.schema };
+    this.parts = { serializer, events, vault, maxAppendEvents: options.maxAppendEvents, schema: database.schema };
     this.searchPath = storeSearchPathSql(database.schema);
   }
 

@@ -1,3 +1,4 @@
+import { noteSealedText } from '../../erasure/sealed-events.js';
 import { CorruptedEventError } from '../../errors/corrupted-event.error.js';
 import type { EventRow } from './event-row.js';
 import type { JsonObject, RecordedEvent } from '../../types/event-data.js';
@@ -27,6 +28,7 @@ export function toRecordedEvent(row: EventRow): RecordedEvent {
     correlationId: row.correlation_id,
     createdAt: row.created_at,
   };
+  noteSealedText(event, row.data);
   if (row.tags !== null) event.tags = row.tags;
   if (row.link_version != null) {
     event.link = { streamId: row.link_stream_id!, streamVersion: Number(row.link_version), linkedAt: row.linked_at! };
