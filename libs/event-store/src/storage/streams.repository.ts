@@ -7,6 +7,7 @@ import type { ListStreamsResult, StreamInfo } from '../types/stream-info.js';
 import type { DatabaseSession } from './database-executor.js';
 import { EventStoreDatabase } from './event-store-database.js';
 import {
+  ALLOW_EVENT_REMOVAL,
   deleteStreamRowSql,
   hardDeleteEventsSql,
   listStreamsSql,
@@ -60,7 +61,7 @@ export class StreamsRepository {
   /** Hard delete: the row and the events go; their places in $all are kept for cursors. */
   async hardDelete(streamId: string, expected: ExpectedVersionCheck): Promise<void> {
     await this.underLock(streamId, expected, { allowDeleted: true }, async (client) => {
-      await client.query(`SET LOCAL event_store.hard_delete = 'on'`);
+      await client.query(ALLOW_EVENT_REMOVAL);
       await client.query(lockStreamEventsSql(this.s), [streamId]);
       await client.query(hardDeleteEventsSql(this.s), [streamId]);
       await client.query(deleteStreamRowSql(this.s), [streamId]);

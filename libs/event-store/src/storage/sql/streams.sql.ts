@@ -30,18 +30,32 @@ export const softDeleteStreamSql = (s: string): string =>
   `UPDATE ${s}.streams SET deleted_at = now(), updated_at = now() WHERE stream_id = $1`;
 
 /**
- * $1 stream id. Removes the events, keeping where each stood in $all so that a cursor at one of
- * them stays valid; the immutability trigger lets this through only with `event_store.hard_delete`
- * set for the transaction. With the events go their tags and the links to them from other streams
- * (those streams keep their versions, with gaps), and the stream's own links (the linked events stay).
+ * The transaction setting that lets the immutability trigger pass a delete of events: the hard
+ * delete and the scavenger (retention) set it for their own transactions only.
  */
-export const hardDeleteEventsSql = (s: string): string => `
-  WITH removed AS (DELETE FROM ${s}.events WHERE stream_id = $1 RETURNING global_position, transaction_id),
+export const ALLOW_EVENT_REMOVAL = `SET LOCAL event_store.hard_delete = 'on'`;
+
+/**
+ * The removal of the events `where` selects, as the CTEs of a statement (`removed` lists them):
+ * where each stood in $all is kept so that a cursor at one of them stays valid, and their tags and
+ * the links to them from other streams go with them (those streams keep their versions, with
+ * gaps). The immutability trigger lets it through only with {@link ALLOW_EVENT_REMOVAL}. Used by
+ * the hard delete and by the scavenger (retention.sql.ts).
+ */
+export const removeEventsSql = (s: string, where: string): string => `
+  WITH removed AS (DELETE FROM ${s}.events WHERE ${where} RETURNING global_position, transaction_id),
   kept AS (
     INSERT INTO ${s}.hard_deleted_positions (global_position, transaction_id)
     SELECT global_position, transaction_id FROM removed),
   untagged AS (DELETE FROM ${s}.event_tags t USING removed r WHERE t.global_position = r.global_position),
-  unlinked AS (DELETE FROM ${s}.stream_links l USING removed r WHERE l.global_position = r.global_position)
+  unlinked AS (DELETE FROM ${s}.stream_links l USING removed r WHERE l.global_position = r.global_position)`;
+
+/**
+ * $1 stream id. Removes the stream's events ({@link removeEventsSql}) and its own links (the
+ * linked events stay).
+ */
+export const hardDeleteEventsSql = (s: string): string => `
+  ${removeEventsSql(s, 'stream_id = $1')}
   DELETE FROM ${s}.stream_links WHERE stream_id = $1`;
 
 /**
