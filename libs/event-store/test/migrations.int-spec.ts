@@ -1,6 +1,10 @@
 import { createTestStore, someEvents, uniqueSchema } from '../../../test/helpers/test-store.js';
+import { eventStoreMigrations } from '@game-bot/event-store/internal';
 import pg from 'pg';
 import { testConnection } from '../../../test/helpers/test-database.js';
+
+/** The store's own migrations, oldest first. */
+const STORE_MIGRATIONS = eventStoreMigrations.map((migration) => migration.name);
 
 describe('migrations', () => {
   const sql = new pg.Pool({ ...testConnection(), max: 2 });
@@ -14,7 +18,7 @@ describe('migrations', () => {
     const schema = uniqueSchema('concurrent');
     const stores = await Promise.all([1, 2, 3].map(() => createTestStore({ schema })));
     try {
-      expect(await count(`SELECT count(*) AS n FROM "${schema}".event_store_migrations`)).toBe(5);
+      expect(await count(`SELECT count(*) AS n FROM "${schema}".event_store_migrations`)).toBe(STORE_MIGRATIONS.length);
       await Promise.all(stores.map((s, i) => s.store.appendToStream(`from-${i}`, 'no_stream', someEvents(1))));
       await stores[0]!.allVisible();
       expect((await stores[0]!.store.readAllForward()).events).toHaveLength(3);
@@ -27,7 +31,7 @@ describe('migrations', () => {
   it('check mode refuses to start on pending migrations, naming them and the fix', async () => {
     const schema = uniqueSchema('check');
     await expect(createTestStore({ schema, migrations: 'check' })).rejects.toThrow(
-      /5 pending migration\(s\) \(CreateEventStore1764230400000, CreateSubscriptions1764316800000, LockStreamBeforeAppend1796083200000, StreamsLinksTags1796256000000, CreateProjections1796342400000\): run `npx event-store migrate`/,
+      `${STORE_MIGRATIONS.length} pending migration(s) (${STORE_MIGRATIONS.join(', ')}): run \`npx event-store migrate\``,
     );
   });
 
@@ -45,13 +49,7 @@ describe('migrations', () => {
     const t = await createTestStore({}, 'updown');
     try {
       const runner = t.app.get((await import('@game-bot/event-store/internal')).EventStoreDatabase).migrations();
-      const all = [
-        'CreateEventStore1764230400000',
-        'CreateSubscriptions1764316800000',
-        'LockStreamBeforeAppend1796083200000',
-        'StreamsLinksTags1796256000000',
-        'CreateProjections1796342400000',
-      ];
+      const all = STORE_MIGRATIONS;
       const functionText = async (): Promise<string> =>
         (
           await sql.query<{ text: string }>(
@@ -69,6 +67,10 @@ describe('migrations', () => {
       await t.store.appendToStreams([
         { streamId: 'tagged-before-revert', expectedVersion: 'no_stream', events: [{ eventType: 'T', data: {}, tags: ['x'] }] },
       ]);
+      // The migrations after these (each tested on its own) first, newest first.
+      for (const later of STORE_MIGRATIONS.slice(STORE_MIGRATIONS.indexOf('CreateProjections1796342400000') + 1).reverse()) {
+        expect(await runner.revertLast()).toBe(later);
+      }
       expect(await runner.revertLast()).toBe('CreateProjections1796342400000');
       expect(await count(`SELECT count(*) AS n FROM pg_tables WHERE schemaname = '${t.schema}' AND tablename = 'projections'`)).toBe(0);
       expect(await runner.revertLast()).toBe('StreamsLinksTags1796256000000');

@@ -13,21 +13,32 @@ import { defineProjection } from './projection-definition.js';
 import type { ProjectionHandler } from './projection-handler.js';
 import type { ProjectionOptions } from './projection.decorator.js';
 import { COUNT_CAP, ProjectionRebuild } from './projection-rebuild.js';
+import { ProjectionRebuildRequests } from './projection-rebuild-requests.js';
+import { ProjectionRebuildWaiter } from './projection-rebuild-waiter.js';
 import { ProjectionRunner, type ProjectionParts } from './projection-runner.js';
-import type { ProjectionError, ProjectionStatus, RebuildOptions, RebuildResult } from './projection-status.js';
+import type {
+  ProjectionError,
+  ProjectionStatus,
+  RebuildOptions,
+  RebuildRequestOptions,
+  RebuildRequestResult,
+  RebuildResult,
+} from './projection-status.js';
 import { ProjectionsRepository } from './projections.repository.js';
 import type { ProjectionRow } from './sql/projections.sql.js';
 
 /**
  * The projections of this process: starts a runner for each one found at boot, answers their
- * status (from their rows, wherever they run), resumes halted ones, runs rebuilds, and stops them
- * all when the application shuts down (batches in progress roll back, leases are handed back).
+ * status (from their rows, wherever they run), resumes halted ones, runs rebuilds (asked here, or
+ * requested from elsewhere: {@link ProjectionRebuildRequests}), and stops them all when the
+ * application shuts down (batches in progress roll back, leases are handed back).
  */
 @Injectable()
 export class ProjectionManager implements OnModuleDestroy {
   private readonly runners = new Map<string, ProjectionRunner>();
   private readonly rebuilds = new Map<string, { abort: AbortController; done: Promise<unknown> }>();
   private readonly parts: ProjectionParts;
+  private readonly requests: ProjectionRebuildRequests;
   private closed = false;
 
   /** @internal Made by Nest's injector. */
@@ -41,6 +52,14 @@ export class ProjectionManager implements OnModuleDestroy {
     // Host, pid and a random tag (pids repeat across hosts and restarts).
     const owner = `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
     this.parts = { repository, reads, notifier, transactions, owner };
+    this.requests = new ProjectionRebuildRequests(repository, owner, {
+      rebuildable: () =>
+        [...this.runners.values()]
+          .filter((runner) => runner.failure === undefined && !this.rebuilds.has(runner.name))
+          .map((runner) => runner.name),
+      rebuild: (name) => this.rebuild(name),
+      closing: () => this.closed,
+    });
   }
 
   /** Starts a projection found at boot; refuses a malformed one or a name declared twice. */
@@ -56,6 +75,7 @@ export class ProjectionManager implements OnModuleDestroy {
     });
     void this.parts.notifier.start();
     this.runners.set(name, new ProjectionRunner(definition, this.parts));
+    this.requests.start();
   }
 
   /** See {@link EventStore.projectionStatus}. */
@@ -138,9 +158,29 @@ export class ProjectionManager implements OnModuleDestroy {
     return result;
   }
 
+  /** See {@link EventStore.requestProjectionRebuild}. */
+  async requestRebuild(name: string, options: RebuildRequestOptions = {}): Promise<RebuildRequestResult> {
+    assertName(name, 'name');
+    const { startTimeoutMs, pollIntervalMs } = options;
+    for (const [key, value] of Object.entries({ startTimeoutMs, pollIntervalMs })) {
+      if (value !== undefined && !(Number.isSafeInteger(value) && value > 0)) {
+        throw new InvalidArgumentError(`${key} must be a positive integer (milliseconds), got ${String(value)}`, { name });
+      }
+    }
+    const row = await this.parts.repository.requestRebuild(name);
+    if (row === undefined) {
+      throw new InvalidArgumentError(`No projection named '${name}': it is created when a process running its @Projection starts`, {
+        name,
+      });
+    }
+    const waiter = new ProjectionRebuildWaiter(this.parts.repository, row, options);
+    return options.wait === true ? waiter.run() : waiter.result(row);
+  }
+
   /** Stops rebuilds (their tables dropped) and runners (leases handed back). */
   async onModuleDestroy(): Promise<void> {
     this.closed = true;
+    this.requests.stop();
     for (const { abort } of this.rebuilds.values()) abort.abort();
     await Promise.all([...this.rebuilds.values()].map(({ done }) => done));
     await Promise.all([...this.runners.values()].map((runner) => runner.stop()));
@@ -163,6 +203,8 @@ export class ProjectionManager implements OnModuleDestroy {
       tables: row.tables,
       filter,
       generation: row.generation,
+      rebuildRequestedAt: row.rebuild_requested_at,
+      rebuildError: rebuildErrorOf(row.rebuild_error),
       rebuild:
         row.rebuild_tables === null || row.rebuild_generation === null
           ? null
@@ -196,9 +238,15 @@ export class ProjectionManager implements OnModuleDestroy {
       filter: definition.filter,
       generation: 0,
       rebuild: null,
+      rebuildRequestedAt: null,
+      rebuildError: null,
       updatedAt: new Date(),
     };
   }
+}
+
+function rebuildErrorOf(stored: Record<string, unknown> | null): { message: string; at: Date } | null {
+  return stored === null ? null : { message: String(stored.message ?? ''), at: new Date(String(stored.at ?? 0)) };
 }
 
 function errorOf(stored: Record<string, unknown> | null): ProjectionError | null {

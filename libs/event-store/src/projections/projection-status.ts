@@ -64,6 +64,14 @@ export interface ProjectionStatus {
   /** How many times it was rebuilt (the generation of its tables); 0 for the tables first created. */
   generation: number;
   rebuild: ProjectionRebuildStatus | null;
+  /**
+   * When a rebuild was requested (`requestProjectionRebuild`, `event-store projections rebuild`)
+   * and not yet answered: the process running the projection takes it up within a second, and the
+   * switch clears it. `null` when none is pending.
+   */
+  rebuildRequestedAt: Date | null;
+  /** Why the last requested rebuild gave up (its handler kept failing), until the next request or switch. */
+  rebuildError: { message: string; at: Date } | null;
   updatedAt: Date;
 }
 
@@ -95,4 +103,62 @@ export interface RebuildResult {
   processed: number;
   /** The checkpoint the rebuilt read model started from. */
   checkpoint: number;
+}
+
+/** Options of `store.requestProjectionRebuild`. */
+export interface RebuildRequestOptions {
+  /** Wait until the rebuild has switched (or failed). Default `false`: resolve once the request is recorded. */
+  wait?: boolean;
+  /**
+   * While waiting: how long (ms) the request may wait for a process to take it up, counted again
+   * whenever a rebuild that was under way stops without switching (its process died). Past it
+   * the request is withdrawn and the call rejects with `TIMEOUT`. Default: no limit.
+   */
+  startTimeoutMs?: number;
+  /** While waiting: told where the request stands after each look at it; an error it throws is ignored. */
+  onProgress?: (progress: RebuildRequestProgress) => void;
+  /** Stops the waiting, not the rebuild: the call resolves with `interrupted: true`. */
+  signal?: AbortSignal;
+  /** While waiting: how often (ms) the projection's row is read. Default 500. */
+  pollIntervalMs?: number;
+}
+
+/** Where a requested rebuild stands, as a waiting `requestProjectionRebuild` sees it. */
+export interface RebuildRequestProgress {
+  name: string;
+  /**
+   * `requested`: no rebuild has begun yet (`owner` is the process running the projection, which
+   * takes the request up within a second, or `null` when none runs it); `replaying` into fresh
+   * tables (`owner` is the rebuild's process); `switched` to them.
+   */
+  phase: 'requested' | 'replaying' | 'switched';
+  owner: string | null;
+  /** The generation being built (`replaying`) or now served (`requested`, `switched`). */
+  generation: number;
+  /** Events replayed so far. */
+  processed: number;
+  /** Events to replay, as counted when the rebuild began (more may come meanwhile). */
+  total: number;
+  /** The `$all` cursor replayed to. */
+  position: number;
+}
+
+/** What `store.requestProjectionRebuild` found or waited for. */
+export interface RebuildRequestResult {
+  name: string;
+  /** When the request was recorded (the pending one's time, if one was pending already). */
+  requestedAt: Date;
+  /** `requested` (no rebuild begun yet), `rebuilding`, or `switched` (the rebuilt model is served). */
+  state: 'requested' | 'rebuilding' | 'switched';
+  /**
+   * `requested`: the process running the projection, which takes the request up within a second
+   * (`null` while none does: the request waits for one); `rebuilding`: the rebuild's process.
+   */
+  owner: string | null;
+  /** The generation served now: higher than when requested once switched. */
+  generation: number;
+  /** The projection's checkpoint now. */
+  checkpoint: number;
+  /** Whether `signal` stopped the waiting before the switch (the rebuild goes on). */
+  interrupted: boolean;
 }

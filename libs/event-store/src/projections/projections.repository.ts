@@ -13,16 +13,20 @@ import {
   countAfterSql,
   cursorAtOrAfterSql,
   createProjectionSql,
+  failRebuildRequestSql,
   haltProjectionSql,
   listProjectionsSql,
   lockProjectionSql,
+  pendingRebuildRequestsSql,
   readProjectionSql,
   recordErrorSql,
   releaseProjectionSql,
   renewProjectionSql,
   renewRebuildSql,
+  requestRebuildSql,
   resumeProjectionSql,
   switchRebuildSql,
+  withdrawRebuildRequestSql,
   type ProjectionRow,
 } from './sql/projections.sql.js';
 
@@ -175,6 +179,29 @@ export class ProjectionsRepository {
   /** Forgets a rebuild that gave up. */
   async abandonRebuild(tx: StoreTransaction, claim: RebuildClaim): Promise<void> {
     await tx.query(abandonRebuildSql(this.s), [claim.name, claim.owner, claim.generation]);
+  }
+
+  /** Records a rebuild request (see {@link requestRebuildSql}): the row as it is then, or `undefined` without one. */
+  async requestRebuild(name: string): Promise<ProjectionRow | undefined> {
+    const [row] = await this.query<ProjectionRow>(requestRebuildSql(this.s), [name]);
+    return row;
+  }
+
+  /** Withdraws the request made at `requestedAt`; `false` if a rebuild took it up or a later request replaced it. */
+  async withdrawRebuildRequest(name: string, requestedAt: Date): Promise<boolean> {
+    return (await this.query(withdrawRebuildRequestSql(this.s), [name, requestedAt])).length === 1;
+  }
+
+  /** Pending requests of `names` that the process `owner` should take up (see {@link pendingRebuildRequestsSql}). */
+  async pendingRebuildRequests(names: readonly string[], owner: string): Promise<Array<{ name: string; requestedAt: Date }>> {
+    if (names.length === 0) return [];
+    const rows = await this.query<{ name: string; rebuild_requested_at: Date }>(pendingRebuildRequestsSql(this.s), [names, owner]);
+    return rows.map((row) => ({ name: row.name, requestedAt: row.rebuild_requested_at }));
+  }
+
+  /** Clears the requests up to `requestedAt` that a rebuild which gave up took up, recording why. */
+  async failRebuildRequest(name: string, requestedAt: Date, message: string): Promise<void> {
+    await this.query(failRebuildRequestSql(this.s), [name, requestedAt, message]);
   }
 
   /** Events of `filter` after `cursor` that `$all` shows now, counted up to `cap`. */

@@ -16,7 +16,9 @@ import {
   renewLeasesSql,
   type SubscriptionRow,
 } from './sql/subscriptions.sql.js';
+import { eventsAfterSql, subscriptionStatusesSql, type SubscriptionStatusRow } from './sql/subscription-status.sql.js';
 import type { AllFilter } from '../types/read-options.js';
+import { likePrefix } from '../validation/stream-id.validation.js';
 
 /** What a persistent subscription reads: `$all` (stream `null`) or one stream, and its filter. */
 export interface SubscriptionDefinition {
@@ -173,6 +175,29 @@ export class SubscriptionsRepository {
       { idempotent: true },
     );
     return rows > 0;
+  }
+
+  /** The subscriptions with their failures counted (see {@link subscriptionStatusesSql}): all, or `name` and its group's partitions. */
+  async statuses(name: string | null): Promise<SubscriptionStatusRow[]> {
+    return this.query<SubscriptionStatusRow>(subscriptionStatusesSql(this.s), [name]);
+  }
+
+  /** Events of `filter` after the `$all` cursor `cursor` that readers see now, counted up to `cap`. */
+  async countAfter(cursor: number, filter: AllFilter, cap: number): Promise<number> {
+    const values = [
+      cursor,
+      filter.eventTypes ?? null,
+      filter.streamPrefix === undefined ? null : likePrefix(filter.streamPrefix),
+      filter.tags ?? null,
+      filter.partition?.count ?? null,
+      filter.partition?.index ?? null,
+      cap,
+    ];
+    const rows = await this.database.executor.query<{ n: string }>(
+      { text: eventsAfterSql(this.s), values },
+      { idempotent: true, readOnly: true },
+    );
+    return Number(rows[0]?.n ?? 0);
   }
 
   /** Records that `member` of group `name` is alive; returns how many members are. */

@@ -9,7 +9,9 @@ import { EventStoreObservers } from '../storage/event-store-observers.js';
 import { FailedDeliveriesRepository } from '../storage/failed-deliveries.repository.js';
 import type { FailedDelivery } from '../types/failed-delivery.js';
 import { SubscriptionsRepository } from '../storage/subscriptions.repository.js';
+import type { SubscriptionStatusRow } from '../storage/sql/subscription-status.sql.js';
 import type { AllFilter } from '../types/read-options.js';
+import type { SubscriptionStatus } from '../types/subscription-status.js';
 import { assertName, assertStreamId } from '../validation/stream-id.validation.js';
 import { EventNotifier } from './event-notifier.js';
 import { AllEventSource, StreamEventSource } from './event-sources.js';
@@ -212,6 +214,23 @@ export class SubscriptionManager implements OnModuleDestroy {
     return this.failures.replay(name, status);
   }
 
+  /** See {@link EventStore.listSubscriptions}. */
+  async list(name?: string): Promise<SubscriptionStatus[]> {
+    if (name !== undefined) assertName(name, 'name');
+    const rows = await this.store.statuses(name ?? null);
+    const statuses: SubscriptionStatus[] = [];
+    // One at a time: a count may scan up to LAG_CAP events, and a long list must not take the pool.
+    for (const row of rows) {
+      const checkpoint = Number(row.checkpoint);
+      const lag =
+        row.stream_id === null
+          ? await this.store.countAfter(checkpoint, row.filter as AllFilter, LAG_CAP)
+          : Math.max(0, Number(row.stream_version ?? 0) - checkpoint);
+      statuses.push(statusOf(row, Number((row.stream_id === null ? row.all_head : row.stream_version) ?? 0), lag));
+    }
+    return statuses;
+  }
+
   /** Moves the checkpoint of a persistent subscription (see {@link EventStore.resetSubscription}). */
   async resetSubscription(name: string, checkpoint: number, whileRunning: boolean): Promise<void> {
     assertName(name, 'name');
@@ -298,6 +317,9 @@ async function settleLimited<T, R>(items: T[], limit: number, work: (item: T) =>
 /** How long a lease lasts without renewal: a dead process's subscription is taken over after it. */
 const LEASE_MS = 3_000;
 
+/** Events counted at most for a subscription's lag (as for a projection's). */
+const LAG_CAP = 1_000_000;
+
 /** How often runs standing by try for their lease (renewals come every other time). */
 const STANDBY_POLL_MS = 500;
 
@@ -309,6 +331,28 @@ function definition(streamId: string, filter: AllFilter | undefined) {
   if (filter?.eventTypes !== undefined) canonical.eventTypes = filter.eventTypes;
   if (filter?.streamPrefix !== undefined) canonical.streamPrefix = filter.streamPrefix;
   return { streamId: streamId === '$all' ? null : streamId, filter: canonical };
+}
+
+function statusOf(row: SubscriptionStatusRow, head: number, lag: number): SubscriptionStatus {
+  const filter = row.filter as AllFilter;
+  const partition = filter.partition;
+  return {
+    name: row.name,
+    streamId: row.stream_id ?? '$all',
+    filter,
+    group:
+      partition === undefined
+        ? null
+        : { name: row.name.slice(0, row.name.lastIndexOf(':')), partition: partition.index, partitions: partition.count },
+    checkpoint: Number(row.checkpoint),
+    head,
+    lag,
+    owner: row.lease_valid ? row.owner : null,
+    leaseUntil: row.lease_until,
+    failed: row.failed,
+    dead: row.dead,
+    updatedAt: row.updated_at,
+  };
 }
 
 function validateOptions(options: SubscriptionOptions, maxPageSize: number): void {

@@ -25,13 +25,17 @@ export interface ProjectionRow {
   rebuild_processed: string | null;
   rebuild_total: string | null;
   rebuild_started_at: Date | null;
+  /** A pending rebuild request (`event-store projections rebuild`), to the millisecond. */
+  rebuild_requested_at: Date | null;
+  /** Why the last requested rebuild gave up: `{ message, at }`. */
+  rebuild_error: Record<string, unknown> | null;
   updated_at: Date;
 }
 
 const columns = `name, filter, tables, generation, checkpoint, status, owner,
   coalesce(lease_until > clock_timestamp(), false) AS lease_valid, failed_event_id, failed_position, last_error,
   rebuild_generation, rebuild_tables, rebuild_owner, coalesce(rebuild_lease_until > clock_timestamp(), false) AS rebuild_active,
-  rebuild_checkpoint, rebuild_processed, rebuild_total, rebuild_started_at, updated_at`;
+  rebuild_checkpoint, rebuild_processed, rebuild_total, rebuild_started_at, rebuild_requested_at, rebuild_error, updated_at`;
 
 const lease = (ms: string): string => `clock_timestamp() + make_interval(secs => ${ms}::double precision / 1000)`;
 
@@ -152,8 +156,54 @@ export const switchRebuildSql = (s: string): string => `
          owner = NULL, lease_until = NULL, failed_event_id = NULL, failed_position = NULL,
          rebuild_generation = NULL, rebuild_tables = NULL, rebuild_filter = NULL, rebuild_owner = NULL,
          rebuild_lease_until = NULL, rebuild_checkpoint = NULL, rebuild_processed = NULL, rebuild_total = NULL,
-         rebuild_started_at = NULL, updated_at = now()
+         rebuild_started_at = NULL, rebuild_requested_at = NULL, rebuild_error = NULL, updated_at = now()
    WHERE name = $1`;
+
+/**
+ * $1 name: records a rebuild request, or keeps the one pending (requests made before the next
+ * switch are all answered by it). Its time is the latest request's, to the millisecond (so that it
+ * compares equal once read into a JavaScript date); a new request forgets the last one's failure.
+ */
+export const requestRebuildSql = (s: string): string => `
+  UPDATE ${s}.projections
+     SET rebuild_requested_at = greatest(rebuild_requested_at, date_trunc('milliseconds', clock_timestamp())),
+         rebuild_error = NULL, updated_at = now()
+   WHERE name = $1
+  RETURNING ${columns}`;
+
+/**
+ * $1 name, $2 request time: withdraws the request made at that time, unless a rebuild is under
+ * way (it answers it) or a later request replaced it (its own waiter withdraws it).
+ */
+export const withdrawRebuildRequestSql = (s: string): string => `
+  UPDATE ${s}.projections SET rebuild_requested_at = NULL, updated_at = now()
+   WHERE name = $1 AND rebuild_requested_at = $2
+     AND NOT coalesce(rebuild_lease_until > clock_timestamp(), false)
+  RETURNING name`;
+
+/**
+ * $1 names, $2 owner: the pending rebuild requests of those projections that this process should
+ * take up: no rebuild is under way, and this process holds the projection's lease or no process
+ * does (it is halted, or stored with another definition, or its holder just died: processes that
+ * race for it are put in line by the rebuild's own claim on the row).
+ */
+export const pendingRebuildRequestsSql = (s: string): string => `
+  SELECT name, rebuild_requested_at FROM ${s}.projections
+   WHERE name = ANY($1::text[]) AND rebuild_requested_at IS NOT NULL
+     AND NOT coalesce(rebuild_lease_until > clock_timestamp(), false)
+     AND ((owner = $2 AND lease_until > clock_timestamp()) OR NOT coalesce(lease_until > clock_timestamp(), false))`;
+
+/**
+ * $1 name, $2 time of the request the rebuild took up, $3 error message: a requested rebuild gave
+ * up; the requests it answered are cleared (a later one stays, and is tried again), and the error
+ * kept with the database's time (a new request clears it: one found by a waiter came after its
+ * request).
+ */
+export const failRebuildRequestSql = (s: string): string => `
+  UPDATE ${s}.projections
+     SET rebuild_requested_at = NULL, rebuild_error = jsonb_build_object('message', $3::text, 'at', clock_timestamp()),
+         updated_at = now()
+   WHERE name = $1 AND rebuild_requested_at <= $2`;
 
 /**
  * $1 name, $2 rebuild owner, $3 generation: forgets a rebuild that gave up (its tables already
