@@ -11,7 +11,8 @@
  * BENCH_SERVICE_MAIN runs another build of the service (default dist/apps/event-store-service/src/main.js).
  * BENCH_TAG_EVENTS sizes the store the tag-filtered read is measured on (default 1,000,000).
  * BENCH_ONLY=http runs only the HTTP section, BENCH_ONLY=streams only the consistency-across-streams one,
- * BENCH_ONLY=sourcing only the event-sourcing one (projections and aggregates).
+ * BENCH_ONLY=sourcing only the event-sourcing one (projections and aggregates), BENCH_ONLY=operations
+ * only export and import beside raw COPY (BENCH_EXPORT_EVENTS sizes its larger store, default 1,000,000).
  */
 import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
@@ -61,6 +62,7 @@ import {
   type CatchUpContext,
   type CatchUpRun,
 } from './sourcing-scenarios.js';
+import { measureOperations, renderOperationsReport } from './operations-scenarios.js';
 import { measureCatchUp, measureIdleSubscriptions, measureLatency, measureMemory, seedBacklog } from './subscription-scenarios.js';
 import {
   appendEvents,
@@ -117,6 +119,10 @@ async function main(): Promise<void> {
     }
     if (only === undefined || only === 'sourcing') {
       process.stdout.write(await runSourcingScenarios(environment, context));
+    }
+    if (only === undefined || only === 'operations') {
+      progress(`[${STEPS - 1}/${STEPS}] export and import beside raw COPY...`);
+      process.stdout.write(renderOperationsReport(await measureOperations(environment, progress)));
     }
   } finally {
     progress(`[${STEPS}/${STEPS}] cleaning up...`);
@@ -436,13 +442,13 @@ async function allSize(environment: BenchEnvironment): Promise<{ store: number; 
 /**
  * `BENCH_ONLY=http` runs the HTTP section alone (a quicker loop while working on the service),
  * `BENCH_ONLY=streams` the consistency-across-streams section alone, `BENCH_ONLY=sourcing` the
- * event-sourcing one (projections and aggregates) alone.
+ * event-sourcing one (projections and aggregates) alone, `BENCH_ONLY=operations` export and import.
  */
-function benchOnly(): 'http' | 'streams' | 'sourcing' | undefined {
+function benchOnly(): 'http' | 'streams' | 'sourcing' | 'operations' | undefined {
   const only = process.env.BENCH_ONLY;
   if (only === undefined || only === '') return undefined;
-  if (only !== 'http' && only !== 'streams' && only !== 'sourcing') {
-    throw new Error(`BENCH_ONLY must be http, streams or sourcing (or unset for everything), got ${only}`);
+  if (only !== 'http' && only !== 'streams' && only !== 'sourcing' && only !== 'operations') {
+    throw new Error(`BENCH_ONLY must be http, streams, sourcing or operations (or unset for everything), got ${only}`);
   }
   return only;
 }

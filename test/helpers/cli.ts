@@ -23,7 +23,7 @@ export interface CliRunOptions {
   /** Under a pseudo-terminal (util-linux `script`): stdout and stderr then arrive merged, in `stdout`. */
   tty?: boolean;
   /** Standard input. */
-  input?: string;
+  input?: string | Buffer;
   timeoutMs?: number;
 }
 

@@ -1,5 +1,6 @@
 import { Option, type Command } from 'commander';
 import { createWriteStream } from 'node:fs';
+import { once } from 'node:events';
 import { open, stat, truncate } from 'node:fs/promises';
 import { finished } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
@@ -35,30 +36,46 @@ export function exportCommand(program: Command): void {
     .action(async (flags: ExportFlags, command: Command) => {
       const gzip = flags.gzip === true || flags.out?.endsWith('.gz') === true;
       const fromPosition = flags.resume ? await resumePoint(flags.out, gzip, command) : (flags.fromPosition ?? 0);
-      const output = flags.out === undefined ? process.stdout : createWriteStream(flags.out, { flags: flags.resume ? 'a' : 'w' });
-      const sink = gzip ? createGzip() : undefined;
-      if (sink !== undefined) sink.pipe(output);
-      const result = await withStore((store) =>
-        runLong(command, 'export', (progress) =>
+      const result = await withStore(async (store) => {
+        // Opened once the store is up, so that a failed start leaves an existing file as it was.
+        const output = flags.out === undefined ? process.stdout : await openOutput(flags.out, flags.resume === true);
+        const sink = gzip ? createGzip() : undefined;
+        if (sink !== undefined) sink.pipe(output);
+        const exported = await runLong(command, 'export', (progress) =>
           store.exportEvents(sink ?? output, { ...progress, fromPosition, streamPrefix: flags.streamPrefix, eventTypes: flags.eventTypes }),
-        ),
-      );
-      await close(sink ?? output, output);
-      if (flags.out !== undefined) console.log(summary(result, flags.out));
+        );
+        await close(sink, output);
+        return exported;
+      });
+      if (flags.out !== undefined) console.log(summary(result, flags.out, gzip));
     });
 }
 
-function summary(result: ExportResult, file: string): string {
+/** The export's file, open (a missing directory or a denied write is an error here, not a crash later). */
+async function openOutput(file: string, append: boolean): Promise<NodeJS.WritableStream> {
+  const output = createWriteStream(file, { flags: append ? 'a' : 'w' });
+  await Promise.race([once(output, 'open'), once(output, 'error').then(([error]) => Promise.reject(error as Error))]);
+  return output;
+}
+
+function summary(result: ExportResult, file: string, gzip: boolean): string {
   const last = result.lastPosition === null ? '' : `, last position ${result.lastPosition}`;
-  const resume =
-    result.interrupted && result.lastPosition !== null ? `: resume with --resume (or --from-position ${result.lastPosition})` : '';
+  const how = gzip
+    ? `export the rest into a new file with --from-position ${result.lastPosition}`
+    : `resume with --resume (or --from-position ${result.lastPosition})`;
+  const resume = result.interrupted && result.lastPosition !== null ? `: ${how}` : '';
   return `Exported ${result.exported} events to ${file}${last}${resume}`;
 }
 
-/** Ends what the export wrote to (a gzip stream first, then the file), leaving stdout open. */
-async function close(written: NodeJS.WritableStream, output: NodeJS.WritableStream): Promise<void> {
-  if (written === process.stdout) return;
-  written.end();
+/** Ends what the export wrote to: the gzip stream first (its last bytes go on to the output), then the file; stdout stays open. */
+async function close(sink: NodeJS.WritableStream | undefined, output: NodeJS.WritableStream): Promise<void> {
+  if (sink !== undefined) {
+    const flushed = finished(sink as NodeJS.WritableStream & NodeJS.ReadableStream);
+    sink.end();
+    await flushed;
+  }
+  if (output === process.stdout) return;
+  output.end();
   await finished(output as NodeJS.WritableStream & NodeJS.ReadableStream);
 }
 
@@ -73,15 +90,31 @@ async function resumePoint(file: string | undefined, gzip: boolean, command: Com
     (found) => found.size,
     () => command.error(`error: --resume: ${file} does not exist`),
   );
+  if (await startsLikeGzip(file)) command.error(`error: --resume: ${file} is gzipped: export into a new file`);
   const { bytes, start } = await tail(file, size);
   // A newline byte never occurs inside a UTF-8 sequence: the buffer is cut at whole lines.
   const end = bytes.lastIndexOf(0x0a);
-  await truncate(file, end < 0 ? 0 : start + end + 1);
-  if (end < 0) return 0;
+  if (end < 0) {
+    if (size > 0) command.error(`error: --resume: ${file} holds no whole line of an export`);
+    return 0;
+  }
   const lastLine = bytes.subarray(bytes.lastIndexOf(0x0a, end - 1) + 1, end).toString('utf8');
   const position = /^\{"globalPosition":(\d+)/.exec(lastLine)?.[1];
   if (position === undefined) command.error(`error: --resume: the last line of ${file} is not an exported event`);
+  // Checked before anything is cut: only a partial last line, as a kill mid-write leaves, goes.
+  await truncate(file, start + end + 1);
   return Number(position);
+}
+
+async function startsLikeGzip(file: string): Promise<boolean> {
+  const handle = await open(file);
+  try {
+    const magic = Buffer.alloc(2);
+    const { bytesRead } = await handle.read(magic, 0, 2, 0);
+    return bytesRead === 2 && magic[0] === 0x1f && magic[1] === 0x8b;
+  } finally {
+    await handle.close();
+  }
 }
 
 /** The end of `file`, from its start or far enough back to hold its last two lines. */

@@ -1,7 +1,8 @@
 import type { Command } from 'commander';
 import { createReadStream } from 'node:fs';
-import { open, stat } from 'node:fs/promises';
-import { Transform, type Readable } from 'node:stream';
+import { stat } from 'node:fs/promises';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import type { OperationProgress, ProgressListener } from '../operations/progress.js';
 import { runLong, withStore } from './command-context.js';
@@ -35,38 +36,35 @@ export function importCommand(program: Command): void {
     });
 }
 
-/** The input's bytes (gunzipped when it starts like gzip), its size, and a count of the bytes read so far. */
+/**
+ * The input's bytes, gunzipped when they start like gzip (told by the first bytes themselves, so a
+ * pipe or stdin works as a file does), its size when it is a file, and a count of the bytes read.
+ */
 async function openInput(file: string, command: Command): Promise<{ input: Readable; size: number | undefined; counted: () => number }> {
   const size =
     file === '-'
       ? undefined
       : await stat(file).then(
-          (found) => found.size,
+          (found) => (found.isFile() ? found.size : undefined),
           () => command.error(`error: cannot read ${file}: no such file`),
         );
-  const gzipped = file !== '-' && (await startsLikeGzip(file));
   let read = 0;
-  const counter = new Transform({
-    transform(chunk: Buffer, _encoding, done) {
-      read += chunk.length;
-      done(null, chunk);
-    },
-  });
   const raw: Readable = file === '-' ? process.stdin : createReadStream(file);
-  raw.on('error', (error) => counter.destroy(error));
-  raw.pipe(counter);
-  return { input: gzipped ? counter.pipe(createGunzip()) : counter, size, counted: () => read };
-}
-
-async function startsLikeGzip(file: string): Promise<boolean> {
-  const handle = await open(file);
-  try {
-    const magic = Buffer.alloc(2);
-    await handle.read(magic, 0, 2, 0);
-    return magic[0] === 0x1f && magic[1] === 0x8b;
-  } finally {
-    await handle.close();
+  const chunks = raw[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+  const first = await chunks.next();
+  async function* counted(): AsyncGenerator<Buffer> {
+    for (let next = first; !next.done; next = await chunks.next()) {
+      read += next.value.length;
+      yield next.value;
+    }
   }
+  const bytes = Readable.from(counted());
+  const gzipped = !first.done && first.value[0] === 0x1f && first.value[1] === 0x8b;
+  if (!gzipped) return { input: bytes, size, counted: () => read };
+  const gunzip = createGunzip();
+  // An error on either side reaches the reader of the gunzipped lines.
+  pipeline(bytes, gunzip).catch((error: Error) => gunzip.destroy(error));
+  return { input: gunzip, size, counted: () => read };
 }
 
 /** Progress with a total estimated from the share of the file read so far (lines are of like size). */

@@ -3,7 +3,7 @@ import { InvalidArgumentError } from 'commander';
 /** A commander parser of an integer option of at least `min`. */
 export function integerOption(min: number): (text: string) => number {
   return (text) => {
-    const value = Number(text);
+    const value = /^-?\d+$/.test(text) ? Number(text) : NaN;
     if (!Number.isSafeInteger(value) || value < min) throw new InvalidArgumentError(`must be an integer >= ${min}`);
     return value;
   };

@@ -4,6 +4,7 @@ import type pg from 'pg';
 import { to as copyTo } from 'pg-copy-streams';
 import { InvalidArgumentError } from '../errors/invalid-argument.error.js';
 import { EventStoreDatabase } from '../storage/event-store-database.js';
+import { clientConfig, withClient } from '../storage/postgres-connection.js';
 import { assertName, likePrefix } from '../validation/stream-id.validation.js';
 import { optionalInteger } from '../validation/paging.validation.js';
 import { exportedEventLine } from './exported-event-line.js';
@@ -30,9 +31,6 @@ export interface ExportResult {
   interrupted: boolean;
 }
 
-/** Progress is told at most this often (events), besides at the end. */
-const PROGRESS_EVERY = 10_000;
-
 /**
  * `export`: every visible event, in `$all` order, as NDJSON ({@link ExportedEventLine}), streamed
  * from one COPY in a read-only snapshot so that memory stays flat for any store size and the
@@ -46,27 +44,25 @@ export class EventExporter {
     const fromPosition = optionalInteger(options.fromPosition, 'fromPosition', 0) ?? 0;
     const streamPattern = options.streamPrefix === undefined ? undefined : likePrefix(options.streamPrefix, 'streamPrefix');
     options.eventTypes?.forEach((type, index) => assertName(type, `eventTypes[${index}]`));
-    const client = await this.database.pool.connect();
-    let broken: Error | undefined;
-    try {
-      await client.query(`BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET LOCAL statement_timeout = 0; SET LOCAL TimeZone = 'UTC'`);
+    // A connection of its own, without the pool's client-side query timeout: node-postgres would
+    // apply that to the whole COPY (failing any export longer than it), and a COPY never clears it.
+    const { connection, options: store } = this.database;
+    const config = clientConfig(connection, {
+      connectionTimeoutMs: store.connectionTimeoutMs,
+      applicationName: `${store.applicationName}-export`,
+    });
+    return withClient(config, async (client) => {
+      await client.query(
+        `BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET LOCAL statement_timeout = 0; SET LOCAL TimeZone = 'UTC'; SET LOCAL enable_seqscan = off`,
+      );
       const selection = { ...(await this.cursor(client, fromPosition)), streamPattern, eventTypes: options.eventTypes };
       const filtered = streamPattern !== undefined || options.eventTypes !== undefined;
       const total = filtered || fromPosition > 0 ? undefined : await this.estimate(client);
-      const result = await this.copy(client, selection, output, options, total);
-      if (result.interrupted) broken = new Error('export interrupted');
-      else await client.query('COMMIT');
-      return result;
-    } catch (error) {
-      broken = error as Error;
-      throw error;
-    } finally {
-      // A COPY left half-read leaves the connection mid-protocol: it is closed, not reused.
-      client.release(broken);
-    }
+      return this.copy(client, selection, output, options, total);
+    });
   }
 
-  private async cursor(client: pg.PoolClient, fromPosition: number): Promise<Pick<ExportSelection, 'cursorTransaction' | 'fromPosition'>> {
+  private async cursor(client: pg.ClientBase, fromPosition: number): Promise<Pick<ExportSelection, 'cursorTransaction' | 'fromPosition'>> {
     if (fromPosition === 0) return { cursorTransaction: '0', fromPosition };
     const rows = (await client.query<{ transaction_id: string }>(exportCursorSql(this.database.schema), [fromPosition])).rows;
     if (rows.length === 0) {
@@ -80,12 +76,14 @@ export class EventExporter {
     return { cursorTransaction: rows[0]!.transaction_id, fromPosition };
   }
 
-  private async estimate(client: pg.PoolClient): Promise<number> {
-    return Number((await client.query<{ estimate: string }>(estimatedEventCountSql(this.database.schema))).rows[0]!.estimate);
+  private async estimate(client: pg.ClientBase): Promise<number | undefined> {
+    const estimate = Number((await client.query<{ estimate: string }>(estimatedEventCountSql(this.database.schema))).rows[0]!.estimate);
+    // -1: never vacuumed nor analysed (e.g. right after a bulk load), so unknown.
+    return estimate < 0 ? undefined : estimate;
   }
 
   private async copy(
-    client: pg.PoolClient,
+    client: pg.ClientBase,
     selection: ExportSelection,
     output: NodeJS.WritableStream,
     options: ExportOptions,
@@ -93,14 +91,16 @@ export class EventExporter {
   ): Promise<ExportResult> {
     const rows = client.query(copyTo(exportEventsSql(this.database.schema, selection, client)));
     const progress = new ExportProgress(options.onProgress, total);
-    let pending = '';
+    let pending: Buffer = Buffer.alloc(0);
     let lastLine = '';
     for await (const chunk of rows as AsyncIterable<Buffer>) {
-      const text = pending + chunk.toString('utf8');
-      const end = text.lastIndexOf('\n');
-      pending = text.slice(end + 1);
+      // Chunks end anywhere, inside a row or a character: only whole rows are decoded. A newline
+      // byte never occurs inside a UTF-8 sequence.
+      const bytes = pending.length === 0 ? chunk : Buffer.concat([pending, chunk]);
+      const end = bytes.lastIndexOf(0x0a);
+      pending = bytes.subarray(end + 1);
       if (end < 0) continue;
-      const lines = text.slice(0, end).split('\n').map(exportedEventLine);
+      const lines = bytes.toString('utf8', 0, end).split('\n').map(exportedEventLine);
       lastLine = lines[lines.length - 1]!;
       if (!output.write(`${lines.join('\n')}\n`)) await once(output, 'drain');
       progress.add(lines.length);
@@ -110,10 +110,9 @@ export class EventExporter {
   }
 }
 
-/** Counts what an export wrote and tells its listener every {@link PROGRESS_EVERY} events. */
+/** Counts what an export wrote and tells its listener after each chunk of lines. */
 class ExportProgress {
   private exported = 0;
-  private told = 0;
 
   constructor(
     private readonly listener: ProgressListener | undefined,
@@ -122,7 +121,7 @@ class ExportProgress {
 
   add(count: number): void {
     this.exported += count;
-    if (this.exported - this.told >= PROGRESS_EVERY) this.tell();
+    this.tell();
   }
 
   result(lastLine: string, interrupted: boolean): ExportResult {
@@ -132,7 +131,6 @@ class ExportProgress {
   }
 
   private tell(): void {
-    this.told = this.exported;
     this.listener?.({ done: this.exported, total: this.total === undefined ? undefined : Math.max(this.total, this.exported) });
   }
 }

@@ -18,6 +18,8 @@ export interface ImportLine {
 }
 
 const CHECKSUM = /^[0-9a-f]{64}$/;
+/** What export writes (`2026-12-01T17:59:05.617024+00:00`), and ISO 8601 with `Z`. */
+const TIMESTAMP = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?(Z|[+-]\d{2}:\d{2})$/;
 
 /**
  * Reads and checks one NDJSON line of an export ({@link ExportedEventLine}); a bad line is an
@@ -46,7 +48,7 @@ function checkedLine(text: string, lineNumber: number): ImportLine {
   optionalUuid(line.causationId, 'causationId');
   optionalUuid(line.correlationId, 'correlationId');
   const tags = optionalTags(line.tags, 'tags');
-  if (typeof line.createdAt !== 'string' || Number.isNaN(Date.parse(line.createdAt))) {
+  if (typeof line.createdAt !== 'string' || !TIMESTAMP.test(line.createdAt) || Number.isNaN(Date.parse(line.createdAt))) {
     throw new Error(`createdAt must be an ISO 8601 timestamp, got ${JSON.stringify(line.createdAt)}`);
   }
   if (typeof line.checksum !== 'string' || !CHECKSUM.test(line.checksum)) {

@@ -56,8 +56,9 @@ export const importLocksSql = (s: string): string => `
  * streams of the batch locked. A line is `present` when its event is stored already at the same
  * place with the same checksum (a re-run: skipped, not an error). Otherwise, in this order:
  * `checksum` (the checksum is not that of the line's fields), `duplicate` (its id is stored
- * elsewhere), `deleted` (its stream is soft-deleted here), `version` (its version does not follow
- * the stream's: versions already taken by other events, or some missing before it).
+ * elsewhere), `deleted` (its stream is soft-deleted here), `version` (its version is not above the
+ * stream's, here or on the batch's line before it: taken by another event). Versions may skip:
+ * a scavenged stream starts above 1, and links (not exported) took versions between events.
  */
 export const importProblemsSql = (s: string): string => `
   WITH ${inputCte(s)},
@@ -71,14 +72,14 @@ export const importProblemsSql = (s: string): string => `
            c.intact, c.stored_stream
       FROM checked c LEFT JOIN streams st ON st.stream_id = c.stream_id),
   fresh AS (
-    SELECT j.*, coalesce(j.stream_at, 0) + row_number() OVER (PARTITION BY j.stream_id ORDER BY j.n) AS next_version
+    SELECT j.*, coalesce(lag(j.stream_version) OVER (PARTITION BY j.stream_id ORDER BY j.n), j.stream_at, 0) AS previous
       FROM judged j WHERE NOT j.present)
-  SELECT j.n, 'present' AS problem, j.stream_at FROM judged j WHERE j.present AND j.intact
+  SELECT j.n, 'present' AS problem, j.stream_at AS previous FROM judged j WHERE j.present AND j.intact
   UNION ALL
   SELECT f.n, CASE WHEN NOT f.intact THEN 'checksum' WHEN f.stored_stream IS NOT NULL THEN 'duplicate'
-                   WHEN f.deleted THEN 'deleted' ELSE 'version' END, f.stream_at
+                   WHEN f.deleted THEN 'deleted' ELSE 'version' END, f.previous
     FROM fresh f
-   WHERE NOT f.intact OR f.stored_stream IS NOT NULL OR f.deleted OR f.stream_version <> f.next_version
+   WHERE NOT f.intact OR f.stored_stream IS NOT NULL OR f.deleted OR f.stream_version <= f.previous
   UNION ALL
   SELECT j.n, 'checksum', j.stream_at FROM judged j WHERE j.present AND NOT j.intact
   ORDER BY 1`;
