@@ -15,10 +15,13 @@ import { APP_GUARD } from '@nestjs/core';
 import { AccessTokens } from './auth/access-tokens.js';
 import { BearerTokenGuard, PUBLIC_OBSERVABILITY } from './auth/bearer-token.guard.js';
 import { StreamsController } from './http/streams.controller.js';
+import { SubjectsController } from './http/subjects.controller.js';
 import { GracefulShutdown, SHUTDOWN_GRACE_MS } from './http/graceful-shutdown.js';
 import { LiveController } from './live/live.controller.js';
 import { LiveEvents } from './live/live-events.service.js';
 import { LIVE_LIMITS } from './live/live-limits.js';
+import { ScavengeJob } from './retention/scavenge.job.js';
+import { SCAVENGE_SETTINGS } from './retention/scavenge-settings.js';
 import { SubscriptionsController } from './webhooks/subscriptions.controller.js';
 import { WEBHOOK_SETTINGS, Webhooks } from './webhooks/webhooks.service.js';
 import { WebhooksRepository } from './webhooks/webhooks.repository.js';
@@ -37,6 +40,7 @@ export class AppModule {
         AllController,
         LiveController,
         SubscriptionsController,
+        SubjectsController,
         HealthController,
         MetricsController,
       ],
@@ -52,6 +56,8 @@ export class AppModule {
         { provide: SHUTDOWN_GRACE_MS, useValue: config.http.shutdownGraceMs },
         LiveEvents,
         { provide: LIVE_LIMITS, useValue: config.live },
+        ScavengeJob,
+        { provide: SCAVENGE_SETTINGS, useValue: config.scavenge },
         WebhooksRepository,
         Webhooks,
         { provide: WEBHOOK_SETTINGS, useValue: config.webhooks },

@@ -4,7 +4,9 @@ import { EventStoreConfigurationModule } from './configuration/event-store-confi
 import { EVENT_STORE_ASYNC_OPTIONS_TYPE, EVENT_STORE_OPTIONS_TYPE } from './configuration/event-store-configuration.module-definition.js';
 import { EventStore } from './event-store.service.js';
 import { EventStoreHealthModule } from './health/event-store-health.module.js';
+import { EventStoreOperationsModule } from './operations/event-store-operations.module.js';
 import { EventProjectionsModule } from './projections/event-projections.module.js';
+import { EventRetentionModule } from './retention/event-retention.module.js';
 import { EventSerializationModule } from './serialization/event-serialization.module.js';
 import { EventStorageModule } from './storage/event-storage.module.js';
 import { EventSubscriptionsModule } from './subscriptions/event-subscriptions.module.js';
@@ -16,6 +18,8 @@ const parts = [
   EventSubscriptionsModule,
   EventTransactionsModule,
   EventProjectionsModule,
+  EventRetentionModule,
+  EventStoreOperationsModule,
   EventStoreHealthModule,
 ];
 

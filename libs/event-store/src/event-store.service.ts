@@ -3,7 +3,14 @@ import { Aggregate } from './aggregates/aggregate.js';
 import type { AggregateOptions, Decider } from './aggregates/decider.js';
 import { EVENT_STORE_OPTIONS } from './configuration/event-store-configuration.module-definition.js';
 import type { ResolvedEventStoreOptions } from './configuration/resolve-event-store-options.js';
+import type { ForgetSubjectResult } from './erasure/forget-subject-result.js';
+import { PersonalDataVault } from './erasure/personal-data.vault.js';
 import { InvalidArgumentError } from './errors/invalid-argument.error.js';
+import { EventExporter, type ExportOptions, type ExportResult } from './operations/event-exporter.js';
+import { EventImporter, type ImportOptions, type ImportResult } from './operations/event-importer.js';
+import type { RestampOptions, RestampResult } from './operations/restamp-result.js';
+import { RestampOperation } from './operations/restamp.operation.js';
+import { VerifyOperation, type VerifyOptions, type VerifyResult } from './operations/verify.operation.js';
 import { StreamNotFoundError } from './errors/stream-not-found.error.js';
 import { EventSerializer } from './serialization/event-serializer.js';
 import { assertJsonDepth } from './serialization/json-payload.js';
@@ -11,10 +18,21 @@ import { EventReader } from './storage/event-reader.js';
 import { EventStoreObservers } from './storage/event-store-observers.js';
 import { EventsRepository, type StreamWrite } from './storage/events.repository.js';
 import type { FailedDelivery } from './types/failed-delivery.js';
+import type { SubscriptionStatus } from './types/subscription-status.js';
 import { SnapshotsRepository } from './storage/snapshots.repository.js';
 import { StreamsRepository, type ExpectedVersionCheck } from './storage/streams.repository.js';
 import { ProjectionManager } from './projections/projection-manager.js';
-import type { ProjectionStatus, RebuildOptions, RebuildResult } from './projections/projection-status.js';
+import { EventScavenger } from './retention/event-scavenger.js';
+import { assertRetentionMetadata } from './retention/retention-metadata.validation.js';
+import type { ScavengeOptions } from './retention/scavenge-options.js';
+import type { ScavengeResult } from './retention/scavenge-result.js';
+import type {
+  ProjectionStatus,
+  RebuildOptions,
+  RebuildRequestOptions,
+  RebuildRequestResult,
+  RebuildResult,
+} from './projections/projection-status.js';
 import { EventNotifier } from './subscriptions/event-notifier.js';
 import { SubscriptionManager } from './subscriptions/subscription-manager.js';
 import type { StoreTransaction } from './transactions/store-transaction.js';
@@ -70,6 +88,12 @@ export class EventStore {
     @Inject(EventNotifier) private readonly notifier: EventNotifier,
     @Inject(TransactionRunner) private readonly transactions: TransactionRunner,
     @Inject(ProjectionManager) private readonly projections: ProjectionManager,
+    @Inject(EventExporter) private readonly exporter: EventExporter,
+    @Inject(EventImporter) private readonly importer: EventImporter,
+    @Inject(PersonalDataVault) private readonly vault: PersonalDataVault,
+    @Inject(VerifyOperation) private readonly verification: VerifyOperation,
+    @Inject(RestampOperation) private readonly restamping: RestampOperation,
+    @Inject(EventScavenger) private readonly scavenger: EventScavenger,
   ) {}
 
   /**
@@ -92,6 +116,7 @@ export class EventStore {
     const timeoutMs = optionalInteger(options.timeoutMs, 'timeoutMs', 1);
     const condition = conditionRecord(options.condition);
     const started = performance.now();
+    await this.vault.seal(records, undefined, timeoutMs);
     const result = await this.events.append(streamId, code, expectedVersion, records, timeoutMs, condition);
     this.observers.appended(performance.now() - started, records.length);
     this.notifier.appended(records.map((record) => ({ streamId, eventType: record.event_type })));
@@ -115,6 +140,7 @@ export class EventStore {
     const timeoutMs = optionalInteger(options.timeoutMs, 'timeoutMs', 1);
     const condition = conditionRecord(options.condition);
     const started = performance.now();
+    await this.vault.sealWrites(writes, undefined, timeoutMs);
     const results = await this.events.appendToStreams(writes, condition, timeoutMs);
     const written = writes.flatMap((write) =>
       (write.events ?? []).map((record) => ({ streamId: write.streamId, eventType: record.event_type })),
@@ -305,13 +331,23 @@ export class EventStore {
     return info.metadata;
   }
 
-  /** Replaces the stream's metadata, if the stream is at `expectedVersion` (default `any`). */
+  /**
+   * Replaces the stream's metadata, if the stream is at `expectedVersion` (default `any`). The
+   * retention keys `$maxAge` (seconds), `$maxCount` (events) and `$truncateBefore` (a version)
+   * must be integers >= 1 (`INVALID_ARGUMENT` naming the key) and bound what reads and
+   * subscriptions of the stream return from the moment this resolves; {@link scavenge} deletes
+   * what they hide (docs/retention.md).
+   *
+   * @example
+   * await store.setStreamMetadata('chat-42', { $maxAge: 7 * 24 * 3600, owner: 'guild-7' });
+   */
   async setStreamMetadata(streamId: string, metadata: JsonObject, expectedVersion: ExpectedVersion = ExpectedVersion.Any): Promise<void> {
     assertStreamId(streamId);
     if (typeof metadata !== 'object' || metadata === null || Array.isArray(metadata)) {
       throw new InvalidArgumentError('metadata must be a JSON object');
     }
     assertJsonDepth(metadata, 'metadata');
+    assertRetentionMetadata(metadata);
     await this.streams.setMetadata(streamId, metadata, this.expected(expectedVersion));
   }
 
@@ -377,6 +413,19 @@ export class EventStore {
     return this.subscriptions.retryFailedDeliveries();
   }
 
+  /**
+   * The persistent subscriptions stored, whichever process runs them, by name: checkpoint, where
+   * what each reads ends (`head`), lag, lease owner, failed and dead-lettered deliveries; a
+   * group's partitions are listed one by one (`name:0`, `name:1`, ...). With `options.name`, only
+   * that subscription, or the partitions of the group of that name (`[]` when there is none).
+   *
+   * @example
+   * const lagging = (await store.listSubscriptions()).filter((s) => s.lag > 1_000);
+   */
+  async listSubscriptions(options: { name?: string } = {}): Promise<SubscriptionStatus[]> {
+    return this.subscriptions.list(options.name);
+  }
+
   /** The failed deliveries of a persistent subscription: `failed` (to be retried), `dead`, or both. */
   async listFailedDeliveries(name: string, options: { status?: 'failed' | 'dead' } = {}): Promise<FailedDelivery[]> {
     return this.subscriptions.listFailedDeliveries(name, options.status ?? null);
@@ -440,6 +489,122 @@ export class EventStore {
    */
   async rebuildProjection(name: string, options: RebuildOptions = {}): Promise<RebuildResult> {
     return this.projections.rebuild(name, options);
+  }
+
+  /**
+   * Asks for a rebuild of a projection from any process, also one without its provider (the
+   * command line's `projections rebuild`): the request is recorded in the projection's row, and
+   * the process that runs the projection (holds its lease; or any process that has it, while none
+   * does) takes it up within a second and rebuilds it as {@link rebuildProjection} does. Until a
+   * switch answers it, a request survives the death of the rebuilding process (the next one starts
+   * over); a request made while one is pending, or while a rebuild is under way, is answered by
+   * that rebuild. `INVALID_ARGUMENT` for a name no process has started.
+   *
+   * Resolves once recorded, or with `wait: true` once switched (rejecting if the rebuild gave up,
+   * or with `TIMEOUT` past `startTimeoutMs` without a rebuild under way: the request is then
+   * withdrawn). `signal` stops the waiting, not the rebuild.
+   *
+   * @example
+   * const { generation } = await store.requestProjectionRebuild('leaderboard', { wait: true, startTimeoutMs: 60_000 });
+   */
+  async requestProjectionRebuild(name: string, options: RebuildRequestOptions = {}): Promise<RebuildRequestResult> {
+    return this.projections.requestRebuild(name, options);
+  }
+
+  /**
+   * Forgets a data subject (erasure of personal data, docs/erasure.md): destroys the key its
+   * personal fields (`@PersonalData()`, or the `personalData` option) are encrypted with. From then
+   * on, in every read (streams, `$all`, subscriptions, projections, other processes included) those
+   * fields read as `{ "$erased": true }`; the events, their order, their other fields and their
+   * checksums stay as they were. Appends of personal data of the subject are refused afterwards
+   * (`INVALID_ARGUMENT`): its key is never made again. Idempotent; a subject the store never saw
+   * is forgotten too. Other subjects, and other stores (schemas), are not touched.
+   *
+   * @example
+   * const { forgottenAt } = await store.forgetSubject('player-7');
+   */
+  async forgetSubject(subjectId: string): Promise<ForgetSubjectResult> {
+    return this.vault.forget(subjectId);
+  }
+
+  /**
+   * Writes every visible event, in `$all` order, to `output` as NDJSON: one JSON object a line
+   * with all of the event's fields, `data` and `metadata` as their stored text, its `createdAt`
+   * and checksum (docs/operations.md, "Export and import"). Streamed: memory stays flat for any
+   * store size. `fromPosition` resumes after the last event of an earlier export; the signal stops
+   * it after a whole line. The output is not ended.
+   *
+   * @example
+   * const { exported } = await store.exportEvents(createWriteStream('store.ndjson'));
+   */
+  async exportEvents(output: NodeJS.WritableStream, options: ExportOptions = {}): Promise<ExportResult> {
+    return this.exporter.export(output, options);
+  }
+
+  /**
+   * Stores the events of an export (`input`: its NDJSON bytes) in this store, in batches of
+   * `batchSize` lines: ids, streams, versions, data and metadata bytes, `createdAt` and checksums
+   * are kept, positions are this store's own, in the lines' order, so `$all` order is the
+   * source's. Idempotent by event id: a re-run, or a run after a kill, stores nothing twice. A bad
+   * line throws `INVALID_ARGUMENT` starting with its number, and nothing of its batch is written.
+   */
+  async importEvents(input: NodeJS.ReadableStream, options: ImportOptions = {}): Promise<ImportResult> {
+    return this.importer.import(input, {
+      ...options,
+      onProgress: (progress) => {
+        this.notifier.appended();
+        options.onProgress?.(progress);
+      },
+    });
+  }
+
+  /**
+   * Checks every stored event's checksum (recomputed in SQL from its row, as every read does), in
+   * batches of `batchSize` (default 1,000) by position, each a short read of its own: it runs
+   * beside the store's work and holds no lock. Lists the events that fail (changed outside the
+   * store) instead of stopping at the first. `signal` stops it at a batch boundary; `fromPosition`
+   * (an interrupted run's `lastPosition`) continues from there.
+   *
+   * @example
+   * const { checked, corrupted } = await store.verify({ onProgress: ({ done, total }) => console.log(`${done}/${total}`) });
+   */
+  async verify(options: VerifyOptions = {}): Promise<VerifyResult> {
+    return this.verification.run(options);
+  }
+
+  /**
+   * After a `pg_restore` of this store into another PostgreSQL cluster: gives its rows new, small
+   * transaction ids that keep `$all` order exactly, so that `$all` shows every event at once (a
+   * younger cluster would otherwise hide them until its counter passed theirs) and new appends
+   * sort after them. Positions stay, so cursors and checkpoints stay valid. Moves the cluster's
+   * transaction counter on first when it is below the ids needed (`transactionIdsAdvanced`). Run it
+   * once, before the services start: it refuses (`TIMEOUT`) while other sessions write to the
+   * store, and a second run changes nothing. The rewrite is one transaction, rolled back if
+   * `signal` stops it (docs/operations.md, "Backup and restore").
+   *
+   * @example
+   * const { rows, groups, transactionIdsAdvanced } = await store.restamp();
+   */
+  async restamp(options: RestampOptions = {}): Promise<RestampResult> {
+    return this.restamping.run(options);
+  }
+
+  /**
+   * Deletes for good the events that streams' retention metadata (`$maxAge`, `$maxCount`,
+   * `$truncateBefore`) already hides from their reads, in batches of `batchSize` (default 500),
+   * each a short transaction of its own, and drops snapshots taken below the first version a
+   * stream's reads return (docs/retention.md). A stream's last version is kept, and no stream row
+   * goes: versions are never reused, appends with an expected version keep working, and a `$all`
+   * cursor at a removed event still continues right after it. Safe beside appends and beside other
+   * scavengers (other processes included). `signal` stops it at a batch boundary (`interrupted`);
+   * running it again carries on.
+   *
+   * @example
+   * await store.setStreamMetadata('chat-42', { $maxCount: 1000 });
+   * const { eventsRemoved } = await store.scavenge({ streamPrefix: 'chat-' });
+   */
+  async scavenge(options: ScavengeOptions = {}): Promise<ScavengeResult> {
+    return this.scavenger.scavenge(options);
   }
 
   /** Reports appends, reads and deliveries to `observer` from now on (metrics). */

@@ -51,6 +51,7 @@ export type { EventStoreObserver } from './types/event-store-observer.js';
 
 export type { EventHandler, StartFrom, Subscription, SubscriptionOptions } from './subscriptions/subscription-options.js';
 export type { FailedDelivery } from './types/failed-delivery.js';
+export type { SubscriptionStatus } from './types/subscription-status.js';
 export { SubscribeTo, type SubscribeToOptions } from './subscriptions/subscribe-to.decorator.js';
 export type { RetryReport } from './types/retry-report.js';
 
@@ -63,6 +64,9 @@ export type {
   ProjectionStatus,
   RebuildOptions,
   RebuildProgress,
+  RebuildRequestOptions,
+  RebuildRequestProgress,
+  RebuildRequestResult,
   RebuildResult,
 } from './projections/projection-status.js';
 
@@ -90,3 +94,20 @@ export { ForbiddenError } from './errors/forbidden.error.js';
 export { StoreUnavailableError } from './errors/store-unavailable.error.js';
 export { EventStoreTimeoutError } from './errors/event-store-timeout.error.js';
 export { AppendConditionFailedError } from './errors/append-condition-failed.error.js';
+
+export { DataSubject, PersonalData } from './erasure/personal-data.decorator.js';
+export type { PersonalDataDeclaration } from './erasure/personal-data-declaration.js';
+export type { ErasureOptions } from './configuration/event-store-options.interface.js';
+export type { ForgetSubjectResult } from './erasure/forget-subject-result.js';
+export { isErasedValue, type ErasedValue, type SealedValue } from './erasure/personal-envelope.js';
+export { SubjectForgottenError } from './erasure/subject-forgotten.error.js';
+export { SubjectKeyUnavailableError } from './erasure/subject-key-unavailable.error.js';
+
+export type { LongOperationOptions, OperationProgress, ProgressListener } from './operations/progress.js';
+export type { ExportOptions, ExportResult } from './operations/event-exporter.js';
+export type { ImportOptions, ImportResult } from './operations/event-importer.js';
+export type { ExportedEventLine } from './operations/exported-event-line.js';
+export type { CorruptedEventReference, VerifyOptions, VerifyResult } from './operations/verify.operation.js';
+export type { RestampedRows, RestampOptions, RestampResult } from './operations/restamp-result.js';
+export type { ScavengeOptions } from './retention/scavenge-options.js';
+export type { ScavengeResult } from './retention/scavenge-result.js';

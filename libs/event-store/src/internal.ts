@@ -18,3 +18,7 @@ export { FailedDeliveryWorker, type FailedDeliveryWorkerStats } from './subscrip
 export { SubscriptionManager } from './subscriptions/subscription-manager.js';
 export { SUBSCRIBE_TO, type SubscribeToMetadata } from './subscriptions/subscribe-to.decorator.js';
 export { answerWithin, checkFailure } from './health/bounded-check.js';
+export { parseMasterKey } from './erasure/master-keys.js';
+export { resolvePersonalData } from './erasure/personal-data-declaration.js';
+export { PersonalDataVault } from './erasure/personal-data.vault.js';
+export { isSealedValue, sealedSubjects } from './erasure/personal-envelope.js';

@@ -189,4 +189,29 @@ export class EnvironmentVariables {
 
   @IntegerVariable('WEBHOOK_MAX_SUBSCRIPTIONS must be an integer from 0 to 1000000', 0, 1_000_000)
   WEBHOOK_MAX_SUBSCRIPTIONS = 1_000;
+
+  /** 0 (the default) turns the scheduled scavenger off; at most 2,147,483 s (what a timer can wait). */
+  @IntegerVariable('EVENT_STORE_SCAVENGE_INTERVAL_SECONDS must be an integer from 0 (off) to 2147483 (seconds)', 0, 2_147_483)
+  EVENT_STORE_SCAVENGE_INTERVAL_SECONDS = 0;
+
+  @IntegerVariable('EVENT_STORE_SCAVENGE_BATCH_SIZE must be an integer from 1 to 10000', 1, 10_000)
+  EVENT_STORE_SCAVENGE_BATCH_SIZE = 500;
+
+  /**
+   * The key that wraps subject keys at rest (erasure of personal data; 32 bytes, base64 or hex),
+   * and former ones (comma-separated) that only unwrap; parsed by `erasureSettings`, whose errors
+   * never repeat the value (class-validator's would).
+   */
+  @IsOptional()
+  @IsString()
+  EVENT_STORE_MASTER_KEY?: string;
+
+  @IsOptional()
+  @IsString()
+  EVENT_STORE_PREVIOUS_MASTER_KEYS?: string;
+
+  /** Personal fields of plain events, as JSON `{ [eventType]: { subject, fields } }`; checked by `erasureSettings`. */
+  @IsOptional()
+  @IsString()
+  EVENT_STORE_PERSONAL_DATA?: string;
 }

@@ -5,9 +5,11 @@ import type { EventStoreModuleOptions } from '@game-bot/event-store';
 import { AccessTokens, type Role } from '../auth/access-tokens.js';
 import type { HealthThresholds } from '../health/health-thresholds.js';
 import type { LiveLimits } from '../live/live-limits.js';
+import type { ScavengeSettings } from '../retention/scavenge-settings.js';
 import { WebhookSecrets } from '../webhooks/webhook-secrets.js';
 import { WebhookTargets } from '../webhooks/webhook-targets.js';
 import { EnvironmentVariables } from './environment-variables.js';
+import { erasureSettings } from './erasure-settings.js';
 
 /** The service's validated configuration. */
 export interface ServiceConfig {
@@ -19,6 +21,7 @@ export interface ServiceConfig {
   http: HttpSettings;
   logging: { format: 'json' | 'text'; level: EnvironmentVariables['LOG_LEVEL'] };
   live: LiveLimits;
+  scavenge: ScavengeSettings;
   webhooks: { targets: WebhookTargets; secrets: WebhookSecrets; maxSubscriptions: number; timeoutMs: number; syncIntervalMs: number };
 }
 
@@ -95,6 +98,7 @@ export function loadServiceConfig(environment: NodeJS.ProcessEnv): ServiceConfig
       maxConnections: variables.SSE_MAX_CONNECTIONS,
     },
     webhooks: webhookSettings(variables, production),
+    scavenge: { intervalSeconds: variables.EVENT_STORE_SCAVENGE_INTERVAL_SECONDS, batchSize: variables.EVENT_STORE_SCAVENGE_BATCH_SIZE },
   };
 }
 
@@ -202,5 +206,6 @@ function eventStoreOptions(variables: EnvironmentVariables, production: boolean)
     pooler: variables.EVENT_STORE_POOLER,
     notifications: variables.EVENT_STORE_NOTIFICATIONS,
     notificationPollIntervalMs: variables.EVENT_STORE_NOTIFICATION_POLL_INTERVAL_MS,
+    ...parseOrFail(() => erasureSettings(variables)),
   };
 }

@@ -26,6 +26,10 @@ import { eventView, streamView, versionInStream } from './event.view.js';
 import { LinkEventsDto, LinkEventsPipe, type LinkEventsBody } from './link-events.dto.js';
 import { DeleteStreamQuery, ListStreamsQuery, ReadStreamQuery } from './read-queries.js';
 
+/** PUT metadata: what the body does, retention keys included (docs/retention.md). */
+const SET_METADATA_DESCRIPTION =
+  'The body, a JSON object, becomes the whole metadata of the stream. Its retention keys, `$maxAge` (seconds), `$maxCount` (events) and `$truncateBefore` (a version), integers >= 1, bound what reads and subscriptions of the stream return from then on; the scavenger deletes the rest later. Needs the `write` role.';
+
 const METADATA_SCHEMA = {
   type: 'object',
   additionalProperties: true,
@@ -226,12 +230,16 @@ export class StreamsController {
   /** Replaces the stream's metadata; the body is the new metadata object. */
   @ApiOperation({
     summary: "Replace a stream's metadata",
-    description: 'The body, a JSON object, becomes the whole metadata of the stream. Needs the `write` role.',
+    description: SET_METADATA_DESCRIPTION,
   })
   @StreamIdParam()
   @ApiBody({ schema: METADATA_SCHEMA, description: 'The new metadata: a JSON object.' })
   @ApiOkResponse({ schema: METADATA_SCHEMA, description: 'The metadata stored: the body.' })
-  @ApiErrorResponse(400, 'Bad stream id, a body that is not a JSON object, or malformed JSON.', 'INVALID_ARGUMENT')
+  @ApiErrorResponse(
+    400,
+    'Bad stream id, a body that is not a JSON object, malformed JSON, or a retention key that is not an integer >= 1.',
+    'INVALID_ARGUMENT',
+  )
   @ApiErrorResponse(403, 'The token has the `read` role: this route needs `write`.', 'FORBIDDEN')
   @ApiErrorResponse(404, 'The stream has no events.', 'STREAM_NOT_FOUND')
   @ApiErrorResponse(410, 'The stream is soft-deleted.', 'STREAM_DELETED')

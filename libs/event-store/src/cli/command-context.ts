@@ -31,7 +31,11 @@ export async function withStore<T>(
   overrides: Partial<EventStoreModuleOptions> = {},
 ): Promise<T> {
   const options: EventStoreModuleOptions = { ...optionsFromEnvironment(), migrations: 'check', ...overrides };
-  const app = await NestFactory.createApplicationContext(EventStoreModule.forRoot(options), { logger: ['warn', 'error'] });
+  // abortOnError: false hands a boot failure (pending migrations, an unreachable server) to the one-line error of the command.
+  const app = await NestFactory.createApplicationContext(EventStoreModule.forRoot(options), {
+    logger: ['warn', 'error'],
+    abortOnError: false,
+  });
   try {
     return await work(app.get(EventStore), app);
   } finally {
@@ -41,13 +45,16 @@ export async function withStore<T>(
 
 /**
  * An abort signal that Ctrl-C (SIGINT) or SIGTERM fires, for a long operation to stop at its next
- * batch boundary. A second Ctrl-C exits at once.
+ * batch boundary (`notice` says so on stderr). A second Ctrl-C exits at once.
  */
-export function interruptSignal(): { signal: AbortSignal; dispose(): void } {
+export function interruptSignal(notice = 'stopping after the current batch (Ctrl-C again to exit at once)'): {
+  signal: AbortSignal;
+  dispose(): void;
+} {
   const controller = new AbortController();
   const stop = (): void => {
     if (controller.signal.aborted) process.exit(EXIT_INTERRUPTED);
-    process.stderr.write('event-store: stopping after the current batch (Ctrl-C again to exit at once)\n');
+    process.stderr.write(`event-store: ${notice}\n`);
     controller.abort();
   };
   process.on('SIGINT', stop);

@@ -1,3 +1,5 @@
+import type { PersonalDataDeclaration } from '../erasure/personal-data-declaration.js';
+
 /** Where the store's PostgreSQL server is. */
 export interface PostgresConnectionOptions {
   /** Server host, e.g. `127.0.0.1`. */
@@ -50,6 +52,27 @@ export type ConnectionPooler = 'none' | 'transaction';
  * (each process looks for new events every `notificationPollIntervalMs`, on its pool).
  */
 export type NotificationsMode = 'listen' | 'poll';
+
+/**
+ * How subject keys are kept (option `erasure` of `EventStoreModule.forRoot()`; docs/erasure.md).
+ *
+ * @example
+ * EventStoreModule.forRoot({ erasure: { masterKey: process.env.EVENT_STORE_MASTER_KEY } })
+ */
+export interface ErasureOptions {
+  /**
+   * Wraps (encrypts, AES-256-GCM) every new subject key stored in the store's `subject_keys`
+   * table, so that a copy of the table (a backup, a dump) is no use without it. 32 bytes: as bytes,
+   * or as base64 (44 characters) or hex (64 characters) text. Default: none, keys are stored as
+   * they are.
+   */
+  masterKey?: string | Uint8Array;
+  /**
+   * Former master keys, which only unwrap: keys wrapped under them stay readable after the master
+   * key is changed (new keys are wrapped under `masterKey`). Default: none.
+   */
+  previousMasterKeys?: ReadonlyArray<string | Uint8Array>;
+}
 
 /**
  * Options of `EventStoreModule.forRoot()`. Every field is optional; defaults are applied in one
@@ -132,4 +155,16 @@ export interface EventStoreModuleOptions {
   notifications?: NotificationsMode;
   /** With `notifications: 'poll'`: how often each process looks for new events. Default `250` ms. */
   notificationPollIntervalMs?: number;
+  /**
+   * Personal data of plain events, by event type: the path of the data subject's id and the paths
+   * of the personal fields in `data`, stored encrypted with that subject's key and read as
+   * `{ "$erased": true }` once `forgetSubject` destroyed it (docs/erasure.md). Event classes declare
+   * theirs with `@PersonalData()` and `@DataSubject()` instead. Checked at boot. Default: none.
+   *
+   * @example
+   * personalData: { PlayerRegistered: { subject: 'playerId', fields: ['email', 'profile.name'] } }
+   */
+  personalData?: Record<string, PersonalDataDeclaration>;
+  /** How subject keys are kept: a master key that wraps them. Default: stored unwrapped. */
+  erasure?: ErasureOptions;
 }

@@ -1,5 +1,7 @@
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
+import { MasterKeys } from '../erasure/master-keys.js';
+import { resolvePersonalData, type PersonalFields } from '../erasure/personal-data-declaration.js';
 import type {
   ConnectionPooler,
   EventStoreModuleOptions,
@@ -34,6 +36,10 @@ export interface ResolvedEventStoreOptions {
   pooler: ConnectionPooler;
   notifications: NotificationsMode;
   notificationPollIntervalMs: number;
+  /** The `personalData` option, checked, by event type. */
+  personalData: ReadonlyMap<string, PersonalFields>;
+  /** The master keys of the `erasure` option (none: subject keys stored unwrapped). */
+  masterKeys: MasterKeys;
 }
 
 /** The database name used when none is given. */
@@ -74,6 +80,8 @@ export function resolveEventStoreOptions(options: EventStoreModuleOptions = {}):
     unregisteredEventTypes: options.unregisteredEventTypes ?? 'allow',
     applicationName: options.applicationName ?? 'event-store',
     ...notificationOptions(options),
+    personalData: resolvePersonalData(options.personalData),
+    masterKeys: erasureKeys(options),
   };
 }
 
@@ -96,6 +104,15 @@ function notificationOptions(
   }
   const notificationPollIntervalMs = positive('notificationPollIntervalMs', options.notificationPollIntervalMs ?? 250);
   return { pooler, notifications, notificationPollIntervalMs };
+}
+
+/** The master keys, refused with the option's name (never its value) when malformed. */
+function erasureKeys(options: EventStoreModuleOptions): MasterKeys {
+  try {
+    return MasterKeys.from(options.erasure);
+  } catch (error) {
+    throw new Error(`Event store option ${(error as Error).message}`, { cause: error });
+  }
 }
 
 function resolveConnection(connection: PostgresConnectionOptions): ResolvedConnectionOptions {

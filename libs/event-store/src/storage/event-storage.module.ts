@@ -1,6 +1,8 @@
 import { Inject, Logger, Module, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { EVENT_STORE_OPTIONS } from '../configuration/event-store-configuration.module-definition.js';
 import type { ResolvedEventStoreOptions } from '../configuration/resolve-event-store-options.js';
+import { PersonalDataVault } from '../erasure/personal-data.vault.js';
+import { SubjectKeysRepository } from '../erasure/subject-keys.repository.js';
 import { EventReader } from './event-reader.js';
 import { EventStoreConnection } from './event-store-connection.js';
 import { EventStoreDatabase } from './event-store-database.js';
@@ -11,7 +13,16 @@ import { SnapshotsRepository } from './snapshots.repository.js';
 import { StreamsRepository } from './streams.repository.js';
 import { SubscriptionsRepository } from './subscriptions.repository.js';
 
-const repositories = [EventsRepository, StreamsRepository, SnapshotsRepository, SubscriptionsRepository, FailedDeliveriesRepository];
+// Subject keys and the vault over them are part of storage: every read opens sealed values, and
+// every append seals them, on the store's own database.
+const repositories = [
+  EventsRepository,
+  StreamsRepository,
+  SnapshotsRepository,
+  SubscriptionsRepository,
+  FailedDeliveriesRepository,
+  SubjectKeysRepository,
+];
 
 /**
  * The store's PostgreSQL: the database (the embedded server when none is configured, the database
@@ -33,9 +44,10 @@ const repositories = [EventsRepository, StreamsRepository, SnapshotsRepository, 
     },
     ...repositories,
     EventStoreObservers,
+    PersonalDataVault,
     EventReader,
   ],
-  exports: [EventStoreDatabase, EventStoreConnection, ...repositories, EventStoreObservers, EventReader],
+  exports: [EventStoreDatabase, EventStoreConnection, ...repositories, EventStoreObservers, PersonalDataVault, EventReader],
 })
 export class EventStorageModule implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(EventStorageModule.name);

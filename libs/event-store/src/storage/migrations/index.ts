@@ -3,6 +3,8 @@ import { CreateSubscriptions1764316800000 } from './1764316800000-create-subscri
 import { LockStreamBeforeAppend1796083200000 } from './1796083200000-lock-stream-before-append.js';
 import { StreamsLinksTags1796256000000 } from './1796256000000-streams-links-tags.js';
 import { CreateProjections1796342400000 } from './1796342400000-create-projections.js';
+import { CreateSubjectKeys1796515200000 } from './1796515200000-create-subject-keys.js';
+import { ProjectionRebuildRequests1796774400000 } from './1796774400000-projection-rebuild-requests.js';
 
 /** Every migration of the store's own tables, oldest first. */
 export const eventStoreMigrations = [
@@ -11,4 +13,6 @@ export const eventStoreMigrations = [
   LockStreamBeforeAppend1796083200000,
   StreamsLinksTags1796256000000,
   CreateProjections1796342400000,
+  CreateSubjectKeys1796515200000,
+  ProjectionRebuildRequests1796774400000,
 ];
