@@ -13,7 +13,7 @@ import { PostgresCluster, postgresBinDir } from './helpers/postgres-cluster.js';
 import { freePort, runService, type ServiceProcess } from './helpers/service-process.js';
 import { listeningUrl } from './helpers/sse-client.js';
 import { createTestApp, createTestAppBehindProxy, type TestApp } from './helpers/test-app.js';
-import { testConnection, testDatabaseEnv } from './helpers/test-database.js';
+import { testConnection, testDatabaseEnv, withClient } from './helpers/test-database.js';
 import { uniqueSchema } from './helpers/test-store.js';
 import { startWebhookReceiver } from './helpers/webhook-receiver.js';
 
@@ -402,16 +402,6 @@ async function burnTransactionIdsUpTo(target: number): Promise<void> {
       await client.query('BEGIN; SELECT pg_current_xact_id(); COMMIT;'.repeat(Math.min(missing, 1_000)));
     }
   });
-}
-
-async function withClient<T>(connection: pg.ClientConfig, work: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client(connection);
-  await client.connect();
-  try {
-    return await work(client);
-  } finally {
-    await client.end();
-  }
 }
 
 async function dropSchema(schema: string): Promise<void> {

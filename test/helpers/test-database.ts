@@ -1,4 +1,5 @@
 import type { PostgresConnectionOptions } from '@game-bot/event-store';
+import pg from 'pg';
 import { testConnectionFromEnvironment } from '@game-bot/event-store/testing';
 
 export { TEST_DATABASE } from '@game-bot/event-store/testing';
@@ -26,4 +27,15 @@ export function testDatabaseEnv(schema: string): Record<string, string> {
     EVENT_STORE_DB: connection.database!,
     EVENT_STORE_SCHEMA: schema,
   };
+}
+
+/** Opens one client on `connection`, runs `work` on it, and always closes it. */
+export async function withClient<T>(connection: pg.ClientConfig, work: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client(connection);
+  await client.connect();
+  try {
+    return await work(client);
+  } finally {
+    await client.end();
+  }
 }

@@ -10,7 +10,7 @@ import { promisify } from 'node:util';
 import pg from 'pg';
 import { eventually } from '../../../test/helpers/eventually.js';
 import { PostgresCluster, postgresBinDir } from '../../../test/helpers/postgres-cluster.js';
-import { testConnection } from '../../../test/helpers/test-database.js';
+import { testConnection, withClient } from '../../../test/helpers/test-database.js';
 import { createTestStore, someEvents, type TestStore } from '../../../test/helpers/test-store.js';
 
 const run = promisify(execFile);
@@ -362,16 +362,6 @@ function placeOf(event: RecordedEvent): [string, number] {
 
 function range(from: number, to: number): number[] {
   return Array.from({ length: to - from + 1 }, (_, i) => from + i);
-}
-
-async function withClient<T>(connection: pg.ClientConfig, work: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client(connection);
-  await client.connect();
-  try {
-    return await work(client);
-  } finally {
-    await client.end();
-  }
 }
 
 async function counterOf(sql: pg.Pool | pg.Client): Promise<{ xmin: bigint; xmax: bigint }> {

@@ -1,21 +1,10 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { allEvents, expectedModel, readModel } from '../../../test/helpers/counting-projection.js';
+import { startProjectionProcess, type ProjectionLine } from '../../../test/helpers/projection-child.js';
 import { createTestStore, someEvents, uniqueSchema, type TestStore } from '../../../test/helpers/test-store.js';
 
-const CHILD = 'dist/test/helpers/projection-process.js';
-
-/** A line a projection process printed: an event it handled (in a batch that may have rolled back), or a rebuild's report. */
-interface Line {
-  pid: number;
-  position?: number;
-  batch?: number;
-  index?: number;
-  rebuild?: boolean;
-  progress?: { phase: string; processed: number; total: number; generation: number };
-  rebuilt?: { generation: number; processed: number; checkpoint: number };
-  at: number;
-}
+type Line = ProjectionLine;
 
 /** Separate Node processes run the counting projection; some are killed with SIGKILL. */
 describe('projections across processes', () => {
@@ -31,30 +20,10 @@ describe('projections across processes', () => {
     await t.close();
   });
 
-  function start(env: Record<string, string>, lines: Line[]): Promise<ChildProcess> {
-    const child = spawn(process.execPath, [CHILD], {
-      env: { ...process.env, EVENT_STORE_SCHEMA: schema, ...env },
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
+  async function start(env: Record<string, string>, lines: Line[]): Promise<ChildProcess> {
+    const child = await startProjectionProcess(schema, env, lines);
     children.push(child);
-    let buffered = '';
-    return new Promise((resolve, reject) => {
-      child.on('exit', (code) => code !== null && code !== 0 && reject(new Error(`projection process exited with ${code}`)));
-      child.stdout!.on('data', (chunk: Buffer) => {
-        buffered += chunk.toString();
-        const parts = buffered.split('\n');
-        buffered = parts.pop()!;
-        for (const text of parts) {
-          if (!text.startsWith('{')) {
-            process.stderr.write(`${text}\n`); // the process's own log (warnings)
-            continue;
-          }
-          const line = JSON.parse(text) as Line & { ready?: boolean };
-          if (line.ready) resolve(child);
-          else lines.push({ ...line, at: Date.now() });
-        }
-      });
-    });
+    return child;
   }
 
   async function kill(child: ChildProcess): Promise<number> {

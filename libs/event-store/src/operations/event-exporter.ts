@@ -7,7 +7,7 @@ import { EventStoreDatabase } from '../storage/event-store-database.js';
 import { clientConfig, withClient } from '../storage/postgres-connection.js';
 import { assertName, likePrefix } from '../validation/stream-id.validation.js';
 import { optionalInteger } from '../validation/paging.validation.js';
-import { exportedEventLine } from './exported-event-line.js';
+import { exportedEventLines } from './exported-event-line.js';
 import type { LongOperationOptions, ProgressListener } from './progress.js';
 import { estimatedEventCountSql, exportCursorSql, exportEventsSql, type ExportSelection } from './sql/export-events.sql.js';
 
@@ -53,7 +53,7 @@ export class EventExporter {
     });
     return withClient(config, async (client) => {
       await client.query(
-        `BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET LOCAL statement_timeout = 0; SET LOCAL TimeZone = 'UTC'; SET LOCAL enable_seqscan = off`,
+        `BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET LOCAL statement_timeout = 0; SET LOCAL TimeZone = 'UTC'; SET LOCAL DateStyle = 'ISO, YMD'; SET LOCAL bytea_output = 'hex'; SET LOCAL enable_seqscan = off`,
       );
       const selection = { ...(await this.cursor(client, fromPosition)), streamPattern, eventTypes: options.eventTypes };
       const filtered = streamPattern !== undefined || options.eventTypes !== undefined;
@@ -100,10 +100,10 @@ export class EventExporter {
       const end = bytes.lastIndexOf(0x0a);
       pending = bytes.subarray(end + 1);
       if (end < 0) continue;
-      const lines = bytes.toString('utf8', 0, end).split('\n').map(exportedEventLine);
-      lastLine = lines[lines.length - 1]!;
-      if (!output.write(`${lines.join('\n')}\n`)) await once(output, 'drain');
-      progress.add(lines.length);
+      const { text, count } = exportedEventLines(bytes.toString('utf8', 0, end + 1));
+      lastLine = text.slice(text.lastIndexOf('\n', text.length - 2) + 1, -1);
+      if (!output.write(text)) await once(output, 'drain');
+      progress.add(count);
       if (options.signal?.aborted) return progress.result(lastLine, true);
     }
     return progress.result(lastLine, false);

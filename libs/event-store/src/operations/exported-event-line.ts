@@ -44,17 +44,31 @@ function jsonField(name: 'data' | 'metadata', stored: string): string {
   return `"${name}":${JSON.stringify(JSON.parse(stored))},"${raw}":${JSON.stringify(stored)}`;
 }
 
+/** How many fields a row of {@link exportEventsSql}'s COPY text has. */
+const FIELDS = 13;
+
+/** `2026-12-01 17:59:05.617024+00` (ISO DateStyle, UTC) as ISO 8601: `2026-12-01T17:59:05.617024+00:00`. */
+const isoTimestamp = (text: string): string => `"${text.replace(' ', 'T')}:00"`;
+
 /**
- * The NDJSON line (without its newline) of one row of {@link exportEventsSql}'s COPY text: fields
- * split at tabs (COPY escapes the tabs inside values), in that statement's column order.
+ * The NDJSON lines (each with its newline) of whole rows of {@link exportEventsSql}'s COPY text,
+ * and how many: the text is split at tabs and newlines in one pass (COPY escapes both inside
+ * values, and every row has {@link FIELDS} fields), in that statement's column order. `createdAt`
+ * comes as ISO DateStyle text in UTC, the checksum as bytea's hex output (`\x...`, its backslash
+ * doubled by COPY).
  */
-export function exportedEventLine(row: string): string {
-  const f = row.split('\t');
-  return (
-    `{"globalPosition":${f[0]},"eventId":"${f[1]}","streamId":${JSON.stringify(copyField(f[2]!))},` +
-    `"streamVersion":${f[3]},"eventType":${JSON.stringify(copyField(f[4]!))},"schemaVersion":${f[5]},` +
-    `${jsonField('data', copyField(f[6]!))},${jsonField('metadata', copyField(f[7]!))},` +
-    `"causationId":${nullable(f[8]!)},"correlationId":${nullable(f[9]!)},"tags":${f[10] === '\\N' ? 'null' : copyField(f[10]!)},` +
-    `"createdAt":${f[11]},"checksum":"${f[12]}"}`
-  );
+export function exportedEventLines(rows: string): { text: string; count: number } {
+  const f = rows.split(/[\t\n]/);
+  let text = '';
+  let count = 0;
+  for (let i = 0; i + FIELDS <= f.length; i += FIELDS, count++) {
+    text +=
+      `{"globalPosition":${f[i]},"eventId":"${f[i + 1]}","streamId":${JSON.stringify(copyField(f[i + 2]!))},` +
+      `"streamVersion":${f[i + 3]},"eventType":${JSON.stringify(copyField(f[i + 4]!))},"schemaVersion":${f[i + 5]},` +
+      `${jsonField('data', copyField(f[i + 6]!))},${jsonField('metadata', copyField(f[i + 7]!))},` +
+      `"causationId":${nullable(f[i + 8]!)},"correlationId":${nullable(f[i + 9]!)},` +
+      `"tags":${f[i + 10] === '\\N' ? 'null' : copyField(f[i + 10]!)},"createdAt":${isoTimestamp(f[i + 11]!)},` +
+      `"checksum":"${f[i + 12]!.slice(3)}"}\n`;
+  }
+  return { text, count };
 }
