@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { eventStoreMigrations } from '@game-bot/event-store/internal';
 import pg from 'pg';
+import { runCli } from './helpers/cli.js';
 import { testConnection, testDatabaseEnv } from './helpers/test-database.js';
 import { uniqueSchema } from './helpers/test-store.js';
 
@@ -70,6 +71,18 @@ describe('the event-store command', () => {
     expect(unreachable.code).toBe(1);
     expect(unreachable.stderr.trim().split('\n')).toHaveLength(1);
     expect(unreachable.stderr).toMatch(/^event-store: Cannot reach PostgreSQL at .*:1\//);
+  });
+
+  it('migrate under a terminal: the same steps and result', async () => {
+    const fresh = uniqueSchema('cli_tty');
+    try {
+      const run = await runCli(['migrate'], { env: { ...env, ...testDatabaseEnv(fresh) }, tty: true });
+      expect(run.code).toBe(0);
+      expect(run.stdout).toContain(`[1/${STORE_MIGRATIONS.length}] applying CreateEventStore1764230400000`);
+      expect(run.stdout).toMatch(new RegExp(`Applied ${STORE_MIGRATIONS.length} migration\\(s\\) to schema ${fresh} in \\d+ ms`));
+    } finally {
+      await sql.query(`DROP SCHEMA IF EXISTS "${fresh}" CASCADE`);
+    }
   });
 
   it('lists its commands', async () => {
