@@ -359,7 +359,7 @@ describe('the packed library in a fresh Nest app', () => {
     expect(files.filter((file) => file.endsWith('.ts') && !file.endsWith('.d.ts'))).toEqual([]);
     expect(files.filter((file) => /\.(spec|int-spec|e2e-spec|test)\.|\.map$|^package\/(src|test)\//.test(file))).toEqual([]);
     const outsideDist = files.filter((file) => !/^package\/dist\/.*(\.js|\.d\.ts)$/.test(file));
-    expect(outsideDist.sort()).toEqual(['package/LICENSE', 'package/README.md', 'package/package.json']);
+    expect(outsideDist.sort()).toEqual(['package/LICENSE', 'package/README.md', 'package/bin/event-store.js', 'package/package.json']);
   }
 
   /** Every file the packed package.json's `exports` and `bin` point at. */

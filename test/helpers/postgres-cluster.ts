@@ -1,10 +1,11 @@
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { chown, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
+import pg from 'pg';
 import { freePort } from './service-process.js';
 
 const run = promisify(execFile);
@@ -201,5 +202,24 @@ function isRunning(pid: number): boolean {
     return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
   } catch {
     return false; // reaped meanwhile
+  }
+}
+
+/**
+ * Whether {@link postgresBinDir}'s `pg_dump` can dump the server at `connection`: pg_dump refuses a
+ * server of a newer major version (the embedded PostgreSQL 18 beside Debian's 15, whose package
+ * ships no pg_dump). Tests of a dump and restore skip, saying so, where it cannot.
+ */
+export async function dumpToolsFit(connection: pg.ClientConfig): Promise<boolean> {
+  const client = new pg.Client(connection);
+  await client.connect();
+  try {
+    const server = Math.floor(Number((await client.query<{ v: string }>('SHOW server_version_num')).rows[0]!.v) / 10_000);
+    const tools = Number(/(\d+)\.\d+/.exec(execFileSync(join(postgresBinDir(), 'pg_dump'), ['--version'], { encoding: 'utf8' }))![1]);
+    if (tools >= server) return true;
+    console.warn(`pg_dump ${tools} cannot dump PostgreSQL ${server}: the dump and restore tests are skipped on this server`);
+    return false;
+  } finally {
+    await client.end();
   }
 }

@@ -172,7 +172,10 @@ describe('projections', () => {
       while (writing) {
         await t.store.appendToStream(`rb-w${w}`, 'any', someEvents(1, 'Counted', appended));
         appended += 1;
-        await sleep(20);
+        // About 160 appends/s in all. At 20 ms apart (about 400/s) the rebuild's replay fell behind
+        // the writers on this 2-core machine and never switched within the test's 120 s (the code
+        // before this change too): a rebuild switches only once it catches up (docs/projections.md).
+        await sleep(50);
       }
       return appended;
     });
