@@ -6,11 +6,14 @@ import type { ResolvedEventStoreOptions } from './configuration/resolve-event-st
 import type { ForgetSubjectResult } from './erasure/forget-subject-result.js';
 import { PersonalDataVault } from './erasure/personal-data.vault.js';
 import { InvalidArgumentError } from './errors/invalid-argument.error.js';
-import { EventExporter, type ExportOptions, type ExportResult } from './operations/event-exporter.js';
-import { EventImporter, type ImportOptions, type ImportResult } from './operations/event-importer.js';
+import { EventExporter } from './operations/event-exporter.js';
+import type { ExportOptions, ExportResult } from './operations/export-options.js';
+import { EventImporter } from './operations/event-importer.js';
+import type { ImportOptions, ImportResult } from './operations/import-options.js';
 import type { RestampOptions, RestampResult } from './operations/restamp-result.js';
 import { RestampOperation } from './operations/restamp.operation.js';
-import { VerifyOperation, type VerifyOptions, type VerifyResult } from './operations/verify.operation.js';
+import { VerifyOperation } from './operations/verify.operation.js';
+import type { VerifyOptions, VerifyResult } from './operations/verify-options.js';
 import { StreamNotFoundError } from './errors/stream-not-found.error.js';
 import { EventSerializer } from './serialization/event-serializer.js';
 import { assertJsonDepth } from './serialization/json-payload.js';

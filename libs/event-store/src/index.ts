@@ -104,10 +104,10 @@ export { SubjectForgottenError } from './erasure/subject-forgotten.error.js';
 export { SubjectKeyUnavailableError } from './erasure/subject-key-unavailable.error.js';
 
 export type { LongOperationOptions, OperationProgress, ProgressListener } from './operations/progress.js';
-export type { ExportOptions, ExportResult } from './operations/event-exporter.js';
-export type { ImportOptions, ImportResult } from './operations/event-importer.js';
+export type { ExportOptions, ExportResult } from './operations/export-options.js';
+export type { ImportOptions, ImportResult } from './operations/import-options.js';
 export type { ExportedEventLine } from './operations/exported-event-line.js';
-export type { CorruptedEventReference, VerifyOptions, VerifyResult } from './operations/verify.operation.js';
+export type { CorruptedEventReference, VerifyOptions, VerifyResult } from './operations/verify-options.js';
 export type { RestampedRows, RestampOptions, RestampResult } from './operations/restamp-result.js';
 export type { ScavengeOptions } from './retention/scavenge-options.js';
 export type { ScavengeResult } from './retention/scavenge-result.js';

@@ -4,7 +4,7 @@ import { once } from 'node:events';
 import { open, stat, truncate } from 'node:fs/promises';
 import { finished } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
-import type { ExportResult } from '../operations/event-exporter.js';
+import type { ExportResult } from '../operations/export-options.js';
 import { runLong, withStore } from './command-context.js';
 import { integerOption, listOption } from './option-parsers.js';
 

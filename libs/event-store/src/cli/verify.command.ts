@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import type { VerifyResult } from '../operations/verify.operation.js';
+import type { VerifyResult } from '../operations/verify-options.js';
 import { runLong, withStore } from './command-context.js';
 import { integerOption } from './option-parsers.js';
 

@@ -9,28 +9,9 @@ import { clientConfig, withClient } from '../storage/postgres-connection.js';
 import { assertName, likePrefix } from '../validation/stream-id.validation.js';
 import { optionalInteger } from '../validation/paging.validation.js';
 import { exportedEventLines } from './exported-event-line.js';
-import type { LongOperationOptions, ProgressListener } from './progress.js';
+import type { ProgressListener } from './progress.js';
+import type { ExportOptions, ExportResult } from './export-options.js';
 import { estimatedEventCountSql, exportCursorSql, exportEventsSql, type ExportSelection } from './sql/export-events.sql.js';
-
-/** Options of `EventStore.exportEvents`. */
-export interface ExportOptions extends LongOperationOptions {
-  /** The `$all` cursor to export after: the position of the last event already exported. Default `0`, the start. */
-  fromPosition?: number;
-  /** Only events of streams whose id starts with this. */
-  streamPrefix?: string;
-  /** Only events of these types. */
-  eventTypes?: string[];
-}
-
-/** What an export wrote. */
-export interface ExportResult {
-  /** Events written. */
-  exported: number;
-  /** The position of the last event written (the cursor to resume after), or `null` if none was. */
-  lastPosition: number | null;
-  /** Whether the signal stopped it; the output then ends with a whole line. */
-  interrupted: boolean;
-}
 
 /**
  * `export`: every visible event, in `$all` order, as NDJSON ({@link ExportedEventLine}), streamed

@@ -6,26 +6,8 @@ import { EventStoreDatabase } from '../storage/event-store-database.js';
 import { tagLockNames } from '../storage/sql/append-to-stream.sql.js';
 import { optionalInteger } from '../validation/paging.validation.js';
 import { parseImportLine, type ImportLine } from './import-line.validation.js';
-import type { LongOperationOptions } from './progress.js';
+import type { ImportOptions, ImportResult } from './import-options.js';
 import { importEventsSql, importLocksSql, importProblemsSql } from './sql/import-events.sql.js';
-
-/** Options of `EventStore.importEvents`. */
-export interface ImportOptions extends LongOperationOptions {
-  /** Lines stored per transaction. Default `1000`, at most `10000`. */
-  batchSize?: number;
-}
-
-/** What an import did. */
-export interface ImportResult {
-  /** Lines read (blank lines not counted). */
-  read: number;
-  /** Events stored. */
-  imported: number;
-  /** Events that were stored already at the same place with the same checksum: a re-run or a resumed run. */
-  skipped: number;
-  /** Whether the signal stopped it; every batch before stays stored, and running it again resumes. */
-  interrupted: boolean;
-}
 
 interface ProblemRow {
   n: string;
