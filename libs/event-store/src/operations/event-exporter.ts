@@ -8,7 +8,7 @@ import { EventStoreDatabase } from '../storage/event-store-database.js';
 import { clientConfig, withClient } from '../storage/postgres-connection.js';
 import { assertName, likePrefix } from '../validation/stream-id.validation.js';
 import { optionalInteger } from '../validation/paging.validation.js';
-import { exportedEventLines } from './exported-event-line.js';
+import { exportedEventLineBytes } from './exported-event-line.js';
 import type { ProgressListener } from './progress.js';
 import type { ExportOptions, ExportResult } from './export-options.js';
 import { estimatedEventCountSql, exportCursorSql, exportEventsSql, type ExportSelection } from './sql/export-events.sql.js';
@@ -75,25 +75,17 @@ export class EventExporter {
     // and this process then work at once, on two cores, rather than in turn.
     const rows = client.query(copyTo(exportEventsSql(this.database.schema, selection, client), { highWaterMark: READ_AHEAD_BYTES }));
     const progress = new ExportProgress(options.onProgress, total);
-    let pending: Buffer = Buffer.alloc(0);
-    let lastLine = '';
-    for await (const chunk of rows as AsyncIterable<Buffer>) {
-      // Chunks end anywhere, inside a row or a character: only whole rows are decoded. A newline
-      // byte never occurs inside a UTF-8 sequence.
-      const bytes = pending.length === 0 ? chunk : Buffer.concat([pending, chunk]);
-      let start = 0;
-      for (let end = wholeRowsEnd(bytes, start); end > start; start = end, end = wholeRowsEnd(bytes, start)) {
-        const { text, count } = exportedEventLines(bytes.toString('utf8', start, end));
-        lastLine = text.slice(text.lastIndexOf('\n', text.length - 2) + 1, -1);
-        if (!output.write(text)) await once(output, 'drain');
-        progress.add(count);
-        if (options.signal?.aborted) return progress.result(lastLine, true);
-        // A turn of the event loop between slices: the socket is read meanwhile.
-        await setImmediate();
-      }
-      pending = bytes.subarray(start);
+    let lastPosition: number | null = null;
+    for await (const { bytes, start, end } of wholeRowSlices(rows as AsyncIterable<Buffer>)) {
+      const lines = exportedEventLineBytes(bytes, start, end);
+      lastPosition = lines.lastPosition ?? lastPosition;
+      if (!output.write(lines.bytes)) await once(output, 'drain');
+      progress.add(lines.count);
+      if (options.signal?.aborted) return progress.result(lastPosition, true);
+      // A turn of the event loop between slices: the socket is read meanwhile.
+      await setImmediate();
     }
-    return progress.result(lastLine, false);
+    return progress.result(lastPosition, false);
   }
 }
 
@@ -102,11 +94,40 @@ const READ_AHEAD_BYTES = 8 * 1024 * 1024;
 /** About how much is converted at a time. */
 const SLICE_BYTES = 256 * 1024;
 
+/**
+ * The server's COPY output as slices of whole rows, about {@link SLICE_BYTES} each: chunks end
+ * anywhere, inside a row or a character, so a row split between chunks is joined (the only bytes
+ * copied here). A newline byte never occurs inside a UTF-8 sequence.
+ */
+async function* wholeRowSlices(chunks: AsyncIterable<Buffer>): AsyncGenerator<{ bytes: Buffer; start: number; end: number }> {
+  let pending: Buffer | undefined;
+  for await (const chunk of chunks) {
+    let from = 0;
+    if (pending !== undefined) {
+      const newline = chunk.indexOf(NEWLINE);
+      if (newline < 0) {
+        pending = Buffer.concat([pending, chunk]);
+        continue;
+      }
+      const joined = Buffer.concat([pending, chunk.subarray(0, newline + 1)]);
+      pending = undefined;
+      yield { bytes: joined, start: 0, end: joined.length };
+      from = newline + 1;
+    }
+    for (let end = wholeRowsEnd(chunk, from); end > from; from = end, end = wholeRowsEnd(chunk, from)) {
+      yield { bytes: chunk, start: from, end };
+    }
+    if (from < chunk.length) pending = chunk.subarray(from);
+  }
+}
+
+const NEWLINE = 0x0a;
+
 /** The end of the whole rows in `bytes` from `start` within about {@link SLICE_BYTES}, or `start` if there are none. */
 function wholeRowsEnd(bytes: Buffer, start: number): number {
-  const newline = bytes.lastIndexOf(0x0a, Math.min(bytes.length - 1, start + SLICE_BYTES));
+  const newline = bytes.lastIndexOf(NEWLINE, Math.min(bytes.length - 1, start + SLICE_BYTES));
   if (newline >= start) return newline + 1;
-  const next = bytes.indexOf(0x0a, start);
+  const next = bytes.indexOf(NEWLINE, start);
   return next < 0 ? start : next + 1;
 }
 
@@ -124,9 +145,8 @@ class ExportProgress {
     this.tell();
   }
 
-  result(lastLine: string, interrupted: boolean): ExportResult {
+  result(lastPosition: number | null, interrupted: boolean): ExportResult {
     this.tell();
-    const lastPosition = lastLine === '' ? null : Number(/^\{"globalPosition":(\d+)/.exec(lastLine)![1]);
     return { exported: this.exported, lastPosition, interrupted };
   }
 
