@@ -7,6 +7,7 @@
 import { Injectable, type Type } from '@nestjs/common';
 import type pg from 'pg';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { eventually } from './eventually.js';
 import {
   Projection,
   type ProjectionHandler,
@@ -14,6 +15,7 @@ import {
   type ProjectionTables,
   type RecordedEvent,
   type StoreTransaction,
+  type EventStore,
 } from '@game-bot/event-store';
 
 /** What a counting projection is made of. */
@@ -137,3 +139,21 @@ export async function allEvents(
 
 /** Waits `ms`. */
 export const pause = (ms: number): Promise<void> => sleep(ms);
+
+/**
+ * Waits until projection `name` has applied every visible event (lag 0). Before a process has
+ * started it, it has no status row: that counts as not caught up.
+ */
+export async function projectionCaughtUp(
+  t: { store: EventStore; allVisible(): Promise<void> },
+  name: string,
+  timeoutMs = 20_000,
+): Promise<void> {
+  await t.allVisible();
+  const lag = (): Promise<number> =>
+    t.store.projectionStatus(name).then(
+      (status) => status.lag,
+      () => -1,
+    );
+  await eventually(async () => (await lag()) === 0, timeoutMs, `${name} to catch up`);
+}

@@ -4,7 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { EventStore, EventStoreModule, type RebuildRequestProgress } from '@game-bot/event-store';
 import { EventStoreDatabase } from '@game-bot/event-store/internal';
 import { NestFactory } from '@nestjs/core';
-import { allEvents, countingProjection, expectedModel, readModel } from '../../../test/helpers/counting-projection.js';
+import { allEvents, countingProjection, expectedModel, projectionCaughtUp, readModel } from '../../../test/helpers/counting-projection.js';
 import { startProjectionProcess, type ProjectionLine } from '../../../test/helpers/projection-child.js';
 import { eventually } from '../../../test/helpers/eventually.js';
 import { testConnection } from '../../../test/helpers/test-database.js';
@@ -87,23 +87,7 @@ describe('projection rebuild requests', () => {
     await t.close();
   });
 
-  async function until(condition: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (!(await condition())) {
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-      await sleep(20);
-    }
-  }
-
-  async function caughtUp(name: string, timeoutMs = 20_000): Promise<void> {
-    await t.allVisible();
-    const lag = (): Promise<number> =>
-      t.store.projectionStatus(name).then(
-        (status) => status.lag,
-        () => -1,
-      );
-    await until(async () => (await lag()) === 0, timeoutMs, `${name} to catch up`);
-  }
+  const caughtUp = (name: string, timeoutMs?: number): Promise<void> => projectionCaughtUp(t, name, timeoutMs);
 
   const replay = async (prefix: string): Promise<ReturnType<typeof expectedModel>> =>
     expectedModel(await allEvents((options) => t.store.readAllForward(options), { streamPrefix: prefix }));
@@ -154,7 +138,7 @@ describe('projection rebuild requests', () => {
     const first: RebuildRequestProgress[] = [];
     const second: RebuildRequestProgress[] = [];
     const waiting = asker.requestProjectionRebuild('requested', { wait: true, pollIntervalMs: 50, onProgress: (p) => first.push(p) });
-    await until(() => first.some((p) => p.phase === 'replaying' && p.processed > 0), 10_000, 'the rebuild to be under way');
+    await eventually(() => first.some((p) => p.phase === 'replaying' && p.processed > 0), 10_000, 'the rebuild to be under way');
     const status = await asker.projectionStatus('requested');
     expect(status.status).toBe('rebuilding');
     expect(status.rebuild!.owner).toContain(`:${process.pid}:`); // the test process runs it: it rebuilds it
@@ -187,7 +171,7 @@ describe('projection rebuild requests', () => {
     const result = await asker.requestProjectionRebuild('requested');
     expect(result).toMatchObject({ name: 'requested', state: 'requested', generation: 1, interrupted: false });
     expect(result.owner).toContain(`:${process.pid}:`);
-    await until(async () => (await asker.projectionStatus('requested')).generation === 2, 10_000, 'the rebuild');
+    await eventually(async () => (await asker.projectionStatus('requested')).generation === 2, 10_000, 'the rebuild');
     expect(await asker.projectionStatus('requested')).toMatchObject({ rebuildRequestedAt: null, rebuild: null });
     expect(await readModel(t.sql, schema, 'rq')).toEqual(await replay('rq-'));
   });
@@ -251,7 +235,7 @@ describe('projection rebuild requests', () => {
       { logger: ['error'] },
     );
     await t.store.appendToStream('or-1', 'any', someEvents(15, 'Counted'));
-    await until(
+    await eventually(
       () =>
         orphan
           .get(EventStore)
@@ -300,7 +284,7 @@ describe('projection rebuild requests', () => {
 
     const progress: RebuildRequestProgress[] = [];
     const waiting = asker.requestProjectionRebuild('handed', { wait: true, pollIntervalMs: 50, onProgress: (p) => progress.push(p) });
-    await until(() => progress.some((p) => p.phase === 'replaying' && p.processed >= 40), 20_000, 'the first rebuild under way');
+    await eventually(() => progress.some((p) => p.phase === 'replaying' && p.processed >= 40), 20_000, 'the first rebuild under way');
     const pidOf = (p: RebuildRequestProgress): number => Number(p.owner!.split(':')[1]);
     const victim = processes.find((child) => child.pid === pidOf(progress.find((p) => p.phase === 'replaying')!))!;
     const survivor = processes.find((child) => child !== victim)!;

@@ -1,6 +1,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { allEvents, expectedModel, readModel } from '../../../test/helpers/counting-projection.js';
+import { allEvents, expectedModel, projectionCaughtUp, readModel } from '../../../test/helpers/counting-projection.js';
+import { eventually } from '../../../test/helpers/eventually.js';
 import { startProjectionProcess, type ProjectionLine } from '../../../test/helpers/projection-child.js';
 import { createTestStore, someEvents, uniqueSchema, type TestStore } from '../../../test/helpers/test-store.js';
 
@@ -34,14 +35,6 @@ describe('projections across processes', () => {
     return killedAt;
   }
 
-  async function until(condition: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (!(await condition())) {
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-      await sleep(20);
-    }
-  }
-
   /** `count` events to streams `<prefix>0..6`, ten per append. */
   async function append(prefix: string, count: number, pauseMs = 0): Promise<void> {
     for (let i = 0; i < count / 10; i++) {
@@ -50,16 +43,7 @@ describe('projections across processes', () => {
     }
   }
 
-  async function caughtUp(name: string, timeoutMs = 20_000): Promise<void> {
-    await t.allVisible();
-    // Its row exists once a process has started it (a moment after the process is ready).
-    const lag = (): Promise<number> =>
-      t.store.projectionStatus(name).then(
-        (status) => status.lag,
-        () => -1,
-      );
-    await until(async () => (await lag()) === 0, timeoutMs, `${name} to catch up`);
-  }
+  const caughtUp = (name: string, timeoutMs?: number): Promise<void> => projectionCaughtUp(t, name, timeoutMs);
 
   async function replay(prefix: string): Promise<ReturnType<typeof expectedModel>> {
     return expectedModel(await allEvents((options) => t.store.readAllForward(options), { streamPrefix: prefix }));
@@ -73,7 +57,7 @@ describe('projections across processes', () => {
     const first: Line[] = [];
     const victim = await start(env, first);
     // In its fourth batch, 20 events in: three batches committed, the fourth open.
-    await until(() => first.some((line) => line.batch! >= 4 && line.index! >= 20), 20_000, 'the fourth batch');
+    await eventually(() => first.some((line) => line.batch! >= 4 && line.index! >= 20), 20_000, 'the fourth batch');
     await kill(victim);
     const atKill = await t.store.projectionStatus('killed');
     const lastHandled = Math.max(...first.map((line) => line.position!));
@@ -126,7 +110,7 @@ describe('projections across processes', () => {
     await caughtUp('rebuilt');
 
     const rebuilder = await start({ ...env, REBUILD: '1', DELAY_MS: '3' }, lines);
-    await until(
+    await eventually(
       () => lines.filter((line) => line.pid === rebuilder.pid && line.progress).length >= 3,
       20_000,
       'three batches of the rebuild',
@@ -138,11 +122,11 @@ describe('projections across processes', () => {
     expect(await tablesLike('%\\_\\_r1')).toEqual(['rp_applied__r1', 'rp_streams__r1', 'rp_totals__r1']);
     // Readers of the real tables still see the live model, complete.
     expect(await readModel(t.sql, schema, 'rp')).toEqual(await replay('r-'));
-    await until(async () => (await t.store.projectionStatus('rebuilt')).rebuild?.active === false, 5_000, 'the dead rebuild to lapse');
+    await eventually(async () => (await t.store.projectionStatus('rebuilt')).rebuild?.active === false, 5_000, 'the dead rebuild to lapse');
     expect((await t.store.projectionStatus('rebuilt')).status).toBe('running');
 
     const again = await start({ ...env, REBUILD: '1' }, lines);
-    await until(() => lines.some((line) => line.pid === again.pid && line.rebuilt), 20_000, 'the second rebuild');
+    await eventually(() => lines.some((line) => line.pid === again.pid && line.rebuilt), 20_000, 'the second rebuild');
     expect(lines.find((line) => line.pid === again.pid && line.rebuilt)!.rebuilt).toMatchObject({ generation: 2, processed: 800 });
     expect(await tablesLike('%\\_\\_r%')).toEqual([]);
     const after = await t.store.projectionStatus('rebuilt');

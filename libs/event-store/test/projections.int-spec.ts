@@ -1,7 +1,8 @@
 import { Module } from '@nestjs/common';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { RebuildProgress, RecordedEvent } from '@game-bot/event-store';
-import { allEvents, countingProjection, expectedModel, readModel } from '../../../test/helpers/counting-projection.js';
+import { allEvents, countingProjection, expectedModel, projectionCaughtUp, readModel } from '../../../test/helpers/counting-projection.js';
+import { eventually } from '../../../test/helpers/eventually.js';
 import { createTestStore, someEvents, uniqueSchema, type TestStore } from '../../../test/helpers/test-store.js';
 
 const schema = uniqueSchema('projections');
@@ -57,18 +58,7 @@ describe('projections', () => {
     await t.close();
   });
 
-  async function until(condition: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (!(await condition())) {
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-      await sleep(20);
-    }
-  }
-
-  async function caughtUp(name: string, timeoutMs = 20_000): Promise<void> {
-    await t.allVisible();
-    await until(async () => (await t.store.projectionStatus(name)).lag === 0, timeoutMs, `${name} to catch up`);
-  }
+  const caughtUp = (name: string, timeoutMs?: number): Promise<void> => projectionCaughtUp(t, name, timeoutMs);
 
   const eventsOf = (prefix: string): Promise<RecordedEvent[]> =>
     allEvents((options) => t.store.readAllForward(options), { streamPrefix: prefix });
@@ -77,7 +67,7 @@ describe('projections', () => {
     await t.store.appendToStream('fl-a', 'any', someEvents(25, 'Counted'));
     const poison = await t.store.appendToStream('fl-b', 'any', [{ eventType: 'Counted', data: { n: 99, poison: true } }]);
     await t.store.appendToStream('fl-a', 'any', someEvents(20, 'Counted', 25));
-    await until(async () => (await t.store.projectionStatus('flaky')).status === 'halted', 20_000, 'the halt');
+    await eventually(async () => (await t.store.projectionStatus('flaky')).status === 'halted', 20_000, 'the halt');
 
     const events = await eventsOf('fl-');
     const at = events.findIndex((event) => event.globalPosition === poison.firstPosition);
@@ -151,7 +141,7 @@ describe('projections', () => {
     const poison = await t.store.appendToStream('fl-c', 'any', [{ eventType: 'Counted', data: { n: 1, poison: true } }]);
     await t.store.appendToStream('other-1', 'any', someEvents(5));
     await t.store.appendToStream('fl-c', 'any', someEvents(4, 'Counted'));
-    await until(async () => (await t.store.projectionStatus('flaky')).status === 'halted', 20_000, 'the second halt');
+    await eventually(async () => (await t.store.projectionStatus('flaky')).status === 'halted', 20_000, 'the second halt');
     await t.allVisible();
     expect(await t.store.projectionStatus('flaky')).toMatchObject({ lag: 5, failedEvent: { globalPosition: poison.firstPosition } });
     poisoned = false;
