@@ -1,8 +1,8 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { EventStoreDatabase } from '../storage/event-store-database.js';
+import { countEventsAfter } from '../storage/events-after.js';
 import type { StoreTransaction } from '../transactions/store-transaction.js';
 import type { AllFilter } from '../types/read-options.js';
-import { likePrefix } from '../validation/stream-id.validation.js';
 import type { ProjectionTables } from './projection-handler.js';
 import {
   abandonRebuildSql,
@@ -10,7 +10,6 @@ import {
   advanceProjectionSql,
   advanceRebuildSql,
   beginRebuildSql,
-  countAfterSql,
   cursorAtOrAfterSql,
   createProjectionSql,
   failRebuildRequestSql,
@@ -205,19 +204,8 @@ export class ProjectionsRepository {
   }
 
   /** Events of `filter` after `cursor` that `$all` shows now, counted up to `cap`. */
-  async countAfter(cursor: number, filter: AllFilter, cap: number): Promise<number> {
-    const values = [
-      cursor,
-      filter.eventTypes ?? null,
-      filter.streamPrefix === undefined ? null : likePrefix(filter.streamPrefix),
-      filter.tags ?? null,
-      cap,
-    ];
-    const rows = await this.database.executor.query<{ n: string }>(
-      { text: countAfterSql(this.s), values },
-      { idempotent: true, readOnly: true },
-    );
-    return Number(rows[0]?.n ?? 0);
+  countAfter(cursor: number, filter: AllFilter, cap: number): Promise<number> {
+    return countEventsAfter(this.database, cursor, filter, cap);
   }
 
   /** Whether cursor `a` is at or after cursor `b` in `$all` order. */

@@ -1,5 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { EventStoreDatabase } from './event-store-database.js';
+import { countEventsAfter } from './events-after.js';
 import {
   acquireLeaseSql,
   acquireLeasesSql,
@@ -16,9 +17,8 @@ import {
   renewLeasesSql,
   type SubscriptionRow,
 } from './sql/subscriptions.sql.js';
-import { eventsAfterSql, subscriptionStatusesSql, type SubscriptionStatusRow } from './sql/subscription-status.sql.js';
+import { subscriptionStatusesSql, type SubscriptionStatusRow } from './sql/subscription-status.sql.js';
 import type { AllFilter } from '../types/read-options.js';
-import { likePrefix } from '../validation/stream-id.validation.js';
 
 /** What a persistent subscription reads: `$all` (stream `null`) or one stream, and its filter. */
 export interface SubscriptionDefinition {
@@ -183,21 +183,8 @@ export class SubscriptionsRepository {
   }
 
   /** Events of `filter` after the `$all` cursor `cursor` that readers see now, counted up to `cap`. */
-  async countAfter(cursor: number, filter: AllFilter, cap: number): Promise<number> {
-    const values = [
-      cursor,
-      filter.eventTypes ?? null,
-      filter.streamPrefix === undefined ? null : likePrefix(filter.streamPrefix),
-      filter.tags ?? null,
-      filter.partition?.count ?? null,
-      filter.partition?.index ?? null,
-      cap,
-    ];
-    const rows = await this.database.executor.query<{ n: string }>(
-      { text: eventsAfterSql(this.s), values },
-      { idempotent: true, readOnly: true },
-    );
-    return Number(rows[0]?.n ?? 0);
+  countAfter(cursor: number, filter: AllFilter, cap: number): Promise<number> {
+    return countEventsAfter(this.database, cursor, filter, cap);
   }
 
   /** Records that `member` of group `name` is alive; returns how many members are. */

@@ -218,22 +218,6 @@ export const abandonRebuildSql = (s: string): string => `
    WHERE name = $1 AND rebuild_owner = $2 AND rebuild_generation = $3`;
 
 /**
- * Events of a filter after the cursor $1 that `$all` readers see now, counted up to $5: $2 event
- * types or NULL, $3 LIKE pattern of stream ids or NULL, $4 tags (all of them) or NULL. `$all` is
- * ordered by (transaction id, position), so the count is of events, not a distance of positions.
- */
-export const countAfterSql = (s: string): string => `
-  WITH cursor AS (${cursorOf(s, '$1')})
-  SELECT count(*)::bigint AS n FROM cursor c JOIN LATERAL (
-    SELECT 1 FROM ${s}.events e
-     WHERE (e.transaction_id, e.global_position) > (c.transaction_id, $1::bigint)
-       AND e.transaction_id < pg_snapshot_xmin(pg_current_snapshot())
-       AND ($2::text[] IS NULL OR e.event_type = ANY($2::text[]))
-       AND ($3::text IS NULL OR e.stream_id LIKE $3::text)
-       AND ($4::text[] IS NULL OR e.tags @> $4::text[])
-     LIMIT $5) x ON true`;
-
-/**
  * $1 and $2 cursors (global positions; 0 = the start): whether $1 is at or after $2 in `$all` order
  * (transaction id, position). An unknown cursor compares as NULL.
  */
