@@ -9,3 +9,6 @@ export const serviceMigrations = [CreateWebhooks1764403200000, EncryptWebhookSec
 
 /** Where the service's applied migrations are recorded. */
 export const SERVICE_MIGRATIONS_TABLE = 'event_store_service_migrations';
+
+/** The command that applies the store's migrations and the service's (`npx event-store migrate` applies the store's only). */
+export const SERVICE_MIGRATE_COMMAND = 'npm run migrate';

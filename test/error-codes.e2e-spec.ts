@@ -49,6 +49,15 @@ describe('error codes over HTTP', () => {
       );
     });
 
+    it('INVALID_ARGUMENT 400 for a limit above the largest page names `limit`, the parameter sent', async () => {
+      for (const path of ['/streams/codes-1/events?limit=20000', '/all/events?limit=20000']) {
+        const refused = await request(t.http).get(path);
+        expectError(refused, 400, 'INVALID_ARGUMENT');
+        expect(refused.body).toMatchObject({ message: 'limit must be an integer from 1 to 10000, got 20000', details: { limit: 20000 } });
+        expect(JSON.stringify(refused.body)).not.toContain('maxCount');
+      }
+    });
+
     it('CORRUPTED_EVENT 500, naming the event, when a stored row was tampered with', async () => {
       const appended = await append({ eventType: 'PointsScored', data: { points: 5, bonus: 0 } });
       const sql = new pg.Pool({ ...testConnection(), max: 1 });
@@ -89,6 +98,14 @@ describe('error codes over HTTP', () => {
       t.proxy.delayReplies(2_500);
       expectError(await request(t.http).get('/streams/failing-1/events'), 504, 'TIMEOUT');
       await t.proxy.restore();
+    });
+
+    it('TIMEOUT details give the limits that were passed', async () => {
+      t.proxy.delayReplies(2_500);
+      const late = await request(t.http).get('/streams/failing-1/events');
+      await t.proxy.restore();
+      expectError(late, 504, 'TIMEOUT');
+      expect(late.body.details).toEqual({ operationTimeoutMs: 1500, statementTimeoutMs: expect.any(Number) });
     });
   });
 });

@@ -2,6 +2,9 @@ import request from 'supertest';
 import { eventually } from './helpers/eventually.js';
 import { createTestAppBehindProxy, type ProxiedTestApp } from './helpers/test-app.js';
 
+/** How node-postgres and its pool word a failed connection. */
+const RAW_DRIVER_TEXT = /^(connect E[A-Z]+|timeout exceeded when trying to connect|Connection terminated)/;
+
 describe('health', () => {
   let t: ProxiedTestApp;
 
@@ -35,6 +38,8 @@ describe('health', () => {
     const down = await request(t.http).get('/health/ready');
     expect(down.status).toBe(503);
     expect(down.body).toMatchObject({ status: 'error', details: { database: { status: 'down' } } });
+    // The driver's own text ("connect ECONNREFUSED ...") is kept as the reason, never the message.
+    expect(down.body.details.migrations).toMatchObject({ status: 'down', message: expect.not.stringMatching(RAW_DRIVER_TEXT) });
     expect((await request(t.http).get('/health/live')).status).toBe(200);
     await t.proxy.restore();
     await eventually(async () => (await request(t.http).get('/health/ready')).status === 200, 10_000);

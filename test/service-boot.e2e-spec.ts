@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import pg from 'pg';
+import { findPgBouncer, startPgBouncer } from './helpers/pgbouncer.js';
 import { TcpProxy } from './helpers/tcp-proxy.js';
 import { testConnection, testDatabaseEnv } from './helpers/test-database.js';
 import { uniqueSchema } from './helpers/test-store.js';
@@ -84,7 +85,7 @@ describe('the service process', () => {
     expect(await service.exited).toEqual({ code: 1, signal: null });
     // Before, Nest's own error line with the stack and the modules' start-up lines came with it.
     expect(service.output().trim().split('\n')).toEqual([
-      `Event store service failed to start: Schema '${schema}' has ${STORE_MIGRATIONS.length} pending migration(s) (${STORE_MIGRATIONS.join(', ')}): run \`npx event-store migrate\`, or enable migrations at start`,
+      `Event store service failed to start: Schema '${schema}' has ${STORE_MIGRATIONS.length} pending migration(s) (${STORE_MIGRATIONS.join(', ')}): run \`npm run migrate\`, or enable migrations at start`,
     ]);
   });
 
@@ -98,6 +99,27 @@ describe('the service process', () => {
     expect(service.output()).toMatch(
       /failed to start: Cannot reach PostgreSQL at postgres@127\.0\.0\.1:\d+\/game_bot_eventstore \(.*\): start it/,
     );
+  });
+
+  it('says that PgBouncer refused the connection, with its message, rather than that the server is unreachable', async () => {
+    if (findPgBouncer() === undefined) {
+      console.warn('Skipped: pgbouncer is not installed (apt-get install -y pgbouncer)');
+      return;
+    }
+    const bouncer = await startPgBouncer(testConnection(), { databases: [testConnection().database!] });
+    try {
+      const service = runService({
+        ...testDatabaseEnv(uniqueSchema('refused')),
+        EVENT_STORE_PORT: String(bouncer.port),
+        EVENT_STORE_DB: 'no_such_db',
+      });
+      expect(await service.exited).toEqual({ code: 1, signal: null });
+      expect(service.output().trim()).toMatch(
+        /^Event store service failed to start: The server at postgres@127\.0\.0\.1:\d+\/no_such_db refused the connection \(08P01: no such database: no_such_db\): check the database name/,
+      );
+    } finally {
+      await bouncer.stop();
+    }
   });
 
   it('shuts down gracefully: stops accepting, finishes the requests in flight, then exits', async () => {

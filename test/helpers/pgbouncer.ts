@@ -43,12 +43,18 @@ export function findPgBouncer(): string | undefined {
     .find((path) => existsSync(path));
 }
 
+/** Options of {@link startPgBouncer}. */
+export interface PgBouncerOptions {
+  /** The only databases PgBouncer serves (it refuses others, `no such database`). Default: every one. */
+  databases?: string[];
+}
+
 /**
  * Starts PgBouncer in transaction mode on a free port of 127.0.0.1, in front of `server`, with its
  * own ini file in a fresh temporary directory. PgBouncer refuses to run as root: a root test runs
  * it as the `postgres` user. Fails with the way to install it when the binary is missing.
  */
-export async function startPgBouncer(server: PostgresConnectionOptions): Promise<PgBouncer> {
+export async function startPgBouncer(server: PostgresConnectionOptions, options: PgBouncerOptions = {}): Promise<PgBouncer> {
   const binary = findPgBouncer();
   if (binary === undefined) {
     throw new Error('pgbouncer is not installed: the PgBouncer tests need it (apt-get install -y pgbouncer)');
@@ -56,7 +62,7 @@ export async function startPgBouncer(server: PostgresConnectionOptions): Promise
   const dir = await mkdtemp(join(tmpdir(), 'pgbouncer-test-'));
   const port = await freePort();
   const owner = process.getuid?.() === 0 ? systemUser('postgres') : undefined;
-  await writeConfiguration(dir, port, server);
+  await writeConfiguration(dir, port, server, options);
   if (owner !== undefined) {
     await Promise.all(['', 'pgbouncer.ini', 'userlist.txt'].map((file) => chown(join(dir, file), owner.uid, owner.gid)));
   }
@@ -84,7 +90,7 @@ export async function startPgBouncer(server: PostgresConnectionOptions): Promise
   return { host: '127.0.0.1', port, connection: { ...server, host: '127.0.0.1', port }, log, stop };
 }
 
-async function writeConfiguration(dir: string, port: number, server: PostgresConnectionOptions): Promise<void> {
+async function writeConfiguration(dir: string, port: number, server: PostgresConnectionOptions, options: PgBouncerOptions): Promise<void> {
   const settings: Record<string, string> = {
     listen_addr: '127.0.0.1',
     listen_port: String(port),
@@ -97,7 +103,7 @@ async function writeConfiguration(dir: string, port: number, server: PostgresCon
   };
   const ini = [
     '[databases]',
-    `* = host=${server.host} port=${server.port ?? 5432}`,
+    ...(options.databases ?? ['*']).map((database) => `${database} = host=${server.host} port=${server.port ?? 5432}`),
     '[pgbouncer]',
     ...Object.entries(settings).map(([key, value]) => `${key} = ${value}`),
   ];

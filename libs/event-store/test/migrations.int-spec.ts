@@ -35,6 +35,13 @@ describe('migrations', () => {
     );
   });
 
+  it("check mode names the host app's own command when it gives one (migrations of its own beside the store's)", async () => {
+    const schema = uniqueSchema('checkcmd');
+    await expect(createTestStore({ schema, migrations: 'check', migrateCommand: 'npm run migrate' })).rejects.toThrow(
+      /pending migration\(s\) \(.*\): run `npm run migrate`, or enable migrations at start$/,
+    );
+  });
+
   it('skip mode refuses a schema that holds no store', async () => {
     const schema = uniqueSchema('skip');
     await sql.query(`CREATE SCHEMA "${schema}"`);

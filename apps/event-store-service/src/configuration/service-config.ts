@@ -2,6 +2,7 @@ import { plainToInstance } from 'class-transformer';
 import { existsSync } from 'node:fs';
 import { validateSync } from 'class-validator';
 import type { EventStoreModuleOptions } from '@game-bot/event-store';
+import { SERVICE_MIGRATE_COMMAND } from '../../../../migrations/index.js';
 import { AccessTokens, type Role } from '../auth/access-tokens.js';
 import type { HealthThresholds } from '../health/health-thresholds.js';
 import type { LiveLimits } from '../live/live-limits.js';
@@ -201,6 +202,8 @@ function eventStoreOptions(variables: EnvironmentVariables, production: boolean)
     retry: { maxAttempts: variables.EVENT_STORE_RETRY_ATTEMPTS },
     // Production never changes its schema behind the operator's back unless told to.
     migrations: variables.EVENT_STORE_MIGRATIONS ?? (production ? 'check' : 'run'),
+    // `npx event-store migrate` applies the store's migrations only, not the service's own (webhooks).
+    migrateCommand: SERVICE_MIGRATE_COMMAND,
     maxAppendEvents: variables.EVENT_STORE_MAX_APPEND_EVENTS,
     maxPageSize: variables.EVENT_STORE_MAX_PAGE_SIZE,
     pooler: variables.EVENT_STORE_POOLER,

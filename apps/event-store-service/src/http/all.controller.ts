@@ -1,10 +1,11 @@
 import { Controller, Get, Inject, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { EventStore } from '@game-bot/event-store';
+import { EVENT_STORE_OPTIONS, EventStore } from '@game-bot/event-store';
+import type { ResolvedEventStoreOptions } from '@game-bot/event-store/internal';
 import { RequiresRole } from '../auth/requires-role.decorator.js';
 import { AllEventsPageModel, ApiErrorResponse, ApiStoreErrorResponses } from './api-models.js';
 import { eventView } from './event.view.js';
-import { ReadAllQuery } from './read-queries.js';
+import { pageLimit, ReadAllQuery } from './read-queries.js';
 
 /** `$all` over HTTP. */
 @ApiTags('all')
@@ -12,7 +13,10 @@ import { ReadAllQuery } from './read-queries.js';
 @ApiStoreErrorResponses()
 @Controller('all')
 export class AllController {
-  constructor(@Inject(EventStore) private readonly store: EventStore) {}
+  constructor(
+    @Inject(EventStore) private readonly store: EventStore,
+    @Inject(EVENT_STORE_OPTIONS) private readonly options: ResolvedEventStoreOptions,
+  ) {}
 
   /** A page of `$all`: `{ events, nextFromPosition }`, filtered by `eventTypes=a,b`, `streamPrefix` and `tags=a,b`. */
   @ApiOperation({
@@ -43,7 +47,7 @@ export class AllController {
   @Get('events')
   async read(@Query() query: ReadAllQuery): Promise<object> {
     const filter = { eventTypes: query.eventTypes, streamPrefix: query.streamPrefix, tags: query.tags }; // all absent: every event
-    const options = { fromPosition: query.fromPosition, maxCount: query.limit, filter };
+    const options = { fromPosition: query.fromPosition, maxCount: pageLimit(query.limit, this.options.maxPageSize), filter };
     const page = query.direction === 'backward' ? await this.store.readAllBackward(options) : await this.store.readAllForward(options);
     return { events: page.events.map(eventView), nextFromPosition: page.nextFromPosition };
   }

@@ -2,6 +2,7 @@ import { applyDecorators } from '@nestjs/common';
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform, Type } from 'class-transformer';
 import { IsIn, IsInt, IsOptional, IsString, Min } from 'class-validator';
+import { InvalidArgumentError } from '@game-bot/event-store';
 
 /** Splits a comma-separated query value; a repeated parameter is already a list. */
 const commaSeparated = ({ value }: { value: unknown }): unknown => (typeof value === 'string' ? value.split(',').filter(Boolean) : value);
@@ -26,6 +27,17 @@ class PageQuery {
   @IsInt({ message: 'limit must be an integer' })
   @Min(1)
   limit?: number;
+}
+
+/**
+ * The `limit` of a read, refused here when above the store's largest page (`maxPageSize`): the
+ * store's own check names its option, `maxCount`, which an HTTP caller never sent.
+ */
+export function pageLimit(limit: number | undefined, maxPageSize: number): number | undefined {
+  if (limit !== undefined && limit > maxPageSize) {
+    throw new InvalidArgumentError(`limit must be an integer from 1 to ${maxPageSize}, got ${limit}`, { limit });
+  }
+  return limit;
 }
 
 /** Query of `GET /streams/{streamId}/events`. */

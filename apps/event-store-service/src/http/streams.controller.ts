@@ -10,7 +10,8 @@ import {
   ApiResponse,
   ApiTags,
 } from '@nestjs/swagger';
-import { EventStore, type ExpectedVersion, type JsonObject } from '@game-bot/event-store';
+import { EVENT_STORE_OPTIONS, EventStore, type ExpectedVersion, type JsonObject } from '@game-bot/event-store';
+import type { ResolvedEventStoreOptions } from '@game-bot/event-store/internal';
 import { RequiresRole } from '../auth/requires-role.decorator.js';
 import {
   ApiErrorResponse,
@@ -24,7 +25,7 @@ import {
 import { AppendEventsDto, AppendEventsPipe, type AppendEventsBody } from './append-events.dto.js';
 import { eventView, streamView, versionInStream } from './event.view.js';
 import { LinkEventsDto, LinkEventsPipe, type LinkEventsBody } from './link-events.dto.js';
-import { DeleteStreamQuery, ListStreamsQuery, ReadStreamQuery } from './read-queries.js';
+import { DeleteStreamQuery, ListStreamsQuery, pageLimit, ReadStreamQuery } from './read-queries.js';
 
 /** PUT metadata: what the body does, retention keys included (docs/retention.md). */
 const SET_METADATA_DESCRIPTION =
@@ -58,7 +59,10 @@ const StreamIdParam = () =>
 @ApiStoreErrorResponses()
 @Controller('streams')
 export class StreamsController {
-  constructor(@Inject(EventStore) private readonly store: EventStore) {}
+  constructor(
+    @Inject(EventStore) private readonly store: EventStore,
+    @Inject(EVENT_STORE_OPTIONS) private readonly options: ResolvedEventStoreOptions,
+  ) {}
 
   /** Appends events: 201 `{ streamId, fromVersion, toVersion, firstPosition, lastPosition }`. */
   @ApiOperation({ summary: 'Append events to a stream', description: APPEND })
@@ -150,7 +154,7 @@ export class StreamsController {
   @RequiresRole('read')
   @Get(':streamId/events')
   async read(@Param('streamId') streamId: string, @Query() query: ReadStreamQuery): Promise<object> {
-    const options = { fromVersion: query.fromVersion, maxCount: query.limit };
+    const options = { fromVersion: query.fromVersion, maxCount: pageLimit(query.limit, this.options.maxPageSize) };
     const forward = query.direction !== 'backward';
     const events = forward ? await this.store.readStreamForward(streamId, options) : await this.store.readStreamBackward(streamId, options);
     const last = events.at(-1);

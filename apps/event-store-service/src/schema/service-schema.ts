@@ -1,7 +1,7 @@
 import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
 import { EVENT_STORE_OPTIONS, EventStoreConnection } from '@game-bot/event-store';
 import { EventStoreDatabase, MigrationRunner, type ResolvedEventStoreOptions } from '@game-bot/event-store/internal';
-import { SERVICE_MIGRATIONS_TABLE, serviceMigrations } from '../../../../migrations/index.js';
+import { SERVICE_MIGRATE_COMMAND, SERVICE_MIGRATIONS_TABLE, serviceMigrations } from '../../../../migrations/index.js';
 
 /**
  * The service's own tables (webhook definitions) beside the store's, in the store's schema, with
@@ -52,7 +52,7 @@ export async function withServiceMigrations<T>(
     list: serviceMigrations,
     tableName: SERVICE_MIGRATIONS_TABLE,
     lockName: `${connection.schema}:${SERVICE_MIGRATIONS_TABLE}`,
-    migrateCommand: 'npm run migrate',
+    migrateCommand: SERVICE_MIGRATE_COMMAND,
   };
   return MigrationRunner.with(connection, migrations, work);
 }

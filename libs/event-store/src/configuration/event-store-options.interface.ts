@@ -111,6 +111,12 @@ export interface EventStoreModuleOptions {
   /** `run` applies pending migrations at start (under a lock), `check` refuses to start while any
    * is pending, `skip` does neither. Default `run`. */
   migrations?: MigrationsMode;
+  /**
+   * The command a refusal to start names, with `migrations: 'check'`, for applying the pending
+   * migrations. A host app with migrations of its own beside the store's names the command that
+   * applies both (`npx event-store migrate` applies the store's only). Default `npx event-store migrate`.
+   */
+  migrateCommand?: string;
   /** Create the database when it is missing (needs the CREATEDB privilege). Default `true`. */
   createDatabase?: boolean;
   /** Most events in one append. Default `10000`. */

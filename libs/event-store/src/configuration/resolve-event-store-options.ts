@@ -26,6 +26,7 @@ export interface ResolvedEventStoreOptions {
   operationTimeoutMs: number;
   retry: { maxAttempts: number; initialDelayMs: number; maxDelayMs: number };
   migrations: MigrationsMode;
+  migrateCommand: string;
   createDatabase: boolean;
   maxAppendEvents: number;
   maxPageSize: number;
@@ -72,6 +73,7 @@ export function resolveEventStoreOptions(options: EventStoreModuleOptions = {}):
       maxDelayMs: positive('retry.maxDelayMs', options.retry?.maxDelayMs ?? 2_000),
     },
     migrations: options.migrations ?? 'run',
+    migrateCommand: options.migrateCommand ?? 'npx event-store migrate',
     createDatabase: options.createDatabase ?? true,
     maxAppendEvents: positive('maxAppendEvents', options.maxAppendEvents ?? 10_000),
     maxPageSize,

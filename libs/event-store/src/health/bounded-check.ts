@@ -1,4 +1,6 @@
 import { EventStoreTimeoutError } from '../errors/event-store-timeout.error.js';
+import { EventStoreError } from '../errors/event-store.error.js';
+import { classifyFailure } from '../storage/transient-failure.js';
 
 /** A check that has not answered within its time limit. */
 class CheckTimedOut extends Error {}
@@ -26,5 +28,25 @@ export function checkFailure(error: unknown, timeoutMs: number): Record<string, 
   if (error instanceof CheckTimedOut) {
     return late;
   }
-  return error instanceof EventStoreTimeoutError ? { ...late, reason: error.message } : { message: (error as Error).message };
+  if (error instanceof EventStoreTimeoutError) {
+    return { ...late, reason: error.message };
+  }
+  return (error instanceof EventStoreError ? undefined : rawDatabaseFailure(error)) ?? { message: (error as Error).message };
+}
+
+/**
+ * A driver's own failure (the migrations check runs through TypeORM's pool, not the store's
+ * executor, so nothing has turned it into a store error): said plainly, the driver's text kept as
+ * the reason, since "timeout exceeded when trying to connect" alone does not say which timeout.
+ */
+function rawDatabaseFailure(error: unknown): Record<string, unknown> | undefined {
+  const reason = (error as Error | undefined)?.message;
+  switch (classifyFailure(error)) {
+    case 'timeout':
+      return { message: 'no database connection in time: the pool was busy, or the server was slow to answer', reason };
+    case 'connection':
+      return { message: 'the database cannot be reached', reason };
+    default:
+      return undefined;
+  }
 }

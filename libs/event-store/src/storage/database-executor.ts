@@ -194,7 +194,7 @@ export class DatabaseExecutor {
     this.throwIfFinal(error);
     const kind = classifyFailure(error);
     if (kind === 'timeout') {
-      throw new EventStoreTimeoutError('The operation ran past its time limit: retry later, or raise the timeout', {}, error);
+      throw new EventStoreTimeoutError('The operation ran past its time limit: retry later, or raise the timeout', this.limits(), error);
     }
     if (kind === 'invalid-input') {
       throw new InvalidArgumentError(`The database refused the data: ${(error as Error).message}`, {}, error);
@@ -211,7 +211,7 @@ export class DatabaseExecutor {
     const { initialDelayMs, maxDelayMs } = this.options.retry;
     const delay = Math.min(maxDelayMs, initialDelayMs * 2 ** (attempt - 1)) * (0.5 + Math.random() / 2);
     if (Date.now() + delay > deadline) {
-      throw new EventStoreTimeoutError('The operation ran past its deadline while the database was unavailable', {}, error);
+      throw new EventStoreTimeoutError('The operation ran past its deadline while the database was unavailable', this.limits(), error);
     }
     return Math.round(delay);
   }
@@ -221,7 +221,7 @@ export class DatabaseExecutor {
     if (error instanceof DeadlineExceeded) {
       throw new EventStoreTimeoutError(
         'No database connection before the deadline: every pooled connection was busy, or the server was slow to accept new ones',
-        {},
+        this.limits(),
         error,
       );
     }
@@ -229,7 +229,7 @@ export class DatabaseExecutor {
       throw this.poolExhausted(error);
     }
     if (error instanceof TimedOutWithoutEffect) {
-      throw new EventStoreTimeoutError(`${error.message}: nothing was changed; retry later, or raise the timeout`, {}, error);
+      throw new EventStoreTimeoutError(`${error.message}: nothing was changed; retry later, or raise the timeout`, this.limits(), error);
     }
     if (error instanceof OutcomeUnknown) {
       throw new StoreUnavailableError(
@@ -237,6 +237,16 @@ export class DatabaseExecutor {
         error,
       );
     }
+  }
+
+  /**
+   * The `details` of a `TIMEOUT`: the limits that were passed, so that a caller sees which one to
+   * raise (`operationTimeoutMs` bounds the whole operation, retries included; `statementTimeoutMs`
+   * each statement) without reading the server's configuration.
+   */
+  private limits(): Record<string, number> {
+    const { operationTimeoutMs, statementTimeoutMs } = this.options;
+    return { operationTimeoutMs, statementTimeoutMs };
   }
 
   /**

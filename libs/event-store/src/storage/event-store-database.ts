@@ -110,7 +110,7 @@ export class EventStoreDatabase {
 
   /** The migration runner of this store's schema. */
   migrations(): MigrationRunner {
-    return new MigrationRunner(this.dataSource, this.options.schema);
+    return new MigrationRunner(this.dataSource, this.options.schema, { migrateCommand: this.options.migrateCommand });
   }
 
   /** Closes the pools, then stops the embedded server if this store started it. */
@@ -132,7 +132,7 @@ export class EventStoreDatabase {
     )) as Array<{ ok: boolean }>;
     if (!row?.ok) {
       throw new Error(
-        `Schema '${this.options.schema}' does not hold an event store: run \`npx event-store migrate\` (or start with migrations enabled)`,
+        `Schema '${this.options.schema}' does not hold an event store: run \`${this.options.migrateCommand}\` (or start with migrations enabled)`,
       );
     }
   }
@@ -159,11 +159,28 @@ export class EventStoreDatabase {
     if (classifyFailure(error) !== 'connection') {
       return error;
     }
+    if (refusedByServer(error)) {
+      return new StoreUnavailableError(
+        `The server at ${describeServer(connection)} refused the connection (${error.code}: ${error.message}): ` +
+          'check the database name, user and password, and the configuration of a pooler in front of PostgreSQL (PgBouncer: its [databases] and auth settings)',
+        error,
+      );
+    }
     return new StoreUnavailableError(
       `Cannot reach PostgreSQL at ${describeServer(connection)} (${(error as Error).message}): start it, or point the store at a reachable server`,
       error,
     );
   }
+}
+
+/**
+ * A connection the server answered with an error of its own (a SQLSTATE and a severity), as
+ * PgBouncer does for a database it does not know or a login it refuses (`08P01`): the network
+ * works, so "cannot reach" would send the operator to the wrong place.
+ */
+function refusedByServer(error: unknown): error is pg.DatabaseError {
+  const { code, severity } = (error ?? {}) as Partial<pg.DatabaseError>;
+  return typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) && severity !== undefined;
 }
 
 /** Connections of the coordination pool: a quarter of the main pool's, at least two. */
