@@ -35,7 +35,7 @@ export class EventExporter {
     });
     return withClient(config, async (client) => {
       await client.query(
-        `BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET LOCAL statement_timeout = 0; SET LOCAL TimeZone = 'UTC'; SET LOCAL DateStyle = 'ISO, YMD'; SET LOCAL bytea_output = 'hex'; SET LOCAL enable_seqscan = off`,
+        `BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET LOCAL statement_timeout = 0; SET LOCAL TimeZone = 'UTC'; SET LOCAL DateStyle = 'ISO, YMD'; SET LOCAL bytea_output = 'hex'; SET LOCAL client_encoding = 'UTF8'; SET LOCAL enable_seqscan = off`,
       );
       const selection = { ...(await this.cursor(client, fromPosition)), streamPattern, eventTypes: options.eventTypes };
       const filtered = streamPattern !== undefined || options.eventTypes !== undefined;
@@ -100,24 +100,25 @@ const SLICE_BYTES = 256 * 1024;
  * copied here). A newline byte never occurs inside a UTF-8 sequence.
  */
 async function* wholeRowSlices(chunks: AsyncIterable<Buffer>): AsyncGenerator<{ bytes: Buffer; start: number; end: number }> {
-  let pending: Buffer | undefined;
+  // The pieces of a row split between chunks, joined once its newline comes.
+  let pending: Buffer[] = [];
   for await (const chunk of chunks) {
     let from = 0;
-    if (pending !== undefined) {
+    if (pending.length > 0) {
       const newline = chunk.indexOf(NEWLINE);
       if (newline < 0) {
-        pending = Buffer.concat([pending, chunk]);
+        pending.push(chunk);
         continue;
       }
-      const joined = Buffer.concat([pending, chunk.subarray(0, newline + 1)]);
-      pending = undefined;
+      const joined = Buffer.concat([...pending, chunk.subarray(0, newline + 1)]);
+      pending = [];
       yield { bytes: joined, start: 0, end: joined.length };
       from = newline + 1;
     }
     for (let end = wholeRowsEnd(chunk, from); end > from; from = end, end = wholeRowsEnd(chunk, from)) {
       yield { bytes: chunk, start: from, end };
     }
-    if (from < chunk.length) pending = chunk.subarray(from);
+    if (from < chunk.length) pending.push(chunk.subarray(from));
   }
 }
 

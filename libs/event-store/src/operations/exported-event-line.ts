@@ -53,10 +53,10 @@ const isoTimestamp = (text: string): string => `"${text.replace(' ', 'T')}:00"`;
 /**
  * The NDJSON lines (each with its newline) of whole rows of {@link exportEventsSql}'s COPY text,
  * and how many, by way of strings: the path of rows that {@link exportedEventLineBytes} does not
- * copy byte for byte (an escape in a field, a quote in a name). The text is split at tabs and newlines in one pass (COPY escapes both inside
- * values, and every row has {@link FIELDS} fields), in that statement's column order. `createdAt`
- * comes as ISO DateStyle text in UTC, the checksum as bytea's hex output (`\x...`, its backslash
- * doubled by COPY).
+ * copy byte for byte (an escape in a field, a quote in a name). The text is split at tabs and
+ * newlines in one pass (COPY escapes both inside values, and every row has {@link FIELDS} fields),
+ * in that statement's column order. `createdAt` comes as ISO DateStyle text in UTC, the checksum as
+ * bytea's hex output (`\x...`, its backslash doubled by COPY).
  */
 export function exportedEventLines(rows: string): { text: string; count: number } {
   const f = rows.split(/[\t\n]/);
@@ -76,8 +76,11 @@ export function exportedEventLines(rows: string): { text: string; count: number 
 
 /** The NDJSON lines of whole rows, their count, and the source position of the last (`null`: none). */
 export interface ExportedEventBytes {
+  /** The lines, each with its newline. */
   bytes: Buffer;
+  /** How many lines. */
   count: number;
+  /** The `globalPosition` of the last row converted (`null`: none). */
   lastPosition: number | null;
 }
 
@@ -100,7 +103,11 @@ const BEFORE = [
 ].map(ascii);
 const AFTER = ascii('"}\n');
 const NULL = ascii('null');
-/** The most a row's line adds to the row's own bytes on the byte path (quotes of nullable ids included). */
+/**
+ * An upper bound of what a row's line adds to the row's own bytes on the byte path: the constant
+ * JSON and the quotes of the nullable ids (`null` for COPY's `\N` adds 2 more, which the row's
+ * twelve tabs and the checksum's dropped `\\x`, not written, more than cover).
+ */
 const LINE_OVERHEAD = BEFORE.reduce((sum, bytes) => sum + bytes.length, AFTER.length + 4);
 
 const TAB = 0x09;
@@ -133,16 +140,17 @@ export function exportedEventLineBytes(input: Buffer, start: number, end: number
   let count = 0;
   let lastRow = -1;
   const tabs = new Int32Array(FIELDS + 1);
-  for (let row = start; row < end; count++) {
+  for (let row = start; row < end;) {
     const newline = input.indexOf(NEWLINE, row);
     const whole = newline >= 0 && newline < end;
     const next = whole ? newline + 1 : end;
     lastRow = row;
     if (!whole || !fieldEnds(input, row, newline, tabs) || !plainRow(input, tabs)) {
-      const { text } = exportedEventLines(input.toString('utf8', row, next));
-      const length = Buffer.byteLength(text);
+      const lines = exportedEventLines(input.toString('utf8', row, next));
+      const length = Buffer.byteLength(lines.text);
       out = withRoom(out, o, length);
-      o += out.write(text, o, length, 'utf8');
+      o += out.write(lines.text, o, length, 'utf8');
+      count += lines.count;
       row = next;
       continue;
     }
@@ -171,6 +179,7 @@ export function exportedEventLineBytes(input: Buffer, start: number, end: number
       if (f === CAUSATION_ID || f === CORRELATION_ID) out[o++] = QUOTE;
     }
     for (let p = 0; p < AFTER.length; p++) out[o++] = AFTER[p]!;
+    count++;
     row = next;
   }
   return { bytes: out.subarray(0, o), count, lastPosition: lastRow < 0 ? null : positionAt(input, lastRow) };

@@ -22,7 +22,8 @@ export const exportCursorSql = (s: string): string => `
   LIMIT 1`;
 
 /**
- * The columns of an exported event as COPY text, in the order `exportedEventLines` reads them:
+ * The columns of an exported event as COPY text, in the order `exportedEventLineBytes` (and its string path,
+ * `exportedEventLines`) reads them:
  * `tags` made JSON by the server, the rest turned into JSON by the exporter (cheaper there: the
  * server's formatting is the other half of an export's time).
  */
