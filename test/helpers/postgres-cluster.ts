@@ -208,13 +208,17 @@ function isRunning(pid: number): boolean {
 /**
  * Whether {@link postgresBinDir}'s `pg_dump` can dump the server at `connection`: pg_dump refuses a
  * server of a newer major version (the embedded PostgreSQL 18 beside Debian's 15, whose package
- * ships no pg_dump). Tests of a dump and restore skip, saying so, where it cannot.
+ * ships no pg_dump). Tests of a dump and restore skip, saying so, where it cannot. It asks the
+ * server's `postgres` database: the test database is made by the first store a test opens, which
+ * may not have happened yet when a test file's top level calls this.
  */
 export async function dumpToolsFit(connection: pg.ClientConfig): Promise<boolean> {
-  const client = new pg.Client(connection);
+  const client = new pg.Client({ ...connection, database: 'postgres' });
   await client.connect();
   try {
-    const server = Math.floor(Number((await client.query<{ v: string }>('SHOW server_version_num')).rows[0]!.v) / 10_000);
+    const server = Math.floor(
+      Number((await client.query<{ v: string }>("SELECT current_setting('server_version_num') AS v")).rows[0]!.v) / 10_000,
+    );
     const tools = Number(/(\d+)\.\d+/.exec(execFileSync(join(postgresBinDir(), 'pg_dump'), ['--version'], { encoding: 'utf8' }))![1]);
     if (tools >= server) return true;
     console.warn(`pg_dump ${tools} cannot dump PostgreSQL ${server}: the dump and restore tests are skipped on this server`);

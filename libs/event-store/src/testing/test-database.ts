@@ -1,5 +1,7 @@
 import type { PostgresConnectionOptions } from '../configuration/event-store-options.interface.js';
+import { resolveEventStoreOptions } from '../configuration/resolve-event-store-options.js';
 import { EmbeddedPostgresServer } from '../storage/embedded-postgres.server.js';
+import { ensureDatabase } from '../storage/ensure-database.js';
 
 /** The database a test store is created in, unless `EVENT_STORE_TEST_DB` names another. */
 export const TEST_DATABASE = 'game_bot_eventstore_test';
@@ -33,7 +35,8 @@ export function testConnectionFromEnvironment(environment: NodeJS.ProcessEnv = p
 /**
  * For a test runner's global set-up: the server named by `EVENT_STORE_HOST`, or else an embedded
  * PostgreSQL (data in `dataDir`, reused across runs) that it starts and publishes in the
- * `EVENT_STORE_*` variables, which the test workers inherit.
+ * `EVENT_STORE_*` variables, which the test workers inherit. The test database is created when
+ * missing, so that a test may connect to it before any store has.
  *
  * @example
  * // jest.global-setup.mjs
@@ -45,6 +48,7 @@ export function testConnectionFromEnvironment(environment: NodeJS.ProcessEnv = p
 export async function startTestDatabase(dataDir = 'data/test-postgres'): Promise<TestDatabase> {
   const configured = testConnectionFromEnvironment();
   if (configured !== undefined) {
+    await createIfMissing(configured);
     return { connection: configured, stop: async () => undefined };
   }
   const server = new EmbeddedPostgresServer({ dataDir, port: 0 });
@@ -53,5 +57,14 @@ export async function startTestDatabase(dataDir = 'data/test-postgres'): Promise
   process.env.EVENT_STORE_PORT = String(connection.port);
   process.env.EVENT_STORE_USER = connection.user;
   process.env.EVENT_STORE_PASS = connection.password;
-  return { connection: { ...connection, database: TEST_DATABASE }, stop: () => server.stop() };
+  const test = { ...connection, database: TEST_DATABASE };
+  await createIfMissing(test);
+  return { connection: test, stop: () => server.stop() };
+}
+
+function createIfMissing(connection: PostgresConnectionOptions): Promise<void> {
+  return ensureDatabase(resolveEventStoreOptions({ connection }).connection!, {
+    connectionTimeoutMs: 10_000,
+    applicationName: 'event-store-test-setup',
+  });
 }
