@@ -2,6 +2,7 @@ import { type BeforeApplicationShutdown, Inject, Injectable, Module } from '@nes
 import { EventStore, EventStoreModule, EventType } from '@game-bot/event-store';
 import { collectEvents, createTestEventStore, uniqueSchemaName, waitUntilCaughtUp } from '@game-bot/event-store/testing';
 import pg from 'pg';
+import { eventually } from '../../../test/helpers/eventually.js';
 import { testConnection } from '../../../test/helpers/test-database.js';
 
 /** `@game-bot/event-store/testing`, as a user's test would use it. */
@@ -58,6 +59,9 @@ describe('the testing entry point', () => {
         { eventType: 'A', data: {} },
         { eventType: 'B', data: {} },
       ]);
+      // `$all` shows them once every older transaction of the server has ended (the test files
+      // beside this one run theirs): until then a subscription is caught up at position 0.
+      await eventually(async () => (await t.store.readAllForward({ maxCount: 10 })).events.length === 2, 30_000, 'the events in $all');
       let release!: () => void;
       const held = new Promise<void>((resolve) => (release = resolve));
       const subscription = t.store.subscribeToAll('stuck-reader', () => held);
