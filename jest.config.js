@@ -19,6 +19,21 @@ const common = {
   transform,
 };
 
+/**
+ * A suite run apart from this one (`jest -c jest.<name>.config.js`), one file at a time, with the
+ * same ESM set-up; `withDatabase` gives it this run's global set-up (the test database).
+ */
+export function separateSuite({ displayName, testMatch, testTimeout, withDatabase }) {
+  return {
+    ...(withDatabase ? { globalSetup: './test/helpers/global-setup.js', globalTeardown: './test/helpers/global-teardown.js' } : {}),
+    ...common,
+    displayName,
+    testMatch,
+    testTimeout,
+    maxWorkers: 1,
+  };
+}
+
 export default {
   globalSetup: './test/helpers/global-setup.js',
   globalTeardown: './test/helpers/global-teardown.js',
