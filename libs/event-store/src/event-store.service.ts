@@ -16,6 +16,15 @@ import { VerifyOperation } from './operations/verify.operation.js';
 import type { VerifyOptions, VerifyResult } from './operations/verify-options.js';
 import { StreamNotFoundError } from './errors/stream-not-found.error.js';
 import { EventSerializer } from './serialization/event-serializer.js';
+import { traced } from './tracing/store-tracer.js';
+import {
+  appendAttributes,
+  multiAppendAttributes,
+  readAttributes,
+  recordAppended,
+  SpanNames,
+  withTraceMetadata,
+} from './tracing/store-spans.js';
 import { assertJsonDepth } from './serialization/json-payload.js';
 import { EventReader } from './storage/event-reader.js';
 import { EventStoreObservers } from './storage/event-store-observers.js';
@@ -114,16 +123,20 @@ export class EventStore {
     options: AppendOptions = {},
   ): Promise<AppendResult> {
     assertStreamId(streamId);
-    const code = expectedVersionCode(expectedVersion);
-    const records = this.serializer.toRecords(events, this.options.maxAppendEvents, options, streamId);
-    const timeoutMs = optionalInteger(options.timeoutMs, 'timeoutMs', 1);
-    const condition = conditionRecord(options.condition);
-    const started = performance.now();
-    await this.vault.seal(records, undefined, timeoutMs);
-    const result = await this.events.append(streamId, code, expectedVersion, records, timeoutMs, condition);
-    this.observers.appended(performance.now() - started, records.length);
-    this.notifier.appended(records.map((record) => ({ streamId, eventType: record.event_type })));
-    return result;
+    const count = Array.isArray(events) ? events.length : 0;
+    return traced(SpanNames.append, appendAttributes(streamId, expectedVersion, count), async (span) => {
+      const code = expectedVersionCode(expectedVersion);
+      const records = this.serializer.toRecords(events, this.options.maxAppendEvents, withTraceMetadata(options, span), streamId);
+      const timeoutMs = optionalInteger(options.timeoutMs, 'timeoutMs', 1);
+      const condition = conditionRecord(options.condition);
+      const started = performance.now();
+      await this.vault.seal(records, undefined, timeoutMs);
+      const result = await this.events.append(streamId, code, expectedVersion, records, timeoutMs, condition);
+      this.observers.appended(performance.now() - started, records.length);
+      this.notifier.appended(records.map((record) => ({ streamId, eventType: record.event_type })));
+      recordAppended(span, result);
+      return result;
+    });
   }
 
   /**
@@ -139,18 +152,21 @@ export class EventStore {
    * ]);
    */
   async appendToStreams(streams: ReadonlyArray<StreamAppend>, options: AppendOptions = {}): Promise<MultiStreamAppendResult> {
-    const writes = this.streamWrites(streams, options);
-    const timeoutMs = optionalInteger(options.timeoutMs, 'timeoutMs', 1);
-    const condition = conditionRecord(options.condition);
-    const started = performance.now();
-    await this.vault.sealWrites(writes, undefined, timeoutMs);
-    const results = await this.events.appendToStreams(writes, condition, timeoutMs);
-    const written = writes.flatMap((write) =>
-      (write.events ?? []).map((record) => ({ streamId: write.streamId, eventType: record.event_type })),
-    );
-    this.observers.appended(performance.now() - started, written.length);
-    this.notifier.appended(written);
-    return { streams: results };
+    const entries = Array.isArray(streams) ? streams : [];
+    return traced(SpanNames.append, multiAppendAttributes(entries), async (span) => {
+      const writes = this.streamWrites(streams, withTraceMetadata(options, span));
+      const timeoutMs = optionalInteger(options.timeoutMs, 'timeoutMs', 1);
+      const condition = conditionRecord(options.condition);
+      const started = performance.now();
+      await this.vault.sealWrites(writes, undefined, timeoutMs);
+      const results = await this.events.appendToStreams(writes, condition, timeoutMs);
+      const written = writes.flatMap((write) =>
+        (write.events ?? []).map((record) => ({ streamId: write.streamId, eventType: record.event_type })),
+      );
+      this.observers.appended(performance.now() - started, written.length);
+      this.notifier.appended(written);
+      return { streams: results };
+    });
   }
 
   /**
@@ -170,18 +186,23 @@ export class EventStore {
     options: Pick<AppendOptions, 'timeoutMs' | 'condition'> = {},
   ): Promise<StreamAppendResult> {
     assertStreamId(streamId);
-    const expected = expectedVersionCode(expectedVersion);
-    const links = linkIds(eventIds, this.options.maxAppendEvents);
-    const timeoutMs = optionalInteger(options.timeoutMs, 'timeoutMs', 1);
-    const condition = conditionRecord(options.condition);
-    const [result] = await this.events.appendToStreams(
-      [{ streamId, expected, expectedLabel: expectedVersion, links }],
-      condition,
-      timeoutMs,
-    );
-    // Links add nothing to `$all`: the hint only wakes the readers of the stream.
-    this.notifier.appended([{ streamId, eventType: '$link' }]);
-    return result!;
+    const attributes = { ...appendAttributes(streamId, expectedVersion, 0), 'db.operation.name': 'link' };
+    return traced(SpanNames.append, attributes, async (span) => {
+      const expected = expectedVersionCode(expectedVersion);
+      const links = linkIds(eventIds, this.options.maxAppendEvents);
+      span.setAttribute('event_store.link_count', links.length);
+      const timeoutMs = optionalInteger(options.timeoutMs, 'timeoutMs', 1);
+      const condition = conditionRecord(options.condition);
+      const [result] = await this.events.appendToStreams(
+        [{ streamId, expected, expectedLabel: expectedVersion, links }],
+        condition,
+        timeoutMs,
+      );
+      // Links add nothing to `$all`: the hint only wakes the readers of the stream.
+      this.notifier.appended([{ streamId, eventType: '$link' }]);
+      recordAppended(span, result!);
+      return result!;
+    });
   }
 
   private streamWrites(entries: ReadonlyArray<StreamAppend>, options: AppendOptions): StreamWrite[] {
@@ -246,7 +267,11 @@ export class EventStore {
     streamId: string,
     options: ReadStreamOptions = {},
   ): Promise<Array<RecordedEvent<T>>> {
-    return (await this.reader.readStream(streamId, 'forward', options)) as unknown as Array<RecordedEvent<T>>;
+    return traced(SpanNames.read, readAttributes(streamId, 'forward'), async (span) => {
+      const events = await this.reader.readStream(streamId, 'forward', options);
+      span.setAttribute('event_store.event_count', events.length);
+      return events as unknown as Array<RecordedEvent<T>>;
+    });
   }
 
   /** Events of a stream from `fromVersion` (default: its last event) downwards. */
@@ -254,7 +279,11 @@ export class EventStore {
     streamId: string,
     options: ReadStreamOptions = {},
   ): Promise<Array<RecordedEvent<T>>> {
-    return (await this.reader.readStream(streamId, 'backward', options)) as unknown as Array<RecordedEvent<T>>;
+    return traced(SpanNames.read, readAttributes(streamId, 'backward'), async (span) => {
+      const events = await this.reader.readStream(streamId, 'backward', options);
+      span.setAttribute('event_store.event_count', events.length);
+      return events as unknown as Array<RecordedEvent<T>>;
+    });
   }
 
   /** A stream's events, oldest first, read page by page as the loop consumes them. */
@@ -273,12 +302,20 @@ export class EventStore {
 
   /** A page of `$all` after the cursor `fromPosition` (default 0, the start), oldest first. */
   async readAllForward<T extends object = JsonObject>(options: ReadAllOptions = {}): Promise<ReadAllResult<T>> {
-    return (await this.reader.readAll('forward', options)) as unknown as ReadAllResult<T>;
+    return traced(SpanNames.read, readAttributes('$all', 'forward'), async (span) => {
+      const page = await this.reader.readAll('forward', options);
+      span.setAttribute('event_store.event_count', page.events.length);
+      return page as unknown as ReadAllResult<T>;
+    });
   }
 
   /** A page of `$all` before the cursor `fromPosition` (default: from the end), newest first. */
   async readAllBackward<T extends object = JsonObject>(options: ReadAllOptions = {}): Promise<ReadAllResult<T>> {
-    return (await this.reader.readAll('backward', options)) as unknown as ReadAllResult<T>;
+    return traced(SpanNames.read, readAttributes('$all', 'backward'), async (span) => {
+      const page = await this.reader.readAll('backward', options);
+      span.setAttribute('event_store.event_count', page.events.length);
+      return page as unknown as ReadAllResult<T>;
+    });
   }
 
   /**

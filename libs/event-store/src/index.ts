@@ -111,3 +111,7 @@ export type { CorruptedEventReference, VerifyOptions, VerifyResult } from './ope
 export type { RestampedRows, RestampOptions, RestampResult } from './operations/restamp-result.js';
 export type { ScavengeOptions } from './retention/scavenge-options.js';
 export type { ScavengeResult } from './retention/scavenge-result.js';
+
+export { TRACER_NAME } from './tracing/store-tracer.js';
+export { SpanNames } from './tracing/store-spans.js';
+export { TRACEPARENT_METADATA_KEY, TRACESTATE_METADATA_KEY } from './tracing/trace-metadata.js';

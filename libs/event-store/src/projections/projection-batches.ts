@@ -7,6 +7,10 @@ import type { RecordedEvent } from '../types/event-data.js';
 import type { ProjectionDefinition } from './projection-definition.js';
 import type { ProjectionTables } from './projection-handler.js';
 import { describe, isProjectionSignal, ProjectionEventFailed, ProjectionLeaseLost, ProjectionStopped } from './projection-signals.js';
+import { SpanKind } from '@opentelemetry/api';
+import { continuing, eventAttributes } from '../tracing/event-spans.js';
+import { SpanNames } from '../tracing/store-spans.js';
+import { traced } from '../tracing/store-tracer.js';
 
 /** Where a batch writes, and how its checkpoint is fenced: the live projection's, or a rebuild's. */
 export interface BatchTarget {
@@ -94,7 +98,12 @@ export class ProjectionBatches {
       async (tx) => {
         for (const event of events) {
           if (this.signal.aborted) throw new ProjectionStopped('stopped in the middle of a batch; rolled back');
-          await handler.handle(event, tx, target.tables);
+          await traced(
+            SpanNames.project,
+            { 'event_store.projection': this.definition.name, ...eventAttributes(event) },
+            () => handler.handle(event, tx, target.tables),
+            { ...continuing(event), kind: SpanKind.CONSUMER },
+          );
         }
         if (!(await target.fence(tx, from, to, events.length))) {
           throw new ProjectionLeaseLost(`Projection ${this.definition.name} is no longer this run's at checkpoint ${from}`);

@@ -1,10 +1,14 @@
 import { Logger } from '@nestjs/common';
+import { SpanKind, type Attributes, type Span } from '@opentelemetry/api';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { RetryReport } from '../types/retry-report.js';
 import type { RecordedEvent } from '../types/event-data.js';
 import type { EventNotifier } from './event-notifier.js';
 import type { FailedDeliveriesRepository } from '../storage/failed-deliveries.repository.js';
 import type { EventSource } from './event-source.js';
+import { continuing, eventAttributes } from '../tracing/event-spans.js';
+import { recordFailure, traced } from '../tracing/store-tracer.js';
+import { SpanNames } from '../tracing/store-spans.js';
 import { LeaseLostError, SubscriptionDeletedError, type SubscriptionLease } from './subscription-lease.js';
 import type { EventHandler, StartFrom, Subscription, SubscriptionOptions } from './subscription-options.js';
 
@@ -192,7 +196,14 @@ export class SubscriptionRunner implements Subscription {
    * Calls the handler, retrying with exponential backoff and jitter; past the last attempt it
    * halts (throws) or, with `onFailure: 'skip'`, records a failed delivery and returns.
    */
-  private async deliver(event: RecordedEvent, signal: AbortSignal): Promise<void> {
+  private deliver(event: RecordedEvent, signal: AbortSignal): Promise<void> {
+    return traced(SpanNames.deliver, this.deliveryAttributes(event), (span) => this.deliverWithRetries(event, signal, span), {
+      ...continuing(event),
+      kind: SpanKind.CONSUMER,
+    });
+  }
+
+  private async deliverWithRetries(event: RecordedEvent, signal: AbortSignal, span: Span): Promise<void> {
     const { maxAttempts } = this.settings.retry;
     for (let attempt = 1; ; attempt++) {
       // A retry is an event started again: not without the lease (another process may have it now).
@@ -200,10 +211,14 @@ export class SubscriptionRunner implements Subscription {
       try {
         await this.handle(event);
         this.report?.delivered(this.name ?? this.source.streamId, 'handled');
+        span.setAttribute('event_store.attempts', attempt);
         return;
       } catch (error) {
+        span.addEvent('handler failed', { 'event_store.attempt': attempt, 'exception.message': String(error) });
         if (attempt >= maxAttempts || signal.aborted) {
           this.report?.delivered(this.name ?? this.source.streamId, 'failed');
+          span.setAttribute('event_store.attempts', attempt);
+          recordFailure(span, error);
           return this.gaveUp(event, attempt, error);
         }
         this.report?.delivered(this.name ?? this.source.streamId, 'retried');
@@ -212,6 +227,10 @@ export class SubscriptionRunner implements Subscription {
         await sleepUnless(delay, this.lease ? [signal, this.lease.lostSignal] : [signal]);
       }
     }
+  }
+
+  private deliveryAttributes(event: RecordedEvent): Attributes {
+    return { 'event_store.subscription': this.name ?? this.source.streamId, ...eventAttributes(event) };
   }
 
   /** Throws `LeaseLostError` once the lease of this run is lost (a run without a lease never). */
@@ -255,18 +274,35 @@ export class SubscriptionRunner implements Subscription {
         await this.failures.resolve(this.name, failure.eventId); // hard-deleted since: nothing to deliver
         continue;
       }
-      try {
-        await this.handle(event);
-        await this.failures.resolve(this.name, failure.eventId);
-        report.succeeded++;
-      } catch (error) {
-        const attempts = failure.attempts + 1;
-        const dead = attempts > this.settings.failedRetry.maxAttempts;
-        await this.failures.record(this.name, event, attempts, error, dead ? null : backoff(this.settings.failedRetry, attempts));
-        report.deadLettered += dead ? 1 : 0;
-      }
+      const outcome = await this.retryOne(event, failure.attempts + 1);
+      report.succeeded += outcome === 'succeeded' ? 1 : 0;
+      report.deadLettered += outcome === 'dead' ? 1 : 0;
     }
     return report;
+  }
+
+  /** One retry of a failed delivery, in a span of the trace that wrote the event. */
+  private retryOne(event: RecordedEvent, attempts: number): Promise<'succeeded' | 'failed' | 'dead'> {
+    const attributes = { ...this.deliveryAttributes(event), 'event_store.attempts': attempts };
+    const options = { ...continuing(event), kind: SpanKind.CONSUMER };
+    return traced(
+      SpanNames.retryFailedDelivery,
+      attributes,
+      async (span) => {
+        try {
+          await this.handle(event);
+          await this.failures!.resolve(this.name!, event.eventId);
+          return 'succeeded';
+        } catch (error) {
+          const dead = attempts > this.settings.failedRetry.maxAttempts;
+          recordFailure(span, error);
+          span.setAttribute('event_store.dead_lettered', dead);
+          await this.failures!.record(this.name!, event, attempts, error, dead ? null : backoff(this.settings.failedRetry, attempts));
+          return dead ? 'dead' : 'failed';
+        }
+      },
+      options,
+    );
   }
 
   /** One handler call, after any call already running (the loop and the worker take turns). */

@@ -15,6 +15,8 @@ import { conditionRecord } from '../validation/tags.validation.js';
 import { AllOrderConflict } from './all-order-conflict.js';
 import { laterCommittedStreamsSql, lockStreamsSql, type LaterCommittedRow } from './all-order.sql.js';
 import type { StoreQueryResult, StoreTransaction } from './store-transaction.js';
+import { traced } from '../tracing/store-tracer.js';
+import { appendAttributes, multiAppendAttributes, recordAppended, SpanNames, withTraceMetadata } from '../tracing/store-spans.js';
 import { toStreamWrites } from './stream-writes.js';
 
 /** What a transaction needs of the store to append: made once by the runner. */
@@ -82,31 +84,38 @@ export class SessionTransaction implements StoreTransaction {
   ): Promise<AppendResult> {
     this.assertOpen();
     assertStreamId(streamId);
-    const expected = expectedVersionCode(expectedVersion);
-    const records = this.parts.serializer.toRecords(events, this.parts.maxAppendEvents, options, streamId);
-    optionalInteger(options.timeoutMs, 'timeoutMs', 1);
-    const condition = conditionRecord(options.condition);
-    const started = performance.now();
-    const write = { streamId, expected, expectedLabel: expectedVersion, events: records };
-    await this.statement(() => this.parts.vault.seal(records, this.session));
-    const result = await this.statement(() => this.parts.events.appendOn(this.session, write, condition));
-    this.recordAppend(started, [{ ...write, fromVersion: result.fromVersion }]);
-    return result;
+    const count = Array.isArray(events) ? events.length : 0;
+    return traced(SpanNames.append, appendAttributes(streamId, expectedVersion, count), async (span) => {
+      const expected = expectedVersionCode(expectedVersion);
+      const records = this.parts.serializer.toRecords(events, this.parts.maxAppendEvents, withTraceMetadata(options, span), streamId);
+      optionalInteger(options.timeoutMs, 'timeoutMs', 1);
+      const condition = conditionRecord(options.condition);
+      const started = performance.now();
+      const write = { streamId, expected, expectedLabel: expectedVersion, events: records };
+      await this.statement(() => this.parts.vault.seal(records, this.session));
+      const result = await this.statement(() => this.parts.events.appendOn(this.session, write, condition));
+      this.recordAppend(started, [{ ...write, fromVersion: result.fromVersion }]);
+      recordAppended(span, result);
+      return result;
+    });
   }
 
   async appendToStreams(streams: ReadonlyArray<StreamAppend>, options: AppendOptions = {}): Promise<MultiStreamAppendResult> {
     this.assertOpen();
-    const writes = toStreamWrites(streams, options, this.parts.serializer, this.parts.maxAppendEvents);
-    optionalInteger(options.timeoutMs, 'timeoutMs', 1);
-    const condition = conditionRecord(options.condition);
-    const started = performance.now();
-    await this.statement(() => this.parts.vault.sealWrites(writes, this.session));
-    const results = await this.statement(() => this.parts.events.appendToStreamsOn(this.session, writes, condition));
-    this.recordAppend(
-      started,
-      writes.map((write, index) => ({ streamId: write.streamId, events: write.events ?? [], fromVersion: results[index]!.fromVersion })),
-    );
-    return { streams: results };
+    const entries = Array.isArray(streams) ? streams : [];
+    return traced(SpanNames.append, multiAppendAttributes(entries), async (span) => {
+      const writes = toStreamWrites(streams, withTraceMetadata(options, span), this.parts.serializer, this.parts.maxAppendEvents);
+      optionalInteger(options.timeoutMs, 'timeoutMs', 1);
+      const condition = conditionRecord(options.condition);
+      const started = performance.now();
+      await this.statement(() => this.parts.vault.sealWrites(writes, this.session));
+      const results = await this.statement(() => this.parts.events.appendToStreamsOn(this.session, writes, condition));
+      this.recordAppend(
+        started,
+        writes.map((write, index) => ({ streamId: write.streamId, events: write.events ?? [], fromVersion: results[index]!.fromVersion })),
+      );
+      return { streams: results };
+    });
   }
 
   /** Whether `error` is a statement's failure as the database reported it (not the work's own). */
