@@ -25,6 +25,7 @@ import { SCAVENGE_SETTINGS } from './retention/scavenge-settings.js';
 import { SubscriptionsController } from './webhooks/subscriptions.controller.js';
 import { WEBHOOK_SETTINGS, Webhooks } from './webhooks/webhooks.service.js';
 import { WebhooksRepository } from './webhooks/webhooks.repository.js';
+import { ServiceTracing } from './tracing/service-tracing.js';
 
 /** The service's root module, built from the validated configuration. */
 @Module({})
@@ -61,6 +62,7 @@ export class AppModule {
         WebhooksRepository,
         Webhooks,
         { provide: WEBHOOK_SETTINGS, useValue: config.webhooks },
+        { provide: ServiceTracing, useFactory: () => ServiceTracing.start(config.tracing) },
       ],
     };
   }

@@ -22,3 +22,4 @@ export { parseMasterKey } from './erasure/master-keys.js';
 export { resolvePersonalData } from './erasure/personal-data-declaration.js';
 export { PersonalDataVault } from './erasure/personal-data.vault.js';
 export { isSealedValue, sealedSubjects } from './erasure/personal-envelope.js';
+export { recordFailure, traced } from './tracing/store-tracer.js';

@@ -11,6 +11,7 @@ import { WebhookSecrets } from '../webhooks/webhook-secrets.js';
 import { WebhookTargets } from '../webhooks/webhook-targets.js';
 import { EnvironmentVariables } from './environment-variables.js';
 import { erasureSettings } from './erasure-settings.js';
+import { otlpTracesUrl, type TracingSettings } from '../tracing/tracing-settings.js';
 
 /** The service's validated configuration. */
 export interface ServiceConfig {
@@ -21,6 +22,7 @@ export interface ServiceConfig {
   auth: { tokens: Array<{ token: string; role: Role }>; publicHealthAndMetrics: boolean };
   http: HttpSettings;
   logging: { format: 'json' | 'text'; level: EnvironmentVariables['LOG_LEVEL'] };
+  tracing: TracingSettings;
   live: LiveLimits;
   scavenge: ScavengeSettings;
   webhooks: { targets: WebhookTargets; secrets: WebhookSecrets; maxSubscriptions: number; timeoutMs: number; syncIntervalMs: number };
@@ -92,6 +94,13 @@ export function loadServiceConfig(environment: NodeJS.ProcessEnv): ServiceConfig
     },
     http: httpSettings(variables),
     logging: { format: variables.LOG_FORMAT, level: variables.LOG_LEVEL },
+    tracing: {
+      exporter: variables.OTEL_TRACES_EXPORTER,
+      serviceName: variables.OTEL_SERVICE_NAME,
+      otlpTracesUrl: otlpTracesUrl(variables.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, variables.OTEL_EXPORTER_OTLP_ENDPOINT),
+      sampler: variables.OTEL_TRACES_SAMPLER,
+      samplerRatio: variables.OTEL_TRACES_SAMPLER_ARG,
+    },
     live: {
       heartbeatMs: variables.SSE_HEARTBEAT_MS,
       maxBufferedBytes: variables.SSE_MAX_BUFFERED_BYTES,

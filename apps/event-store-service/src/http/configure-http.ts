@@ -11,10 +11,11 @@ import { acceptJsonBodies, ServiceHttpAdapter } from './http-adapter.js';
 import type { ServiceConfig } from '../configuration/service-config.js';
 import { setUpOpenApi } from './openapi.js';
 import { watchRequests } from './request-lifecycle.js';
+import { RequestTraceInterceptor, traceRequests } from '../tracing/http-tracing.js';
 
 /**
  * The HTTP set-up shared by `main.ts` and the e2e tests, on the Fastify adapter of
- * `createHttpAdapter`: request ids, logs, metrics and in-flight counting, the answers while
+ * `createHttpAdapter`: request spans, request ids, logs, metrics and in-flight counting, the answers while
  * shutting down, the bearer token (checked before the body is read), validation, the one error
  * filter, OpenAPI.
  */
@@ -25,12 +26,14 @@ export function configureHttp(app: INestApplication, config: Pick<ServiceConfig,
   shutdown.useDrainPeriod(config.http.shutdownDrainMs);
   if (adapter instanceof ServiceHttpAdapter) adapter.onClosing(() => shutdown.stopAccepting());
   acceptJsonBodies(app, config);
-  // `onRequest` hooks run in this order: the request is counted and logged, then refused while
-  // shutting down, then without the token its route needs.
+  // `onRequest` hooks run in this order: the request's span starts, it is counted and logged, then
+  // refused while shutting down, then without the token its route needs.
+  traceRequests(fastify);
   watchRequests(fastify, { logger: new Logger('Http'), metrics: app.get(MetricsService), shutdown });
   answerWhileClosing(fastify, shutdown);
   checkTokensOnRequest(fastify, app.get(AccessTokens), app.get<boolean>(PUBLIC_OBSERVABILITY));
   setUpOpenApi(app);
+  app.useGlobalInterceptors(new RequestTraceInterceptor());
   app.useGlobalFilters(new EventStoreExceptionFilter(adapter, config.http.bodyLimitBytes));
   app.useGlobalPipes(
     new ValidationPipe({

@@ -1,4 +1,6 @@
+import { context, propagation, SpanKind, type Span } from '@opentelemetry/api';
 import type { RecordedEvent } from '@game-bot/event-store';
+import { traced } from '@game-bot/event-store/internal';
 import { eventView } from '../http/event.view.js';
 import type { WebhookWithSecret } from './webhook-definition.js';
 import { SIGNATURE_HEADER, signWebhookBody } from './webhook-signature.js';
@@ -13,13 +15,27 @@ export class WebhookDeliveryError extends Error {
  * secret. Resolves on a 2xx answer; throws otherwise, so that the subscription retries it.
  * Redirects are not followed: a redirect could lead outside the allowed targets.
  */
-export async function deliverWebhook(
-  webhook: WebhookWithSecret,
-  event: RecordedEvent,
-  timeoutMs: number,
-  shutdown: AbortSignal,
-): Promise<void> {
+export function deliverWebhook(webhook: WebhookWithSecret, event: RecordedEvent, timeoutMs: number, shutdown: AbortSignal): Promise<void> {
+  const attributes = {
+    'http.request.method': 'POST',
+    'url.full': displayUrl(webhook.url),
+    'event_store.subscription': webhook.name,
+    'event_store.event_id': event.eventId,
+  };
+  // A child of the delivery's span: the receiver's `traceparent` continues the append's trace.
+  return traced('POST', attributes, (span) => post(webhook, event, timeoutMs, shutdown, span), { kind: SpanKind.CLIENT });
+}
+
+async function post(webhook: WebhookWithSecret, event: RecordedEvent, timeoutMs: number, shutdown: AbortSignal, span: Span): Promise<void> {
   const body = JSON.stringify({ subscription: webhook.name, event: eventView(event) });
+  const headers: Record<string, string> = {
+    'Content-Type': 'application/json',
+    'User-Agent': 'game-bot-event-store-webhooks',
+    [SIGNATURE_HEADER]: signWebhookBody(body, webhook.secret),
+    'X-Event-Store-Subscription': webhook.name,
+    'X-Event-Store-Event-Id': event.eventId,
+  };
+  propagation.inject(context.active(), headers);
   let response: Response;
   try {
     response = await fetch(webhook.url, {
@@ -27,18 +43,13 @@ export async function deliverWebhook(
       body,
       redirect: 'manual',
       signal: AbortSignal.any([AbortSignal.timeout(timeoutMs), shutdown]),
-      headers: {
-        'Content-Type': 'application/json',
-        'User-Agent': 'game-bot-event-store-webhooks',
-        [SIGNATURE_HEADER]: signWebhookBody(body, webhook.secret),
-        'X-Event-Store-Subscription': webhook.name,
-        'X-Event-Store-Event-Id': event.eventId,
-      },
+      headers,
     });
   } catch (error) {
     throw new WebhookDeliveryError(`POST ${displayUrl(webhook.url)} failed: ${describe(error)}`, { cause: error });
   }
   await response.body?.cancel();
+  span.setAttribute('http.response.status_code', response.status);
   if (response.status < 200 || response.status > 299) {
     throw new WebhookDeliveryError(`POST ${displayUrl(webhook.url)} answered ${response.status}`);
   }
