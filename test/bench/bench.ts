@@ -11,7 +11,8 @@
  * BENCH_SERVICE_MAIN runs another build of the service (default dist/apps/event-store-service/src/main.js).
  * BENCH_TAG_EVENTS sizes the store the tag-filtered read is measured on (default 1,000,000).
  * BENCH_ONLY=http runs only the HTTP section, BENCH_ONLY=streams only the consistency-across-streams one,
- * BENCH_ONLY=sourcing only the event-sourcing one (projections and aggregates), BENCH_ONLY=operations
+ * BENCH_ONLY=sourcing only the event-sourcing one (projections and aggregates), BENCH_ONLY=tracing only
+ * appends with tracing off and on, BENCH_ONLY=operations
  * only export and import beside raw COPY (BENCH_EXPORT_EVENTS sizes its larger store, default 1,000,000).
  */
 import 'reflect-metadata';
@@ -40,6 +41,7 @@ import {
   renderReport,
   renderSourcingReport,
   renderSubscriptionReport,
+  renderTracingReport,
   type CatchUpPair,
   type HttpScenarioResult,
   type RunInfo,
@@ -63,6 +65,7 @@ import {
   type CatchUpRun,
 } from './sourcing-scenarios.js';
 import { measureOperations, renderOperationsReport } from './operations-scenarios.js';
+import { measureTracing, measureTracingOff, TRACING_WRITERS } from './tracing-scenarios.js';
 import { measureCatchUp, measureIdleSubscriptions, measureLatency, measureMemory, seedBacklog } from './subscription-scenarios.js';
 import {
   appendEvents,
@@ -77,7 +80,7 @@ import {
 } from './scenarios.js';
 import { ConditionalStoreTarget, RawTarget, StoreTarget, TypedStoreTarget } from './targets.js';
 
-const STEPS = 29;
+const STEPS = 30;
 /** Concurrent writers of the multi-stream scenario. */
 const MULTI_WRITERS = 8;
 /** Concurrent readers of the tag-filtered read. */
@@ -119,6 +122,14 @@ async function main(): Promise<void> {
     }
     if (only === undefined || only === 'sourcing') {
       process.stdout.write(await runSourcingScenarios(environment, context));
+    }
+    if (only === undefined || only === 'tracing') {
+      progress(
+        `[${STEPS - 2}/${STEPS}] appends with tracing off and on (spans dropped, OTLP to a local collector), ${TRACING_WRITERS} writers...`,
+      );
+      const results = await measureTracing(context);
+      const off = await measureTracingOff();
+      process.stdout.write(renderTracingReport({ ...results, off, seconds, warmupSeconds }));
     }
     if (only === undefined || only === 'operations') {
       progress(`[${STEPS - 1}/${STEPS}] export and import beside raw COPY...`);
@@ -442,16 +453,21 @@ async function allSize(environment: BenchEnvironment): Promise<{ store: number; 
 /**
  * `BENCH_ONLY=http` runs the HTTP section alone (a quicker loop while working on the service),
  * `BENCH_ONLY=streams` the consistency-across-streams section alone, `BENCH_ONLY=sourcing` the
- * event-sourcing one (projections and aggregates) alone, `BENCH_ONLY=operations` export and import.
+ * event-sourcing one (projections and aggregates) alone, `BENCH_ONLY=tracing` appends with tracing
+ * off and on, `BENCH_ONLY=operations` export and import.
  */
-function benchOnly(): 'http' | 'streams' | 'sourcing' | 'operations' | undefined {
+function benchOnly(): (typeof BENCH_SECTIONS)[number] | undefined {
   const only = process.env.BENCH_ONLY;
   if (only === undefined || only === '') return undefined;
-  if (only !== 'http' && only !== 'streams' && only !== 'sourcing' && only !== 'operations') {
-    throw new Error(`BENCH_ONLY must be http, streams, sourcing or operations (or unset for everything), got ${only}`);
+  const section = BENCH_SECTIONS.find((name) => name === only);
+  if (section === undefined) {
+    throw new Error(`BENCH_ONLY must be one of ${BENCH_SECTIONS.join(', ')} (or unset for everything), got ${only}`);
   }
-  return only;
+  return section;
 }
+
+/** The sections `BENCH_ONLY` may name. */
+const BENCH_SECTIONS = ['http', 'streams', 'sourcing', 'tracing', 'operations'] as const;
 
 /** `BENCH_TAG_EVENTS`: the events seeded for the tag-filtered read (default 1,000,000). */
 function tagEvents(): number {

@@ -550,3 +550,45 @@ function median(values: number[]): number {
   const middle = Math.floor(sorted.length / 2);
   return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
 }
+
+/** The tracing section's measurements (see tracing-scenarios.ts). */
+export interface TracingReport {
+  context: Comparison;
+  dropped: Comparison;
+  otlp: Comparison;
+  droppedSpans: number;
+  otlpBytes: number;
+  off: { tracedNs: number; bareNs: number };
+  seconds: number;
+  warmupSeconds: number;
+}
+
+/** The tracing section: appends with tracing on beside off, and what off costs per call. */
+export function renderTracingReport(report: TracingReport): string {
+  const scenarios: ScenarioResult[] = [
+    { id: 't0', label: 'context manager alone (no tracer provider) ÷ off: 1-event appends, 8 writers', comparison: report.context },
+    { id: 't1', label: 'tracing on, spans dropped ÷ off: 1-event appends, 8 writers', comparison: report.dropped },
+    { id: 't2', label: 'tracing on, OTLP/HTTP to a local collector ÷ off: 1-event appends, 8 writers', comparison: report.otlp },
+  ];
+  const meanAppendNs = meanLatencyMs(report.dropped.raw) * 1e6;
+  const offNs = report.off.tracedNs - report.off.bareNs;
+  return [
+    '',
+    '## Tracing',
+    '',
+    `- BENCH_SECONDS: ${report.seconds} per measurement, after a ${report.warmupSeconds} s warm-up; the library in this process, its`,
+    '  one-event appends with the OpenTelemetry SDK switched per slice: none registered (off), or a tracer provider with a batching',
+    '  processor, the async-local-storage context manager and the W3C propagator, spans dropped by the exporter (t1) or sent by',
+    '  the OTLP/HTTP exporter to a collector stand-in in this process (t2); t0 registers the context manager and propagator alone',
+    '',
+    ...table(['scenario', 'ops/s', 'off ops/s', 'ratio', 'target', 'pass/fail'], scenarioRows(scenarios)),
+    '',
+    ...detailTable(scenarios, ['on', 'off']),
+    ...errorLines(scenarios, ['on', 'off']),
+    '',
+    `- spans exported: ${format(report.droppedSpans)} dropped (t1); ${format(report.otlpBytes)} bytes received by the collector stand-in (t2)`,
+    `- tracing off, per traced call: ${report.off.tracedNs.toFixed(0)} ns beside ${report.off.bareNs.toFixed(0)} ns for the bare call, ` +
+      `${offNs.toFixed(0)} ns more: ${((offNs / meanAppendNs) * 100).toFixed(3)}% of a mean off append (${(meanAppendNs / 1e6).toFixed(2)} ms, t1)`,
+    '',
+  ].join('\n');
+}
