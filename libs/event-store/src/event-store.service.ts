@@ -17,6 +17,8 @@ import type { VerifyOptions, VerifyResult } from './operations/verify-options.js
 import { StreamNotFoundError } from './errors/stream-not-found.error.js';
 import { EventSerializer } from './serialization/event-serializer.js';
 import { traced } from './tracing/store-tracer.js';
+import { appendAllowingResentTrace } from './tracing/resent-trace.js';
+import type { NewEventRecord } from './validation/event-data.validation.js';
 import {
   appendAttributes,
   multiAppendAttributes,
@@ -126,12 +128,15 @@ export class EventStore {
     const count = Array.isArray(events) ? events.length : 0;
     return traced(SpanNames.append, appendAttributes(streamId, expectedVersion, count), async (span) => {
       const code = expectedVersionCode(expectedVersion);
-      const records = this.serializer.toRecords(events, this.options.maxAppendEvents, withTraceMetadata(options, span), streamId);
+      const tracedOptions = withTraceMetadata(options, span);
+      const records = this.serializer.toRecords(events, this.options.maxAppendEvents, tracedOptions, streamId);
       const timeoutMs = optionalInteger(options.timeoutMs, 'timeoutMs', 1);
       const condition = conditionRecord(options.condition);
       const started = performance.now();
       await this.vault.seal(records, undefined, timeoutMs);
-      const result = await this.events.append(streamId, code, expectedVersion, records, timeoutMs, condition);
+      const result = await appendAllowingResentTrace(records, tracedOptions !== options, this.storedEvent, (sent) =>
+        this.events.append(streamId, code, expectedVersion, sent, timeoutMs, condition),
+      );
       this.observers.appended(performance.now() - started, records.length);
       this.notifier.appended(records.map((record) => ({ streamId, eventType: record.event_type })));
       recordAppended(span, result);
@@ -152,14 +157,17 @@ export class EventStore {
    * ]);
    */
   async appendToStreams(streams: ReadonlyArray<StreamAppend>, options: AppendOptions = {}): Promise<MultiStreamAppendResult> {
-    const entries = Array.isArray(streams) ? streams : [];
-    return traced(SpanNames.append, multiAppendAttributes(entries), async (span) => {
-      const writes = this.streamWrites(streams, withTraceMetadata(options, span));
+    return traced(SpanNames.append, multiAppendAttributes(streams), async (span) => {
+      const tracedOptions = withTraceMetadata(options, span);
+      const writes = this.streamWrites(streams, tracedOptions);
       const timeoutMs = optionalInteger(options.timeoutMs, 'timeoutMs', 1);
       const condition = conditionRecord(options.condition);
       const started = performance.now();
       await this.vault.sealWrites(writes, undefined, timeoutMs);
-      const results = await this.events.appendToStreams(writes, condition, timeoutMs);
+      const records = writes.flatMap((write) => write.events ?? []);
+      const results = await appendAllowingResentTrace(records, tracedOptions !== options, this.storedEvent, (sent) =>
+        this.events.appendToStreams(withRecords(writes, sent), condition, timeoutMs),
+      );
       const written = writes.flatMap((write) =>
         (write.events ?? []).map((record) => ({ streamId: write.streamId, eventType: record.event_type })),
       );
@@ -204,6 +212,9 @@ export class EventStore {
       return result!;
     });
   }
+
+  /** A stored event by id, as stored (for {@link appendAllowingResentTrace}). */
+  private readonly storedEvent = (eventId: string): Promise<RecordedEvent | undefined> => this.events.readEvent(eventId);
 
   private streamWrites(entries: ReadonlyArray<StreamAppend>, options: AppendOptions): StreamWrite[] {
     return toStreamWrites(entries, options, this.serializer, this.options.maxAppendEvents);
@@ -685,4 +696,10 @@ export class EventStore {
   private expected(expectedVersion: ExpectedVersion): ExpectedVersionCheck {
     return { code: expectedVersionCode(expectedVersion), label: expectedVersion };
   }
+}
+
+/** `writes` with their events replaced, in order, by `records` (as many as they hold). */
+function withRecords(writes: StreamWrite[], records: NewEventRecord[]): StreamWrite[] {
+  let next = 0;
+  return writes.map((write) => (write.events === undefined ? write : { ...write, events: write.events.map(() => records[next++]!) }));
 }

@@ -114,4 +114,4 @@ export type { ScavengeResult } from './retention/scavenge-result.js';
 
 export { TRACER_NAME } from './tracing/store-tracer.js';
 export { SpanNames } from './tracing/store-spans.js';
-export { TRACEPARENT_METADATA_KEY, TRACESTATE_METADATA_KEY } from './tracing/trace-metadata.js';
+export { TRACEPARENT_METADATA_KEY } from './tracing/trace-metadata.js';

@@ -2,6 +2,7 @@ import { context, propagation, SpanStatusCode, trace } from '@opentelemetry/api'
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { InMemorySpanExporter, SimpleSpanProcessor, TracerProvider, type ReadableSpan } from '@opentelemetry/sdk-trace';
+import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
   ExpectedVersion,
@@ -41,11 +42,13 @@ describe('traces (OpenTelemetry)', () => {
     await provider.shutdown();
   });
 
-  it('with no tracer provider registered (tracing off), adds no trace metadata and no span', async () => {
-    await t.store.appendToStream('off-1', ExpectedVersion.NoStream, someEvents(2));
+  /** Appended with tracing off, re-sent with it on. */
+  const offEvents = someEvents(2).map((event) => ({ ...event, eventId: randomUUID() }));
+
+  it('with no tracer provider registered (tracing off), adds no trace metadata', async () => {
+    await t.store.appendToStream('off-1', ExpectedVersion.NoStream, offEvents);
     const events = await t.store.readStreamForward('off-1');
     expect(events.map((event) => event.metadata)).toEqual([{}, {}]);
-    expect(exporter.getFinishedSpans()).toEqual([]);
   });
 
   describe('with a provider', () => {
@@ -162,6 +165,63 @@ describe('traces (OpenTelemetry)', () => {
       const retries = spansOf(exporter, traceId, 'event-store.retry-failed-delivery');
       expect(retries.every((span) => parentOf(span) === append!.spanContext().spanId)).toBe(true);
       expect(await t.store.listFailedDeliveries('tracing-on-4')).toEqual([]);
+    });
+
+    it('takes a re-send as a re-send although its trace context is new, also of an append made with tracing off', async () => {
+      const single = someEvents(2).map((event) => ({ ...event, eventId: randomUUID() }));
+      const first = await t.store.appendToStream('resend-1', ExpectedVersion.NoStream, single);
+      await expect(t.store.appendToStream('resend-1', ExpectedVersion.NoStream, single)).resolves.toEqual(first);
+      const tagged = [{ eventType: 'Claimed', data: {}, eventId: randomUUID(), tags: ['word:crane'] }];
+      const condition = { failIfEventsMatch: [{ eventTypes: ['Claimed'], tags: ['word:crane'] }] };
+      const claimed = await t.store.appendToStream('resend-2', ExpectedVersion.Any, tagged, { condition });
+      await expect(t.store.appendToStream('resend-2', ExpectedVersion.Any, tagged, { condition })).resolves.toEqual(claimed);
+      const entries = [
+        {
+          streamId: 'resend-3',
+          expectedVersion: ExpectedVersion.NoStream,
+          events: someEvents(1).map((e) => ({ ...e, eventId: randomUUID() })),
+        },
+        {
+          streamId: 'resend-4',
+          expectedVersion: ExpectedVersion.NoStream,
+          events: someEvents(2).map((e) => ({ ...e, eventId: randomUUID() })),
+        },
+      ];
+      const multi = await t.store.appendToStreams(entries);
+      await expect(t.store.appendToStreams(entries)).resolves.toEqual(multi);
+      await expect(t.store.appendToStream('off-1', ExpectedVersion.NoStream, offEvents)).resolves.toMatchObject({
+        fromVersion: 1,
+        toVersion: 2,
+      });
+      expect((await t.store.readStreamForward('off-1')).map((event) => event.metadata)).toEqual([{}, {}]);
+      expect(await t.store.readStreamForward('resend-1')).toHaveLength(2);
+      expect(await t.store.readStreamForward('resend-4')).toHaveLength(2);
+      // The same ids with another payload are still a duplicate.
+      await expect(
+        t.store.appendToStream('resend-1', ExpectedVersion.NoStream, [{ ...single[0]!, data: { other: true } }]),
+      ).rejects.toMatchObject({
+        code: 'DUPLICATE_EVENT',
+      });
+    });
+
+    it("does not run a subscription in its subscriber's context: an event stored without a trace starts its own", async () => {
+      // Its own `$traceparent`, not a valid one: nothing to continue (as for events stored before tracing was on).
+      const own = { $traceparent: 'not-a-traceparent' };
+      await t.store.appendToStream('untraced-1', ExpectedVersion.NoStream, [{ eventType: 'E', data: {}, metadata: own }]);
+      const subscriberTrace = await test.startActiveSpan('request that subscribes', async (request) => {
+        running.push(t.store.subscribe('untraced-1', () => undefined));
+        request.end();
+        return request.spanContext().traceId;
+      });
+      await eventually(() =>
+        exporter
+          .getFinishedSpans()
+          .some((span) => span.name === 'event-store.deliver' && span.attributes['event_store.stream_id'] === 'untraced-1'),
+      );
+      const delivery = exporter
+        .getFinishedSpans()
+        .find((span) => span.name === 'event-store.deliver' && span.attributes['event_store.stream_id'] === 'untraced-1')!;
+      expect(delivery.spanContext().traceId).not.toBe(subscriberTrace);
     });
 
     it("continues the caller's trace inside store.transaction", async () => {

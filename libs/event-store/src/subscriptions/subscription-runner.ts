@@ -1,5 +1,5 @@
 import { Logger } from '@nestjs/common';
-import { SpanKind, type Attributes, type Span } from '@opentelemetry/api';
+import { context, ROOT_CONTEXT, SpanKind, type Attributes, type Span } from '@opentelemetry/api';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { RetryReport } from '../types/retry-report.js';
 import type { RecordedEvent } from '../types/event-data.js';
@@ -64,7 +64,9 @@ export class SubscriptionRunner implements Subscription {
     this.logger = new Logger(`Subscription(${name ?? source.streamId})`);
     this.settings = settingsOf(options);
     lease?.attach(() => this.handling);
-    this.stopped = this.run();
+    // Not in the context of whoever subscribed (a request's span, long ended): a delivery joins the
+    // trace stored with its event, or starts its own.
+    this.stopped = context.with(ROOT_CONTEXT, () => this.run());
     // A halted subscription reports through `stopped`; nobody awaiting it is not a crash.
     this.stopped.catch(() => undefined);
   }
@@ -218,7 +220,7 @@ export class SubscriptionRunner implements Subscription {
         if (attempt >= maxAttempts || signal.aborted) {
           this.report?.delivered(this.name ?? this.source.streamId, 'failed');
           span.setAttribute('event_store.attempts', attempt);
-          recordFailure(span, error);
+          if (this.settings.onFailure === 'skip') recordFailure(span, error); // a halt's error is recorded as it leaves the span
           return this.gaveUp(event, attempt, error);
         }
         this.report?.delivered(this.name ?? this.source.streamId, 'retried');

@@ -1,5 +1,5 @@
 import type { Attributes, Span } from '@opentelemetry/api';
-import type { AppendOptions, AppendResult, StreamAppendResult } from '../types/append-result.js';
+import type { AppendOptions, AppendResult, StreamAppend, StreamAppendResult } from '../types/append-result.js';
 import type { ExpectedVersion } from '../types/expected-version.js';
 import { traceMetadata } from './trace-metadata.js';
 
@@ -27,12 +27,14 @@ export function appendAttributes(streamId: string, expectedVersion: ExpectedVers
 }
 
 /** The attributes of an append to several streams. */
-export function multiAppendAttributes(streams: ReadonlyArray<{ streamId: string; events?: ReadonlyArray<unknown> }>): Attributes {
+export function multiAppendAttributes(streams: unknown): Attributes {
+  // Before validation: whatever the caller gave, read without failing (a bad entry is refused after).
+  const entries = Array.isArray(streams) ? streams.slice(0, 100).map((entry: unknown) => (entry ?? {}) as Partial<StreamAppend>) : [];
   return {
     ...DATABASE,
     'db.operation.name': 'append',
-    'event_store.stream_ids': streams.map((stream) => stream.streamId),
-    'event_store.event_count': streams.reduce((sum, stream) => sum + (stream.events?.length ?? 0), 0),
+    'event_store.stream_ids': entries.map((entry) => String(entry.streamId)),
+    'event_store.event_count': entries.reduce((sum, entry) => sum + (Array.isArray(entry.events) ? entry.events.length : 0), 0),
   };
 }
 
@@ -47,8 +49,8 @@ export function recordAppended(span: Span, result: AppendResult | StreamAppendRe
 }
 
 /**
- * `options` with the span's trace context added to every event's metadata (`$traceparent`,
- * `$tracestate`), under the caller's own keys: an event or an append that sets them keeps its own.
+ * `options` with the span's trace context added to every event's metadata (`$traceparent`),
+ * under the caller's own keys: an event or an append that sets them keeps its own.
  * Unchanged when tracing is off.
  */
 export function withTraceMetadata(options: AppendOptions, span: Span): AppendOptions {

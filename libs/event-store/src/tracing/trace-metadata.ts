@@ -1,25 +1,22 @@
-import { createTraceState, isSpanContextValid, type Span, type SpanContext } from '@opentelemetry/api';
+import { isSpanContextValid, type Span, type SpanContext } from '@opentelemetry/api';
 import type { JsonObject } from '../types/event-data.js';
 
 /** The metadata key holding the W3C `traceparent` of the append that wrote an event. */
 export const TRACEPARENT_METADATA_KEY = '$traceparent';
-/** The metadata key holding the W3C `tracestate` of that append, when it had one. */
-export const TRACESTATE_METADATA_KEY = '$tracestate';
 
 const TRACEPARENT = /^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;
 
 /**
- * The metadata that carries `span`'s context with the events written under it: `{}` when the span
- * has none (no tracer provider registered, so tracing is off and nothing is added).
+ * The metadata that carries `span`'s context with the events written under it: `{}` unless the
+ * span is recorded (no tracer provider registered, or the trace sampled out: nothing is added).
+ * The `traceparent` alone: a `tracestate` kept beside an event's own `$traceparent` could belong
+ * to another trace.
  */
 export function traceMetadata(span: Span): JsonObject {
   const spanContext = span.spanContext();
-  if (!isSpanContextValid(spanContext)) return {};
+  if (!span.isRecording() || !isSpanContextValid(spanContext)) return {};
   const flags = (spanContext.traceFlags & 0xff).toString(16).padStart(2, '0');
-  const metadata: JsonObject = { [TRACEPARENT_METADATA_KEY]: `00-${spanContext.traceId}-${spanContext.spanId}-${flags}` };
-  const state = spanContext.traceState?.serialize();
-  if (state) metadata[TRACESTATE_METADATA_KEY] = state;
-  return metadata;
+  return { [TRACEPARENT_METADATA_KEY]: `00-${spanContext.traceId}-${spanContext.spanId}-${flags}` };
 }
 
 /** The trace context stored with an event by {@link traceMetadata}, or `undefined` (none, or malformed). */
@@ -27,13 +24,6 @@ export function storedSpanContext(metadata: JsonObject): SpanContext | undefined
   const parent = metadata[TRACEPARENT_METADATA_KEY];
   const match = typeof parent === 'string' ? TRACEPARENT.exec(parent) : null;
   if (match === null) return undefined;
-  const state = metadata[TRACESTATE_METADATA_KEY];
-  const spanContext: SpanContext = {
-    traceId: match[1]!,
-    spanId: match[2]!,
-    traceFlags: parseInt(match[3]!, 16),
-    isRemote: true,
-    ...(typeof state === 'string' ? { traceState: createTraceState(state) } : {}),
-  };
+  const spanContext: SpanContext = { traceId: match[1]!, spanId: match[2]!, traceFlags: parseInt(match[3]!, 16), isRemote: true };
   return isSpanContextValid(spanContext) ? spanContext : undefined;
 }

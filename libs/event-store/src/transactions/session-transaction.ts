@@ -102,8 +102,7 @@ export class SessionTransaction implements StoreTransaction {
 
   async appendToStreams(streams: ReadonlyArray<StreamAppend>, options: AppendOptions = {}): Promise<MultiStreamAppendResult> {
     this.assertOpen();
-    const entries = Array.isArray(streams) ? streams : [];
-    return traced(SpanNames.append, multiAppendAttributes(entries), async (span) => {
+    return traced(SpanNames.append, multiAppendAttributes(streams), async (span) => {
       const writes = toStreamWrites(streams, withTraceMetadata(options, span), this.parts.serializer, this.parts.maxAppendEvents);
       optionalInteger(options.timeoutMs, 'timeoutMs', 1);
       const condition = conditionRecord(options.condition);
