@@ -15,7 +15,12 @@ export default tseslint.config(
     },
   },
   {
-    files: ['**/*.spec.ts', '**/*.int-spec.ts', '**/*.e2e-spec.ts', '**/*.timing-spec.ts', 'test/**/*.ts'],
+    // The admin console's script runs in the browser.
+    files: ['apps/event-store-service/admin-ui/**/*.js'],
+    languageOptions: { globals: { ...globals.browser }, sourceType: 'module' },
+  },
+  {
+    files: ['**/*.spec.ts', '**/*.int-spec.ts', '**/*.e2e-spec.ts', '**/*.timing-spec.ts', '**/*.browser-spec.ts', 'test/**/*.ts'],
     languageOptions: { globals: { ...globals.jest } },
   },
   prettier,

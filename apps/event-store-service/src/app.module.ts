@@ -26,6 +26,8 @@ import { SubscriptionsController } from './webhooks/subscriptions.controller.js'
 import { WEBHOOK_SETTINGS, Webhooks } from './webhooks/webhooks.service.js';
 import { WebhooksRepository } from './webhooks/webhooks.repository.js';
 import { ServiceTracing } from './tracing/service-tracing.js';
+import { EventsController } from './http/events.controller.js';
+import { SessionController } from './auth/session.controller.js';
 
 /** The service's root module, built from the validated configuration. */
 @Module({})
@@ -44,6 +46,8 @@ export class AppModule {
         SubjectsController,
         HealthController,
         MetricsController,
+        EventsController,
+        SessionController,
       ],
       providers: [
         ServiceSchema,

@@ -33,7 +33,7 @@ async function bootstrap(): Promise<void> {
   await listen(app, config.httpPort);
   const base = `http://localhost:${config.httpPort}`;
   logger.log(
-    `Event store service (${config.environment}) listening on ${base}: API docs at ${base}/docs, health at ${base}/health, metrics at ${base}/metrics`,
+    `Event store service (${config.environment}) listening on ${base}: API docs at ${base}/docs, admin console at ${base}/admin, health at ${base}/health, metrics at ${base}/metrics`,
   );
 }
 

@@ -18,7 +18,7 @@ import { StreamNotFoundError } from './errors/stream-not-found.error.js';
 import { EventSerializer } from './serialization/event-serializer.js';
 import { traced } from './tracing/store-tracer.js';
 import { appendAllowingResentTrace } from './tracing/resent-trace.js';
-import type { NewEventRecord } from './validation/event-data.validation.js';
+import { optionalUuid, type NewEventRecord } from './validation/event-data.validation.js';
 import {
   appendAttributes,
   multiAppendAttributes,
@@ -340,6 +340,19 @@ export class EventStore {
    */
   async endOf(streamId: string): Promise<number> {
     return this.reader.endOf(streamId);
+  }
+
+  /**
+   * One event by its id, wherever it is stored, typed as reads are; `undefined` when no event has
+   * that id (never stored, or hard-deleted). `INVALID_ARGUMENT` for an id that is not a UUID.
+   *
+   * @example
+   * const event = await store.readEvent('0b6a7c3e-58f4-4b9e-9c1e-2f0b7f6f3a11');
+   */
+  async readEvent<T extends object = JsonObject>(eventId: string): Promise<RecordedEvent<T> | undefined> {
+    const id = optionalUuid(eventId, 'eventId');
+    if (id === null) throw new InvalidArgumentError('eventId must be a UUID', { eventId: null });
+    return (await this.reader.readEvent(id)) as unknown as RecordedEvent<T> | undefined;
   }
 
   /** The stream's version, timestamps, deletion flag and metadata; `STREAM_NOT_FOUND` if none. */

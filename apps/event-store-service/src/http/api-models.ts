@@ -263,7 +263,7 @@ export class ErrorBodyModel implements ErrorBody {
 
   @ApiProperty({
     description:
-      "Stable, machine-readable code: switch on it rather than on the message. The store's codes and their statuses: `INVALID_ARGUMENT` and `UNKNOWN_EVENT_TYPE` 400, `UNAUTHORIZED` 401, `FORBIDDEN` 403, `STREAM_NOT_FOUND` 404, `WRONG_EXPECTED_VERSION`, `DUPLICATE_EVENT` and `APPEND_CONDITION_FAILED` 409, `STREAM_DELETED` 410, `EVENT_VALIDATION_FAILED` and `UNSUPPORTED_SCHEMA_VERSION` 422, `CORRUPTED_EVENT` 500, `STORE_UNAVAILABLE` 503, `TIMEOUT` 504; the HTTP layer's own: `ROUTE_NOT_FOUND` 404, `INVALID_ARGUMENT` 400 (malformed body, or larger than HTTP_BODY_LIMIT_BYTES), `HTTP_ERROR` (any other status), `INTERNAL` 500; of webhook subscriptions: `SUBSCRIPTION_NOT_FOUND` 404, `SUBSCRIPTION_EXISTS` and `SUBSCRIPTION_NOT_STARTED` 409; `SHUTTING_DOWN` and `TOO_MANY_STREAMS` 503; ending an event stream (SSE `close` event): `SLOW_CONSUMER`, `SHUTTING_DOWN`.",
+      "Stable, machine-readable code: switch on it rather than on the message. The store's codes and their statuses: `INVALID_ARGUMENT` and `UNKNOWN_EVENT_TYPE` 400, `UNAUTHORIZED` 401, `FORBIDDEN` 403, `STREAM_NOT_FOUND` 404, `WRONG_EXPECTED_VERSION`, `DUPLICATE_EVENT` and `APPEND_CONDITION_FAILED` 409, `STREAM_DELETED` 410, `EVENT_VALIDATION_FAILED` and `UNSUPPORTED_SCHEMA_VERSION` 422, `CORRUPTED_EVENT` 500, `STORE_UNAVAILABLE` 503, `TIMEOUT` 504; the HTTP layer's own: `ROUTE_NOT_FOUND` and `EVENT_NOT_FOUND` 404, `INVALID_ARGUMENT` 400 (malformed body, or larger than HTTP_BODY_LIMIT_BYTES), `HTTP_ERROR` (any other status), `INTERNAL` 500; of webhook subscriptions: `SUBSCRIPTION_NOT_FOUND` 404, `SUBSCRIPTION_EXISTS` and `SUBSCRIPTION_NOT_STARTED` 409; `SHUTTING_DOWN` and `TOO_MANY_STREAMS` 503; ending an event stream (SSE `close` event): `SLOW_CONSUMER`, `SHUTTING_DOWN`.",
     example: 'WRONG_EXPECTED_VERSION',
   })
   code!: string;
@@ -336,6 +336,7 @@ export type ErrorCode =
   | 'HTTP_ERROR'
   | 'INTERNAL'
   | 'SUBSCRIPTION_NOT_FOUND'
+  | 'EVENT_NOT_FOUND'
   | 'SUBSCRIPTION_EXISTS'
   | 'SUBSCRIPTION_NOT_STARTED'
   | 'SHUTTING_DOWN'
@@ -419,6 +420,11 @@ const EXAMPLES: Record<ErrorCode, Omit<ErrorBody, 'statusCode'>> = {
   ROUTE_NOT_FOUND: { code: 'ROUTE_NOT_FOUND', message: 'Cannot GET /no/such/route', details: {} },
   HTTP_ERROR: { code: 'HTTP_ERROR', message: 'Method Not Allowed', details: {} },
   INTERNAL: { code: 'INTERNAL', message: 'Internal error', details: {} },
+  EVENT_NOT_FOUND: {
+    code: 'EVENT_NOT_FOUND',
+    message: 'No event has id 0b6a7c3e-58f4-4b9e-9c1e-2f0b7f6f3a11: never stored, or hard-deleted',
+    details: { eventId: '0b6a7c3e-58f4-4b9e-9c1e-2f0b7f6f3a11' },
+  },
   SUBSCRIPTION_NOT_FOUND: {
     code: 'SUBSCRIPTION_NOT_FOUND',
     message: "No webhook subscription named 'scores'",

@@ -10,6 +10,7 @@ import { answerWhileClosing, GracefulShutdown } from './graceful-shutdown.js';
 import { acceptJsonBodies, ServiceHttpAdapter } from './http-adapter.js';
 import type { ServiceConfig } from '../configuration/service-config.js';
 import { setUpOpenApi } from './openapi.js';
+import { serveAdminConsole } from '../admin/admin-console.js';
 import { watchRequests } from './request-lifecycle.js';
 import { RequestTraceInterceptor, traceRequests } from '../tracing/http-tracing.js';
 
@@ -17,7 +18,7 @@ import { RequestTraceInterceptor, traceRequests } from '../tracing/http-tracing.
  * The HTTP set-up shared by `main.ts` and the e2e tests, on the Fastify adapter of
  * `createHttpAdapter`: request spans, request ids, logs, metrics and in-flight counting, the answers while
  * shutting down, the bearer token (checked before the body is read), validation, the one error
- * filter, OpenAPI.
+ * filter, OpenAPI, the admin console.
  */
 export function configureHttp(app: INestApplication, config: Pick<ServiceConfig, 'http'>): void {
   const adapter = app.getHttpAdapter();
@@ -33,6 +34,7 @@ export function configureHttp(app: INestApplication, config: Pick<ServiceConfig,
   answerWhileClosing(fastify, shutdown);
   checkTokensOnRequest(fastify, app.get(AccessTokens), app.get<boolean>(PUBLIC_OBSERVABILITY));
   setUpOpenApi(app);
+  serveAdminConsole(fastify);
   app.useGlobalInterceptors(new RequestTraceInterceptor());
   app.useGlobalFilters(new EventStoreExceptionFilter(adapter, config.http.bodyLimitBytes));
   app.useGlobalPipes(

@@ -1,0 +1,52 @@
+import fastifyStatic from '@fastify/static';
+import type { FastifyInstance } from 'fastify';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/**
+ * The console's files: `apps/event-store-service/admin-ui/`, copied next to the compiled service
+ * by `npm run build` (the same relative place from `src/admin/` in both trees).
+ */
+export const ADMIN_ASSETS = fileURLToPath(new URL('../../admin-ui/', import.meta.url));
+
+/**
+ * The console's Content-Security-Policy: its own scripts, styles and API only; no inline script
+ * or style, no other origin, no framing.
+ */
+export const ADMIN_CSP = [
+  "default-src 'none'",
+  "script-src 'self'",
+  "style-src 'self'",
+  "connect-src 'self'",
+  "img-src 'self'",
+  "base-uri 'none'",
+  "form-action 'self'",
+  "frame-ancestors 'none'",
+].join('; ');
+
+/**
+ * Serves the admin console at `/admin` (a single page; the router ignores the trailing slash). Its files are
+ * static and hold no data: everything it shows comes from the API, with the token the user
+ * enters, so the API's roles apply to it as to any client.
+ */
+export function serveAdminConsole(fastify: FastifyInstance): void {
+  void fastify.register(fastifyStatic, {
+    root: ADMIN_ASSETS,
+    prefix: '/admin/',
+    decorateReply: false,
+    setHeaders: (response) => {
+      response.headers(SECURITY_HEADERS);
+    },
+  });
+  // The page itself at `/admin` (and `/admin/`: the router ignores the trailing slash).
+  const page = readFileSync(join(ADMIN_ASSETS, 'index.html'));
+  fastify.get('/admin', (_request, reply) => reply.headers(SECURITY_HEADERS).type('text/html; charset=utf-8').send(page));
+}
+
+const SECURITY_HEADERS = {
+  'Content-Security-Policy': ADMIN_CSP,
+  'X-Content-Type-Options': 'nosniff',
+  'Referrer-Policy': 'no-referrer',
+  'Cache-Control': 'no-cache',
+};
