@@ -1,6 +1,6 @@
 import { applyDecorators } from '@nestjs/common';
 import { Transform } from 'class-transformer';
-import { IsBoolean, IsIn, IsInt, IsNumber, IsOptional, IsString, IsUrl, Matches, Max, Min, MinLength } from 'class-validator';
+import { IsBoolean, IsIn, IsInt, IsNumber, IsOptional, IsString, Matches, Max, Min, MinLength, ValidateBy } from 'class-validator';
 import { SAMPLERS, type SamplerName, type TracesExporter } from '../tracing/tracing-settings.js';
 
 const toBoolean = ({ value }: { value: unknown }): unknown =>
@@ -14,6 +14,28 @@ const toInteger = ({ value }: { value: unknown }): unknown =>
 function IntegerVariable(message: string, min: number, max = Number.MAX_SAFE_INTEGER): PropertyDecorator {
   return applyDecorators(Transform(toInteger), IsInt({ message }), Min(min, { message }), Max(max, { message }));
 }
+
+/**
+ * An http(s) URL, as `new URL` parses it (what the exporter does): any host name a resolver
+ * accepts, `otel_collector` of a Docker Compose network included, which class-validator's IsUrl
+ * refuses for its underscore.
+ */
+function HttpUrlVariable(message: string): PropertyDecorator {
+  return ValidateBy({ name: 'isHttpUrl', validator: { validate: isHttpUrl } }, { message });
+}
+
+function isHttpUrl(value: unknown): boolean {
+  if (typeof value !== 'string') return false;
+  try {
+    const { protocol } = new URL(value);
+    return protocol === 'http:' || protocol === 'https:';
+  } catch {
+    return false;
+  }
+}
+
+/** The one OTLP protocol the exporter speaks; any other stops the boot rather than being ignored. */
+const OTLP_PROTOCOLS = ['http/json'] as const;
 
 /** The service's environment, as class-validator checks it at boot. Every variable is in `.env.example`. */
 export class EnvironmentVariables {
@@ -154,6 +176,11 @@ export class EnvironmentVariables {
   @IsIn(['error', 'warn', 'log', 'debug', 'verbose'], { message: 'LOG_LEVEL must be error, warn, log, debug or verbose' })
   LOG_LEVEL: 'error' | 'warn' | 'log' | 'debug' | 'verbose' = 'log';
 
+  /** `true` turns tracing off whatever OTEL_TRACES_EXPORTER says (the standard meaning). */
+  @Transform(toBoolean)
+  @IsBoolean({ message: 'OTEL_SDK_DISABLED must be true or false' })
+  OTEL_SDK_DISABLED = false;
+
   @IsIn(['none', 'otlp', 'console'], { message: 'OTEL_TRACES_EXPORTER must be none, otlp or console' })
   OTEL_TRACES_EXPORTER: TracesExporter = 'none';
 
@@ -162,18 +189,26 @@ export class EnvironmentVariables {
   OTEL_SERVICE_NAME = 'event-store-service';
 
   @IsOptional()
-  @IsUrl(
-    { require_tld: false, require_protocol: true, protocols: ['http', 'https'] },
-    { message: 'OTEL_EXPORTER_OTLP_ENDPOINT must be an http(s) URL, e.g. http://localhost:4318' },
-  )
+  @HttpUrlVariable('OTEL_EXPORTER_OTLP_ENDPOINT must be an http(s) URL, e.g. http://localhost:4318')
   OTEL_EXPORTER_OTLP_ENDPOINT?: string;
 
   @IsOptional()
-  @IsUrl(
-    { require_tld: false, require_protocol: true, protocols: ['http', 'https'] },
-    { message: 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT must be an http(s) URL, e.g. http://localhost:4318/v1/traces' },
-  )
+  @HttpUrlVariable('OTEL_EXPORTER_OTLP_TRACES_ENDPOINT must be an http(s) URL, e.g. http://localhost:4318/v1/traces')
   OTEL_EXPORTER_OTLP_TRACES_ENDPOINT?: string;
+
+  /** Unset means http/json, the only protocol of the exporter (grpc and http/protobuf are refused, not ignored). */
+  @IsOptional()
+  @IsIn(OTLP_PROTOCOLS, {
+    message: 'OTEL_EXPORTER_OTLP_PROTOCOL must be http/json, the only OTLP protocol supported: unset it or set http/json',
+  })
+  OTEL_EXPORTER_OTLP_PROTOCOL?: (typeof OTLP_PROTOCOLS)[number];
+
+  /** As OTEL_EXPORTER_OTLP_PROTOCOL, for traces (it wins over it in the standard). */
+  @IsOptional()
+  @IsIn(OTLP_PROTOCOLS, {
+    message: 'OTEL_EXPORTER_OTLP_TRACES_PROTOCOL must be http/json, the only OTLP protocol supported: unset it or set http/json',
+  })
+  OTEL_EXPORTER_OTLP_TRACES_PROTOCOL?: (typeof OTLP_PROTOCOLS)[number];
 
   @IsIn(SAMPLERS, { message: `OTEL_TRACES_SAMPLER must be one of ${SAMPLERS.join(', ')}` })
   OTEL_TRACES_SAMPLER: SamplerName = 'parentbased_always_on';

@@ -51,6 +51,48 @@ describe('loadServiceConfig', () => {
     expect(error.message).not.toContain('\n');
   });
 
+  it('accepts OTLP endpoints whose host name has an underscore (a Docker Compose service), and refuses what is no http(s) URL', () => {
+    expect(loadServiceConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://otel_collector:4318' }).tracing.otlpTracesUrl).toBe(
+      'http://otel_collector:4318/v1/traces',
+    );
+    expect(
+      loadServiceConfig({ OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'https://otel_collector.internal/v1/traces' }).tracing.otlpTracesUrl,
+    ).toBe('https://otel_collector.internal/v1/traces');
+    for (const value of ['otel-collector:4318', 'ftp://otel-collector:4318', 'not a url', '//otel-collector:4318']) {
+      for (const name of ['OTEL_EXPORTER_OTLP_ENDPOINT', 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT']) {
+        const error = captureError(() => loadServiceConfig({ [name]: value }));
+        expect(error).toBeInstanceOf(ConfigurationError);
+        expect(error.message).toMatch(
+          new RegExp(`^Invalid configuration: ${name} must be an http\\(s\\) URL, e\\.g\\. http://localhost:4318`),
+        );
+        expect(error.message).not.toContain('\n');
+      }
+    }
+  });
+
+  it('accepts OTEL_EXPORTER_OTLP_PROTOCOL and OTEL_EXPORTER_OTLP_TRACES_PROTOCOL only unset or http/json', () => {
+    expect(
+      loadServiceConfig({ OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json', OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: 'http/json' }).tracing,
+    ).toBeDefined();
+    for (const name of ['OTEL_EXPORTER_OTLP_PROTOCOL', 'OTEL_EXPORTER_OTLP_TRACES_PROTOCOL']) {
+      for (const value of ['grpc', 'http/protobuf']) {
+        const error = captureError(() => loadServiceConfig({ OTEL_TRACES_EXPORTER: 'otlp', [name]: value }));
+        expect(error).toBeInstanceOf(ConfigurationError);
+        expect(error.message).toBe(
+          `Invalid configuration: ${name} must be http/json, the only OTLP protocol supported: unset it or set http/json (got '${value}')`,
+        );
+      }
+    }
+  });
+
+  it('turns tracing off with OTEL_SDK_DISABLED=true whatever OTEL_TRACES_EXPORTER says', () => {
+    expect(loadServiceConfig({ OTEL_TRACES_EXPORTER: 'otlp' }).tracing.exporter).toBe('otlp');
+    expect(loadServiceConfig({ OTEL_TRACES_EXPORTER: 'otlp', OTEL_SDK_DISABLED: 'true' }).tracing.exporter).toBe('none');
+    expect(loadServiceConfig({ OTEL_TRACES_EXPORTER: 'console', OTEL_SDK_DISABLED: '1' }).tracing.exporter).toBe('none');
+    expect(loadServiceConfig({ OTEL_TRACES_EXPORTER: 'console', OTEL_SDK_DISABLED: 'false' }).tracing.exporter).toBe('console');
+    expect(() => loadServiceConfig({ OTEL_SDK_DISABLED: 'yes' })).toThrow(/OTEL_SDK_DISABLED must be true or false \(got 'yes'\)/);
+  });
+
   it('treats empty variables as unset', () => {
     expect(loadServiceConfig({ EVENT_STORE_HOST: '', PORT: '' }).eventStore.connection).toBeUndefined();
   });

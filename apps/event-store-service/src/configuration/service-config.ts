@@ -95,7 +95,8 @@ export function loadServiceConfig(environment: NodeJS.ProcessEnv): ServiceConfig
     http: httpSettings(variables),
     logging: { format: variables.LOG_FORMAT, level: variables.LOG_LEVEL },
     tracing: {
-      exporter: variables.OTEL_TRACES_EXPORTER,
+      // OTEL_SDK_DISABLED=true turns tracing off, whatever the exporter (the standard meaning).
+      exporter: variables.OTEL_SDK_DISABLED ? 'none' : variables.OTEL_TRACES_EXPORTER,
       serviceName: variables.OTEL_SERVICE_NAME,
       otlpTracesUrl: otlpTracesUrl(variables.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, variables.OTEL_EXPORTER_OTLP_ENDPOINT),
       sampler: variables.OTEL_TRACES_SAMPLER,

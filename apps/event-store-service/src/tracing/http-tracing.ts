@@ -12,7 +12,8 @@ const requestContexts = new WeakMap<IncomingMessage, Context>();
  * One server span per request (every request: unmatched routes, refusals and event streams too),
  * a child of the caller's `traceparent` when it sends one, named by method and route pattern
  * (never the raw path), with the status; 5xx answers are errors. Ends when the connection is done
- * with the request, as the request log does.
+ * with the request, as the request log does; a request whose connection closed before any answer
+ * was sent has no status but `http.request.aborted`.
  */
 export function traceRequests(fastify: FastifyInstance): void {
   fastify.addHook('onRequest', (request, reply, done) => {
@@ -26,11 +27,16 @@ export function traceRequests(fastify: FastifyInstance): void {
       );
     requestContexts.set(request.raw, trace.setSpan(parent, span));
     reply.raw.once('close', () => {
-      const status = reply.raw.statusCode;
       const route = request.routeOptions.url;
       if (route !== undefined) span.updateName(`${request.method} ${route}`).setAttribute('http.route', route);
-      span.setAttribute('http.response.status_code', status);
-      if (status >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
+      if (!reply.raw.headersSent) {
+        // The connection closed before any answer: no status (Node's default 200 was never sent).
+        span.setAttribute('http.request.aborted', true);
+      } else {
+        const status = reply.raw.statusCode;
+        span.setAttribute('http.response.status_code', status);
+        if (status >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
+      }
       span.end();
     });
     done();

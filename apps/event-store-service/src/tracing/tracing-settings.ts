@@ -18,7 +18,7 @@ export type SamplerName = (typeof SAMPLERS)[number];
 
 /** The service's tracing, from the standard `OTEL_*` variables (docs/tracing.md). */
 export interface TracingSettings {
-  /** OTEL_TRACES_EXPORTER, default `none`: tracing off. */
+  /** OTEL_TRACES_EXPORTER, default `none`: tracing off; `none` too when OTEL_SDK_DISABLED=true. */
   exporter: TracesExporter;
   /** OTEL_SERVICE_NAME, default `event-store-service`. */
   serviceName: string;
