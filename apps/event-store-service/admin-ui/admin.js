@@ -223,7 +223,12 @@ function eventRow(event, version) {
     {},
     h('td', {}, version),
     h('td', {}, event.globalPosition),
-    h('td', {}, h('a', { href: link('event', { id: event.eventId }) }, event.eventType)),
+    h(
+      'td',
+      {},
+      h('a', { href: link('event', { id: event.eventId }) }, event.eventType),
+      event.link ? h('span', { class: 'muted' }, ` (linked: ${event.streamId} @ ${event.streamVersion})`) : null,
+    ),
     h('td', { class: 'hide-narrow' }, (event.tags ?? []).join(', ')),
     h('td', { class: 'hide-narrow' }, when(event.createdAt)),
     h('td', {}, h('details', {}, h('summary', {}, 'data'), json(event.data))),
