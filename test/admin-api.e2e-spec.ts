@@ -40,6 +40,26 @@ describe('the routes the admin console uses', () => {
     expect((await request(t.http).get(`/events/${eventId}`)).status).toBe(401);
   });
 
+  it('GET /events/{id} hides what stream reads hide: events of a soft-deleted stream, events past the retention', async () => {
+    const auth = { Authorization: `Bearer ${ADMIN}` };
+    const ids = [randomUUID(), randomUUID()];
+    const events = ids.map((eventId, n) => ({ eventId, eventType: 'Kept', data: { n } }));
+    expect((await request(t.http).post('/streams/trimmed-1/events').set(auth).send({ expectedVersion: 'no_stream', events })).status).toBe(
+      201,
+    );
+    expect((await request(t.http).put('/streams/trimmed-1/metadata').set(auth).send({ $truncateBefore: 2 })).status).toBe(200);
+    expect((await request(t.http).get(`/events/${ids[0]}`).set(auth)).status).toBe(404);
+    expect((await request(t.http).get(`/events/${ids[1]}`).set(auth)).status).toBe(200);
+
+    const gone = randomUUID();
+    const body = { expectedVersion: 'no_stream', events: [{ eventId: gone, eventType: 'Gone', data: {} }] };
+    expect((await request(t.http).post('/streams/deleted-1/events').set(auth).send(body)).status).toBe(201);
+    expect((await request(t.http).delete('/streams/deleted-1').set(auth)).status).toBe(204);
+    const answer = await request(t.http).get(`/events/${gone}`).set(auth);
+    expect(answer.status).toBe(404);
+    expect(answer.body.code).toBe('EVENT_NOT_FOUND');
+  });
+
   it("GET /session tells the token's role, refuses an unknown token, and is admin without access control", async () => {
     expect((await request(t.http).get('/session').set('Authorization', `Bearer ${READ}`)).body).toEqual({
       role: 'read',

@@ -39,6 +39,8 @@ const CONTRACT: Record<string, string[]> = {
   '/streams/{streamId}/events': ['post', 'get'],
   '/streams/{streamId}/links': ['post'],
   '/append': ['post'],
+  '/events/{eventId}': ['get'],
+  '/session': ['get'],
   '/streams/{streamId}': ['get', 'head', 'delete'],
   '/streams/{streamId}/metadata': ['get', 'put'],
   '/streams': ['get'],

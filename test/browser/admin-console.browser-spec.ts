@@ -82,6 +82,17 @@ describe('the admin console in Chromium', () => {
     expect(answer.text).not.toMatch(/<script(?![^>]*\bsrc=)[^>]*>/);
     expect(answer.text).not.toMatch(/\son[a-z]+=/i);
     expect((await request(t.http).get('/admin')).text).toBe(answer.text);
+    for (const path of ['/admin/admin.js', '/admin/admin.css', '/admin/no-such-file.js', '/admin/..%2fsrc%2fmain.ts']) {
+      const other = await request(t.http).get(path);
+      expect({ path, csp: other.headers['content-security-policy'], nosniff: other.headers['x-content-type-options'] }).toEqual({
+        path,
+        csp,
+        nosniff: 'nosniff',
+      });
+      if (path.includes('no-such') || path.includes('..')) expect([403, 404]).toContain(other.status);
+    }
+    expect(csp).toContain("frame-ancestors 'none'");
+    expect(csp).toContain("default-src 'none'");
   });
 
   it('signs in with a read token, browses to a stream and an event, offers no actions, and a forged admin call is refused', async () => {
@@ -162,12 +173,19 @@ describe('the admin console in Chromium', () => {
     await signIn(page, ADMIN);
     await page.getByRole('link', { name: 'Subscriptions' }).click();
     await page.getByRole('link', { name: 'flaky', exact: true }).click();
-    const failures = page
-      .getByRole('table', { name: 'Failed and dead deliveries' })
-      .or(page.getByRole('table', { name: 'Failed deliveries' }));
+    const failures = page.getByRole('table', { name: 'Failed deliveries' });
     await failures.waitFor();
     expect(await failures.textContent()).toContain('answered 500');
     await shot(page, 'subscription');
+
+    // A checkpoint that is not a number is refused in the page, before any confirmation or call.
+    const resets: string[] = [];
+    page.on('request', (sent) => void (sent.url().endsWith('/reset') && resets.push(sent.url())));
+    await page.getByLabel('Checkpoint').fill('');
+    await page.getByRole('button', { name: 'Reset checkpoint' }).click();
+    await page.getByText('The checkpoint must be an integer of 0 or more.').waitFor();
+    expect(await page.getByRole('dialog').isVisible()).toBe(false);
+    expect(resets).toEqual([]);
 
     failing = false;
     await page.getByRole('button', { name: 'Replay failed deliveries' }).focus();

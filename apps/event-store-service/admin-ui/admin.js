@@ -7,7 +7,9 @@ const PAGE = 25;
 const TAIL_KEPT = 200;
 
 const session = { token: sessionStorage.getItem(TOKEN_KEY), role: null, accessControl: true };
-let stopCurrent = () => {};
+/** The page being shown: navigating away aborts its requests (and its live tail), so a late answer never replaces a newer page. */
+let routeController = new AbortController();
+let generation = 0;
 
 /** An element: `h('a', { href: '#/x', class: 'y' }, 'text', child)`; `on*` attributes are listeners. */
 function h(tag, attributes = {}, ...children) {
@@ -37,15 +39,17 @@ class ApiError extends Error {
   }
 }
 
-/** Calls the API with the session's token; JSON in and out. */
-async function api(path, { method = 'GET', body, accept = 'application/json' } = {}) {
+/** Calls the API with the session's token; JSON in and out. `alsoOk`: statuses whose body is an answer too. */
+async function api(path, { method = 'GET', body, accept = 'application/json', alsoOk = [] } = {}) {
   const headers = { Accept: accept };
   if (session.token) headers.Authorization = `Bearer ${session.token}`;
   if (body !== undefined) headers['Content-Type'] = 'application/json';
-  const response = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  const init = { method, headers, body: body === undefined ? undefined : JSON.stringify(body), signal: routeController.signal };
+  const response = await fetch(path, init);
   const text = await response.text();
   const parsed = text !== '' && response.headers.get('content-type')?.includes('json') ? JSON.parse(text) : text;
-  if (!response.ok) throw new ApiError(response.status, typeof parsed === 'object' ? parsed : undefined);
+  if (!response.ok && !alsoOk.includes(response.status))
+    throw new ApiError(response.status, typeof parsed === 'object' ? parsed : undefined);
   return parsed;
 }
 
@@ -129,8 +133,10 @@ async function signIn(event, token) {
   try {
     await loadSession();
     sessionStorage.setItem(TOKEN_KEY, session.token);
-    location.hash = '#/streams';
-    route();
+    // Where the user was going (a deep link), else the streams; one render either way.
+    const target = VIEWS[currentPath()] ? location.hash : '#/streams';
+    if (location.hash === target) void route();
+    else location.hash = target;
   } catch (error) {
     session.token = null;
     signInView(errorLine(error));
@@ -146,14 +152,15 @@ async function loadSession() {
   document.getElementById('who').textContent = answer.accessControl ? `role: ${answer.role}` : 'access control off';
 }
 
-function signOut() {
+function signOut(message) {
   sessionStorage.removeItem(TOKEN_KEY);
   Object.assign(session, { token: null, role: null });
   document.getElementById('nav').hidden = true;
   document.getElementById('sign-out').hidden = true;
   document.getElementById('who').textContent = '';
-  location.hash = '#/';
-  signInView();
+  routeController.abort();
+  history.replaceState(null, '', '#/');
+  signInView(message);
 }
 
 // ---- streams
@@ -194,7 +201,9 @@ async function streamView(params) {
   const id = params.get('id');
   const fromVersion = Number(params.get('from') ?? 1);
   const info = await api(`/streams/${enc(id)}`);
-  const page = await api(`/streams/${enc(id)}/events?direction=forward&fromVersion=${fromVersion}&limit=${PAGE}`);
+  const page = info.deleted
+    ? { events: [], nextFromVersion: null } // a soft-deleted stream reads as STREAM_DELETED
+    : await api(`/streams/${enc(id)}/events?direction=forward&fromVersion=${fromVersion}&limit=${PAGE}`);
   const rows = page.events.map((event) => eventRow(event, event.link?.streamVersion ?? event.streamVersion));
   const facts = h(
     'dl',
@@ -274,10 +283,10 @@ async function eventView(params) {
 
 async function tailView() {
   const rows = h('tbody', {});
-  const status = h('p', { class: 'muted', role: 'status' }, 'Connecting…');
-  const controller = new AbortController();
-  stopCurrent = () => controller.abort();
-  const stop = h('button', { type: 'button', onclick: () => (controller.abort(), (status.textContent = 'Stopped.')) }, 'Stop');
+  const status = h('p', { class: 'muted', role: 'status', id: 'tail-status' }, 'Connecting…');
+  const { signal } = routeController;
+  const stop = h('button', { type: 'button', onclick: () => (routeController.abort(), (status.textContent = 'Stopped.')) }, 'Stop');
+  delete main().dataset.live;
   show(
     'Live tail of $all',
     h('p', {}, 'New events as they are appended, newest first.'),
@@ -302,47 +311,74 @@ async function tailView() {
       ),
     ),
   );
-  try {
-    for await (const event of liveEvents('/all/subscribe?fromPosition=end', controller.signal)) {
-      status.textContent = 'Live.';
-      rows.prepend(
-        h(
-          'tr',
-          {},
-          h('td', {}, event.globalPosition),
-          h('td', {}, h('a', { href: link('stream', { id: event.streamId, from: event.streamVersion }) }, event.streamId)),
-          h('td', {}, h('a', { href: link('event', { id: event.eventId }) }, event.eventType)),
-          h('td', {}, when(event.createdAt)),
-        ),
-      );
-      while (rows.children.length > TAIL_KEPT) rows.lastElementChild.remove();
+  // Until stopped: a stream the server ends (a restart, a proxy's timeout) is opened again after the last event seen.
+  let after = 'end';
+  const opened = () => {
+    status.textContent = 'Live.';
+    main().dataset.live = 'open';
+  };
+  while (!signal.aborted) {
+    try {
+      for await (const event of liveEvents(`/all/subscribe?fromPosition=${after}`, signal, opened)) {
+        after = String(event.globalPosition);
+        rows.prepend(tailRow(event));
+        while (rows.children.length > TAIL_KEPT) rows.lastElementChild.remove();
+      }
+      if (signal.aborted) return;
+      status.textContent = 'The stream ended; reconnecting…';
+    } catch (error) {
+      if (signal.aborted) return;
+      status.textContent = `${error instanceof ApiError ? `${error.code}: ` : ''}${error.message}; reconnecting…`;
     }
-  } catch (error) {
-    if (!controller.signal.aborted) status.replaceWith(errorLine(error));
+    delete main().dataset.live;
+    await new Promise((resolve) => setTimeout(resolve, 1000));
   }
+}
+
+function tailRow(event) {
+  return h(
+    'tr',
+    {},
+    h('td', {}, event.globalPosition),
+    h('td', {}, h('a', { href: link('stream', { id: event.streamId, from: event.streamVersion }) }, event.streamId)),
+    h('td', {}, h('a', { href: link('event', { id: event.eventId }) }, event.eventType)),
+    h('td', {}, when(event.createdAt)),
+  );
 }
 
 /**
  * The events of a Server-Sent Events route, read with fetch (EventSource cannot send the token).
- * Yields each `data` of a message without an `event:` name; a `close` event ends it with its reason.
+ * Yields each `data` of a message without an `event:` name; `onOpen` once the stream is open; a
+ * `close` event ends it with its reason; returns when the server ends the stream.
  */
-async function* liveEvents(path, signal) {
-  const response = await fetch(path, { headers: { Accept: 'text/event-stream', Authorization: `Bearer ${session.token ?? ''}` }, signal });
+async function* liveEvents(path, signal, onOpen) {
+  const headers = { Accept: 'text/event-stream' };
+  if (session.token) headers.Authorization = `Bearer ${session.token}`;
+  const response = await fetch(path, { headers, signal });
   if (!response.ok) throw new ApiError(response.status, await response.json().catch(() => undefined));
+  onOpen();
   const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
   let buffer = '';
-  document.getElementById('main').dataset.live = 'open';
   for (;;) {
     const { value, done } = await reader.read();
     if (done) return;
-    buffer += value;
+    buffer += value.replace(/\r\n?/g, '\n'); // any of the line endings SSE allows
     let end;
     while ((end = buffer.indexOf('\n\n')) >= 0) {
       const message = parseMessage(buffer.slice(0, end));
       buffer = buffer.slice(end + 2);
-      if (message.event === 'close') throw new Error(`The stream ended: ${message.data}`);
+      if (message.event === 'close') throw new Error(`The server ended the stream (${closeReason(message.data)})`);
       if (message.data !== undefined && message.event === undefined) yield JSON.parse(message.data);
     }
+  }
+}
+
+function closeReason(data) {
+  try {
+    const reason = JSON.parse(data);
+    return `${reason.code}: ${reason.message}`;
+  } catch {
+    return String(data);
   }
 }
 
@@ -422,7 +458,7 @@ async function subscriptionView(params) {
 
 /** The admin's buttons: replay, reset, delete, each confirmed first. */
 function subscriptionActions(s) {
-  const position = h('input', { id: 'reset-position', type: 'number', min: 0, value: 0, inputmode: 'numeric' });
+  const position = h('input', { id: 'reset-position', type: 'text', value: '0', inputmode: 'numeric', pattern: '[0-9]+' });
   const result = h('p', { role: 'status', id: 'action-result' });
   const act = async (question, button, run) => {
     if (!(await confirmAction(question, button))) return;
@@ -432,17 +468,29 @@ function subscriptionActions(s) {
       result.replaceChildren(errorLine(error));
     }
   };
+  // The page again a moment later (the worker delivers within a second), if it is still the one shown.
+  const refreshSoon = () => {
+    const here = location.hash;
+    setTimeout(() => location.hash === here && void route(), 1500);
+  };
   const replay = () =>
     act(`Deliver the failed and dead deliveries of ${s.name} again now?`, 'Replay', async () => {
       const { replayed } = await api(`/subscriptions/${enc(s.name)}/failed/replay`, { method: 'POST' });
-      setTimeout(() => route(), 1500);
+      refreshSoon();
       return `${replayed} deliveries made due now.`;
     });
-  const reset = () =>
-    act(`Move the checkpoint of ${s.name} to ${position.value}? Delivery resumes after it.`, 'Reset', async () => {
-      await api(`/subscriptions/${enc(s.name)}/reset`, { method: 'POST', body: { position: Number(position.value) } });
-      return `Checkpoint moved to ${position.value}.`;
+  const reset = () => {
+    if (!/^\d+$/.test(position.value.trim())) {
+      result.replaceChildren(errorLine('The checkpoint must be an integer of 0 or more.'));
+      return position.focus();
+    }
+    const to = Number(position.value.trim());
+    return act(`Move the checkpoint of ${s.name} to ${to}? Delivery resumes after it.`, 'Reset', async () => {
+      await api(`/subscriptions/${enc(s.name)}/reset`, { method: 'POST', body: { position: to } });
+      refreshSoon();
+      return `Checkpoint moved to ${to}.`;
     });
+  };
   const remove = () =>
     act(`Delete the subscription ${s.name}? Its checkpoint and failed deliveries are removed.`, 'Delete', async () => {
       await api(`/subscriptions/${enc(s.name)}`, { method: 'DELETE' });
@@ -476,7 +524,7 @@ const METRICS = [
 ];
 
 async function healthView() {
-  const health = await fetch('/health', { headers: { Authorization: `Bearer ${session.token ?? ''}` } }).then((r) => r.json());
+  const health = await api('/health', { alsoOk: [503] }); // 503: a check is down, and the body says which
   const checks = { ...health.info, ...health.error };
   const rows = Object.entries(checks).map(([key, value]) =>
     h(
@@ -530,40 +578,42 @@ function go(view, params) {
   location.hash = link(view, params);
 }
 
+function currentPath() {
+  return location.hash.replace(/^#\/?/, '').split('?')[0];
+}
+
 async function route() {
-  stopCurrent();
-  stopCurrent = () => {};
+  routeController.abort();
+  routeController = new AbortController();
+  const mine = ++generation;
   if (session.role === null) {
-    if (session.token === null) {
-      // With access control off, no token is needed: try without one.
-      try {
-        await loadSession();
-      } catch {
-        return signInView();
-      }
-    } else {
-      try {
-        await loadSession();
-      } catch (error) {
-        sessionStorage.removeItem(TOKEN_KEY);
-        session.token = null;
-        return signInView(errorLine(error));
-      }
+    try {
+      // With access control off, no token is needed: this answers without one.
+      await loadSession();
+    } catch (error) {
+      if (mine !== generation) return;
+      const hadToken = session.token !== null;
+      sessionStorage.removeItem(TOKEN_KEY);
+      session.token = null;
+      return signInView(hadToken ? errorLine(error) : undefined);
     }
   }
-  const [path, search = ''] = location.hash.replace(/^#\/?/, '').split('?');
+  const path = currentPath();
+  const search = location.hash.split('?')[1] ?? '';
   const view = VIEWS[path] ?? streamsView;
   for (const anchor of document.querySelectorAll('#nav a')) {
-    anchor.toggleAttribute('aria-current', anchor.getAttribute('href') === `#/${path}`);
-    if (anchor.hasAttribute('aria-current')) anchor.setAttribute('aria-current', 'page');
+    if (anchor.getAttribute('href') === `#/${path}`) anchor.setAttribute('aria-current', 'page');
+    else anchor.removeAttribute('aria-current');
   }
   try {
     await view(new URLSearchParams(search));
   } catch (error) {
+    if (mine !== generation || error?.name === 'AbortError') return; // another page is shown now
+    if (error instanceof ApiError && error.status === 401) return signOut(errorLine(error)); // the token is no longer valid
     show('Something went wrong', errorLine(error));
   }
 }
 
-document.getElementById('sign-out').addEventListener('click', signOut);
+document.getElementById('sign-out').addEventListener('click', () => signOut());
 window.addEventListener('hashchange', () => void route());
 void route();

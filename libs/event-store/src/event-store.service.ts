@@ -14,6 +14,7 @@ import type { RestampOptions, RestampResult } from './operations/restamp-result.
 import { RestampOperation } from './operations/restamp.operation.js';
 import { VerifyOperation } from './operations/verify.operation.js';
 import type { VerifyOptions, VerifyResult } from './operations/verify-options.js';
+import { StreamDeletedError } from './errors/stream-deleted.error.js';
 import { StreamNotFoundError } from './errors/stream-not-found.error.js';
 import { EventSerializer } from './serialization/event-serializer.js';
 import { traced } from './tracing/store-tracer.js';
@@ -343,8 +344,9 @@ export class EventStore {
   }
 
   /**
-   * One event by its id, wherever it is stored, typed as reads are; `undefined` when no event has
-   * that id (never stored, or hard-deleted). `INVALID_ARGUMENT` for an id that is not a UUID.
+   * One event by its id, in its own stream, as a read of that stream shows it; `undefined` when no
+   * read shows it: never stored, hard-deleted, of a soft-deleted stream, or past its stream's
+   * retention. `INVALID_ARGUMENT` for an id that is not a UUID.
    *
    * @example
    * const event = await store.readEvent('0b6a7c3e-58f4-4b9e-9c1e-2f0b7f6f3a11');
@@ -352,7 +354,16 @@ export class EventStore {
   async readEvent<T extends object = JsonObject>(eventId: string): Promise<RecordedEvent<T> | undefined> {
     const id = optionalUuid(eventId, 'eventId');
     if (id === null) throw new InvalidArgumentError('eventId must be a UUID', { eventId: null });
-    return (await this.reader.readEvent(id)) as unknown as RecordedEvent<T> | undefined;
+    const stored = await this.reader.readEvent(id);
+    if (stored === undefined) return undefined;
+    // Read through its stream, so that its rules apply: soft deletion, retention.
+    const [shown] = await this.reader
+      .readStream(stored.streamId, 'forward', { fromVersion: stored.streamVersion, maxCount: 1 })
+      .catch((error: unknown) => {
+        if (error instanceof StreamDeletedError || error instanceof StreamNotFoundError) return [];
+        throw error;
+      });
+    return shown?.eventId === stored.eventId ? (shown as unknown as RecordedEvent<T>) : undefined;
   }
 
   /** The stream's version, timestamps, deletion flag and metadata; `STREAM_NOT_FOUND` if none. */

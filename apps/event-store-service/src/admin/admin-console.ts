@@ -1,6 +1,6 @@
 import fastifyStatic from '@fastify/static';
 import type { FastifyInstance } from 'fastify';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -31,18 +31,25 @@ export const ADMIN_CSP = [
  * enters, so the API's roles apply to it as to any client.
  */
 export function serveAdminConsole(fastify: FastifyInstance): void {
-  void fastify.register(fastifyStatic, {
-    root: ADMIN_ASSETS,
-    prefix: '/admin/',
-    decorateReply: false,
-    setHeaders: (response) => {
-      response.headers(SECURITY_HEADERS);
-    },
+  // Every answer under /admin, a 404 of a missing file included.
+  fastify.addHook('onSend', (request, reply, payload, done) => {
+    const path = request.url.split('?', 1)[0]!;
+    if (path === '/admin' || path.startsWith('/admin/')) void reply.headers(SECURITY_HEADERS);
+    done(null, payload);
   });
+  const index = join(ADMIN_ASSETS, 'index.html');
+  if (!existsSync(index)) {
+    // A build that left the console's files out (tsc alone): the service runs, the console says why not.
+    fastify.get('/admin', (_request, reply) => reply.code(503).type('text/plain; charset=utf-8').send(NOT_BUILT));
+    return;
+  }
+  void fastify.register(fastifyStatic, { root: ADMIN_ASSETS, prefix: '/admin/', decorateReply: false, dotfiles: 'deny' });
   // The page itself at `/admin` (and `/admin/`: the router ignores the trailing slash).
-  const page = readFileSync(join(ADMIN_ASSETS, 'index.html'));
-  fastify.get('/admin', (_request, reply) => reply.headers(SECURITY_HEADERS).type('text/html; charset=utf-8').send(page));
+  const page = readFileSync(index);
+  fastify.get('/admin', (_request, reply) => reply.type('text/html; charset=utf-8').send(page));
 }
+
+const NOT_BUILT = `The admin console's files are missing from ${ADMIN_ASSETS}: build the service with npm run build`;
 
 const SECURITY_HEADERS = {
   'Content-Security-Policy': ADMIN_CSP,
