@@ -51,7 +51,7 @@ import type {
 import { EventNotifier } from './subscriptions/event-notifier.js';
 import { SubscriptionManager } from './subscriptions/subscription-manager.js';
 import type { StoreTransaction } from './transactions/store-transaction.js';
-import { toStreamWrites } from './transactions/stream-writes.js';
+import { toStreamWrites, withEventRecords } from './transactions/stream-writes.js';
 import { TransactionRunner, type TransactionOptions } from './transactions/transaction-runner.js';
 import type { EventHandler, Subscription, SubscriptionOptions } from './subscriptions/subscription-options.js';
 import type { RetryReport } from './types/retry-report.js';
@@ -167,7 +167,7 @@ export class EventStore {
       await this.vault.sealWrites(writes, undefined, timeoutMs);
       const records = writes.flatMap((write) => write.events ?? []);
       const results = await appendAllowingResentTrace(records, tracedOptions !== options, this.storedEvent, (sent) =>
-        this.events.appendToStreams(withRecords(writes, sent), condition, timeoutMs),
+        this.events.appendToStreams(withEventRecords(writes, sent), condition, timeoutMs),
       );
       const written = writes.flatMap((write) =>
         (write.events ?? []).map((record) => ({ streamId: write.streamId, eventType: record.event_type })),
@@ -720,10 +720,4 @@ export class EventStore {
   private expected(expectedVersion: ExpectedVersion): ExpectedVersionCheck {
     return { code: expectedVersionCode(expectedVersion), label: expectedVersion };
   }
-}
-
-/** `writes` with their events replaced, in order, by `records` (as many as they hold). */
-function withRecords(writes: StreamWrite[], records: NewEventRecord[]): StreamWrite[] {
-  let next = 0;
-  return writes.map((write) => (write.events === undefined ? write : { ...write, events: write.events.map(() => records[next++]!) }));
 }

@@ -224,6 +224,30 @@ describe('traces (OpenTelemetry)', () => {
       expect(delivery.spanContext().traceId).not.toBe(subscriberTrace);
     });
 
+    it('takes a re-send inside store.transaction as a re-send too', async () => {
+      const events = someEvents(2).map((event) => ({ ...event, eventId: randomUUID() }));
+      const entries = [
+        {
+          streamId: 'tx-resend-2',
+          expectedVersion: ExpectedVersion.NoStream,
+          events: someEvents(1).map((e) => ({ ...e, eventId: randomUUID() })),
+        },
+      ];
+      const first = await t.store.transaction(async (tx) => [
+        await tx.appendToStream('tx-resend-1', ExpectedVersion.NoStream, events),
+        await tx.appendToStreams(entries),
+      ]);
+      const again = await t.store.transaction(async (tx) => [
+        await tx.appendToStream('tx-resend-1', ExpectedVersion.NoStream, events),
+        await tx.appendToStreams(entries),
+      ]);
+      expect(again).toEqual(first);
+      expect(await t.store.readStreamForward('tx-resend-1')).toHaveLength(2);
+      await expect(
+        t.store.transaction((tx) => tx.appendToStream('tx-resend-1', ExpectedVersion.NoStream, [{ ...events[0]!, data: { other: true } }])),
+      ).rejects.toMatchObject({ code: 'DUPLICATE_EVENT' });
+    });
+
     it("continues the caller's trace inside store.transaction", async () => {
       const traceId = await test.startActiveSpan('request', async (request) => {
         await t.store.transaction(async (tx) => {

@@ -27,6 +27,20 @@ export async function appendAllowingResentTrace<T>(
   }
 }
 
+/**
+ * For an append inside a transaction, where a failed statement ends the transaction and no second
+ * try is possible: the records as a re-send must carry them, when their events are stored already
+ * (each one's `$traceparent` as stored), else as they are. One lookup for an append of new events.
+ */
+export async function beforeTracedAppendInTransaction(
+  records: NewEventRecord[],
+  traced: boolean,
+  stored: (eventId: string) => Promise<RecordedEvent | undefined>,
+): Promise<NewEventRecord[]> {
+  if (!traced) return records;
+  return (await withStoredTrace(records, stored)) ?? records;
+}
+
 /** `records` with each one's `$traceparent` as its stored event has it (none if it has none); `undefined` if one is not stored. */
 async function withStoredTrace(
   records: NewEventRecord[],

@@ -3,10 +3,10 @@ import { EventStoreError } from '../errors/event-store.error.js';
 import { InvalidArgumentError } from '../errors/invalid-argument.error.js';
 import type { EventSerializer } from '../serialization/event-serializer.js';
 import type { DatabaseSession } from '../storage/database-executor.js';
-import type { EventsRepository } from '../storage/events.repository.js';
+import type { EventsRepository, StreamWrite } from '../storage/events.repository.js';
 import type { Touched } from '../subscriptions/wake-hints.js';
 import type { AppendOptions, AppendResult, MultiStreamAppendResult, StreamAppend } from '../types/append-result.js';
-import type { EventData } from '../types/event-data.js';
+import type { EventData, RecordedEvent } from '../types/event-data.js';
 import type { ExpectedVersion } from '../types/expected-version.js';
 import { expectedVersionCode } from '../validation/expected-version.validation.js';
 import { optionalInteger } from '../validation/paging.validation.js';
@@ -16,8 +16,9 @@ import { AllOrderConflict } from './all-order-conflict.js';
 import { laterCommittedStreamsSql, lockStreamsSql, type LaterCommittedRow } from './all-order.sql.js';
 import type { StoreQueryResult, StoreTransaction } from './store-transaction.js';
 import { traced } from '../tracing/store-tracer.js';
+import { beforeTracedAppendInTransaction } from '../tracing/resent-trace.js';
 import { appendAttributes, multiAppendAttributes, recordAppended, SpanNames, withTraceMetadata } from '../tracing/store-spans.js';
-import { toStreamWrites } from './stream-writes.js';
+import { toStreamWrites, withEventRecords } from './stream-writes.js';
 
 /** What a transaction needs of the store to append: made once by the runner. */
 export interface TransactionParts {
@@ -87,10 +88,12 @@ export class SessionTransaction implements StoreTransaction {
     const count = Array.isArray(events) ? events.length : 0;
     return traced(SpanNames.append, appendAttributes(streamId, expectedVersion, count), async (span) => {
       const expected = expectedVersionCode(expectedVersion);
-      const records = this.parts.serializer.toRecords(events, this.parts.maxAppendEvents, withTraceMetadata(options, span), streamId);
+      const tracedOptions = withTraceMetadata(options, span);
+      const serialized = this.parts.serializer.toRecords(events, this.parts.maxAppendEvents, tracedOptions, streamId);
       optionalInteger(options.timeoutMs, 'timeoutMs', 1);
       const condition = conditionRecord(options.condition);
       const started = performance.now();
+      const records = await beforeTracedAppendInTransaction(serialized, tracedOptions !== options, this.storedEvent);
       const write = { streamId, expected, expectedLabel: expectedVersion, events: records };
       await this.statement(() => this.parts.vault.seal(records, this.session));
       const result = await this.statement(() => this.parts.events.appendOn(this.session, write, condition));
@@ -103,7 +106,9 @@ export class SessionTransaction implements StoreTransaction {
   async appendToStreams(streams: ReadonlyArray<StreamAppend>, options: AppendOptions = {}): Promise<MultiStreamAppendResult> {
     this.assertOpen();
     return traced(SpanNames.append, multiAppendAttributes(streams), async (span) => {
-      const writes = toStreamWrites(streams, withTraceMetadata(options, span), this.parts.serializer, this.parts.maxAppendEvents);
+      const tracedOptions = withTraceMetadata(options, span);
+      const serialized = toStreamWrites(streams, tracedOptions, this.parts.serializer, this.parts.maxAppendEvents);
+      const writes = await this.asResent(serialized, tracedOptions !== options);
       optionalInteger(options.timeoutMs, 'timeoutMs', 1);
       const condition = conditionRecord(options.condition);
       const started = performance.now();
@@ -115,6 +120,20 @@ export class SessionTransaction implements StoreTransaction {
       );
       return { streams: results };
     });
+  }
+
+  /** A stored event by id, as committed (for {@link beforeTracedAppendInTransaction}). */
+  private readonly storedEvent = (eventId: string): Promise<RecordedEvent | undefined> => this.parts.events.readEvent(eventId);
+
+  /** `writes` with their events as {@link beforeTracedAppendInTransaction} gives them. */
+  private async asResent(writes: StreamWrite[], traced: boolean): Promise<StreamWrite[]> {
+    if (!traced) return writes;
+    const records = await beforeTracedAppendInTransaction(
+      writes.flatMap((write) => write.events ?? []),
+      traced,
+      this.storedEvent,
+    );
+    return withEventRecords(writes, records);
   }
 
   /** Whether `error` is a statement's failure as the database reported it (not the work's own). */

@@ -2,7 +2,7 @@ import { InvalidArgumentError } from '../errors/invalid-argument.error.js';
 import type { EventSerializer } from '../serialization/event-serializer.js';
 import type { StreamWrite } from '../storage/events.repository.js';
 import type { AppendOptions, StreamAppend } from '../types/append-result.js';
-import { refuseRepeatedIds } from '../validation/event-data.validation.js';
+import { refuseRepeatedIds, type NewEventRecord } from '../validation/event-data.validation.js';
 import { expectedVersionCode } from '../validation/expected-version.validation.js';
 import { assertStreamId } from '../validation/stream-id.validation.js';
 import { MAX_STREAMS_PER_APPEND } from '../validation/tags.validation.js';
@@ -51,4 +51,10 @@ export function toStreamWrites(
   }
   refuseRepeatedIds(writes.flatMap((write) => write.events ?? []));
   return writes;
+}
+
+/** `writes` with their events replaced, in order, by `records` (as many as they hold). */
+export function withEventRecords(writes: StreamWrite[], records: NewEventRecord[]): StreamWrite[] {
+  let next = 0;
+  return writes.map((write) => (write.events === undefined ? write : { ...write, events: write.events.map(() => records[next++]!) }));
 }
