@@ -19,7 +19,7 @@ import { StreamNotFoundError } from './errors/stream-not-found.error.js';
 import { EventSerializer } from './serialization/event-serializer.js';
 import { traced } from './tracing/store-tracer.js';
 import { appendAllowingResentTrace } from './tracing/resent-trace.js';
-import { optionalUuid, type NewEventRecord } from './validation/event-data.validation.js';
+import { optionalUuid } from './validation/event-data.validation.js';
 import {
   appendAttributes,
   multiAppendAttributes,
