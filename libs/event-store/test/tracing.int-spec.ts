@@ -1,4 +1,4 @@
-import { context, propagation, SpanStatusCode, trace } from '@opentelemetry/api';
+import { context, createTraceState, propagation, ROOT_CONTEXT, SpanStatusCode, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { InMemorySpanExporter, SimpleSpanProcessor, TracerProvider, type ReadableSpan } from '@opentelemetry/sdk-trace';
@@ -246,6 +246,36 @@ describe('traces (OpenTelemetry)', () => {
       await expect(
         t.store.transaction((tx) => tx.appendToStream('tx-resend-1', ExpectedVersion.NoStream, [{ ...events[0]!, data: { other: true } }])),
       ).rejects.toMatchObject({ code: 'DUPLICATE_EVENT' });
+    });
+
+    it('stores no trace context from a span that is not recorded (a caller whose trace is sampled out)', async () => {
+      const notSampled = { traceId: '4bf92f3577b34da6a3ce929d0e0e4736', spanId: '00f067aa0ba902b7', traceFlags: 0, isRemote: true };
+      await context.with(trace.setSpanContext(ROOT_CONTEXT, notSampled), () =>
+        t.store.appendToStream('unsampled-1', ExpectedVersion.NoStream, someEvents(1)),
+      );
+      expect((await t.store.readStreamForward('unsampled-1'))[0]!.metadata).toEqual({});
+    });
+
+    it("stores no tracestate: an event's own $traceparent is never paired with another trace's state", async () => {
+      const own = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
+      const caller = {
+        traceId: '4bf92f3577b34da6a3ce929d0e0e4736',
+        spanId: '00f067aa0ba902b7',
+        traceFlags: 1,
+        isRemote: true,
+        traceState: createTraceState('vendor=abc'),
+      };
+      await context.with(trace.setSpanContext(ROOT_CONTEXT, caller), () =>
+        t.store.appendToStream('state-1', ExpectedVersion.NoStream, [{ eventType: 'E', data: {}, metadata: { $traceparent: own } }]),
+      );
+      expect((await t.store.readStreamForward('state-1'))[0]!.metadata).toEqual({ $traceparent: own });
+    });
+
+    it('refuses a malformed appendToStreams entry as INVALID_ARGUMENT, span attributes read before validation notwithstanding', async () => {
+      await expect(t.store.appendToStreams([null as never])).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+      await expect(t.store.transaction((tx) => tx.appendToStreams([undefined as never]))).rejects.toMatchObject({
+        code: 'INVALID_ARGUMENT',
+      });
     });
 
     it("continues the caller's trace inside store.transaction", async () => {
