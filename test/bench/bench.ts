@@ -10,7 +10,8 @@
  * started in data/bench-postgres. BENCH_SECONDS sets the length of each measurement (default 3).
  * BENCH_SERVICE_MAIN runs another build of the service (default dist/apps/event-store-service/src/main.js).
  * BENCH_TAG_EVENTS sizes the store the tag-filtered read is measured on (default 1,000,000).
- * BENCH_ONLY=http runs only the HTTP section, BENCH_ONLY=streams only the consistency-across-streams one,
+ * BENCH_ONLY=appends runs only the append workloads (new and existing streams beside a plain INSERT),
+ * BENCH_ONLY=http only the HTTP section, BENCH_ONLY=streams only the consistency-across-streams one,
  * BENCH_ONLY=sourcing only the event-sourcing one (projections and aggregates), BENCH_ONLY=tracing only
  * appends with tracing off and on, BENCH_ONLY=operations
  * only export and import beside raw COPY (BENCH_EXPORT_EVENTS sizes its larger store, default 1,000,000).
@@ -42,6 +43,7 @@ import {
   renderSourcingReport,
   renderSubscriptionReport,
   renderTracingReport,
+  renderAppendWorkloads,
   type CatchUpPair,
   type HttpScenarioResult,
   type RunInfo,
@@ -66,6 +68,7 @@ import {
 } from './sourcing-scenarios.js';
 import { measureOperations, renderOperationsReport } from './operations-scenarios.js';
 import { measureTracing, measureTracingOff, TRACING_WRITERS } from './tracing-scenarios.js';
+import { APPEND_ROUNDS, measureAppendWorkloads } from './append-scenarios.js';
 import { measureCatchUp, measureIdleSubscriptions, measureLatency, measureMemory, seedBacklog } from './subscription-scenarios.js';
 import {
   appendEvents,
@@ -80,7 +83,7 @@ import {
 } from './scenarios.js';
 import { ConditionalStoreTarget, RawTarget, StoreTarget, TypedStoreTarget } from './targets.js';
 
-const STEPS = 30;
+const STEPS = 31;
 /** Concurrent writers of the multi-stream scenario. */
 const MULTI_WRITERS = 8;
 /** Concurrent readers of the tag-filtered read. */
@@ -122,6 +125,11 @@ async function main(): Promise<void> {
     }
     if (only === undefined || only === 'sourcing') {
       process.stdout.write(await runSourcingScenarios(environment, context));
+    }
+    if (only === undefined || only === 'appends') {
+      progress(`[${STEPS - 3}/${STEPS}] append workloads: new and existing streams, 1 and 32 writers, beside a plain INSERT...`);
+      const rows = await measureAppendWorkloads(context, progress);
+      process.stdout.write(renderAppendWorkloads(rows, { seconds, warmupSeconds, rounds: APPEND_ROUNDS }));
     }
     if (only === undefined || only === 'tracing') {
       progress(
@@ -451,7 +459,7 @@ async function allSize(environment: BenchEnvironment): Promise<{ store: number; 
 }
 
 /**
- * `BENCH_ONLY=http` runs the HTTP section alone (a quicker loop while working on the service),
+ * `BENCH_ONLY=appends` runs the append workloads alone, `BENCH_ONLY=http` the HTTP section alone (a quicker loop while working on the service),
  * `BENCH_ONLY=streams` the consistency-across-streams section alone, `BENCH_ONLY=sourcing` the
  * event-sourcing one (projections and aggregates) alone, `BENCH_ONLY=tracing` appends with tracing
  * off and on, `BENCH_ONLY=operations` export and import.
@@ -467,7 +475,7 @@ function benchOnly(): (typeof BENCH_SECTIONS)[number] | undefined {
 }
 
 /** The sections `BENCH_ONLY` may name. */
-const BENCH_SECTIONS = ['http', 'streams', 'sourcing', 'tracing', 'operations'] as const;
+const BENCH_SECTIONS = ['appends', 'http', 'streams', 'sourcing', 'tracing', 'operations'] as const;
 
 /** `BENCH_TAG_EVENTS`: the events seeded for the tag-filtered read (default 1,000,000). */
 function tagEvents(): number {

@@ -14,6 +14,8 @@ export interface Measurement {
   errors: number;
   /** The first error's text, exactly as thrown. */
   firstError?: string;
+  /** A measurement of alternating slices: each slice's own, in the order they ran. */
+  slices?: Measurement[];
 }
 
 /** One operation of a loop; `worker` is the loop's index. Resolves to the events it wrote or read. */
@@ -69,6 +71,7 @@ function combine(warmup: Measurement, slices: Measurement[]): Measurement {
     clientCpu: slices.reduce((sum, m) => sum + m.clientCpu * m.seconds, 0) / seconds,
     errors: warmup.errors + slices.reduce((sum, m) => sum + m.errors, 0),
     firstError: warmup.firstError ?? slices.find((m) => m.firstError)?.firstError,
+    slices,
   };
 }
 

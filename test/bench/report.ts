@@ -1,3 +1,4 @@
+import { sliceRatios, type AppendRow } from './append-scenarios.js';
 import type { ServerInfo } from './environment.js';
 import { eventsPerSecond, meanLatencyMs, opsPerSecond, type Measurement } from './harness.js';
 import { percentiles, type LoadMeasurement } from './http-load.js';
@@ -589,6 +590,38 @@ export function renderTracingReport(report: TracingReport): string {
     `- spans exported: ${format(report.droppedSpans)} dropped (t1); ${format(report.otlpBytes)} bytes received by the collector stand-in (t2)`,
     `- tracing off, per traced call: ${report.off.tracedNs.toFixed(0)} ns beside ${report.off.bareNs.toFixed(0)} ns for the bare call, ` +
       `${offNs.toFixed(0)} ns more: ${((offNs / meanAppendNs) * 100).toFixed(3)}% of a mean off append (${(meanAppendNs / 1e6).toFixed(2)} ms, t1)`,
+    '',
+  ].join('\n');
+}
+
+/** The append-workloads section: store ÷ plain INSERT per workload, median of the rounds and their range. */
+export function renderAppendWorkloads(rows: AppendRow[], info: { seconds: number; warmupSeconds: number; rounds: number }): string {
+  const lines = rows.map((row) => {
+    const { median, min, max } = sliceRatios(row);
+    return [
+      `${row.id}. ${row.label}`,
+      format(eventsPerSecond(row.store)),
+      format(eventsPerSecond(row.raw)),
+      ...check(median, row.target),
+      `${min.toFixed(2)}–${max.toFixed(2)}`,
+      `${meanLatencyMs(row.store).toFixed(2)} / ${meanLatencyMs(row.raw).toFixed(2)}`,
+    ];
+  });
+  const failed = rows.filter((row) => !passes(sliceRatios(row).median, row.target)).map((row) => `${row.id}. ${row.label}`);
+  return [
+    '',
+    '## Append workloads: new and existing streams beside a plain INSERT',
+    '',
+    `- BENCH_SECONDS: ${info.seconds} per measurement in ${info.rounds} alternating slices per side, after a ${info.warmupSeconds} s warm-up`,
+    '- store: `appendToStream(stream, any, [one event])`; raw: one single-row INSERT into a table shaped like the events table',
+    '  (no stream row, no checksum, no version check). New stream per append: each append to a stream that did not exist.',
+    '',
+    ...table(
+      ['workload', 'store events/s', 'raw events/s', 'median ratio', 'target', 'pass/fail', 'range of the rounds', 'mean ms store / raw'],
+      lines,
+    ),
+    '',
+    failed.length === 0 ? '**All append-workload targets met.**' : `**Append-workload targets failed: ${failed.join('; ')}.**`,
     '',
   ].join('\n');
 }

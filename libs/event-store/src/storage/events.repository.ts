@@ -13,6 +13,7 @@ import { EventStoreDatabase } from './event-store-database.js';
 import type { QueryConfig } from 'pg';
 import {
   appendOneToLiveStreamSql,
+  appendOneToNewStreamSql,
   appendToLiveStreamSql,
   appendToStreamSql,
   appendOneTaggedSql,
@@ -118,10 +119,54 @@ export class EventsRepository {
     // One deadline for the whole append, both of its steps included.
     const deadline = this.database.executor.deadline(timeoutMs);
     try {
-      const live = expected === 0 ? undefined : await this.appendToLiveStream(streamId, expected, events, payload, deadline);
-      return toAppendResult(streamId, live ?? (await this.appendWithChecks(streamId, expected, payload, deadline)));
+      const done = await this.appendInOneStatement(streamId, expected, events, payload, deadline);
+      return toAppendResult(streamId, done ?? (await this.appendWithChecks(streamId, expected, payload, deadline)));
     } catch (error) {
       throw appendFailure(error, streamId, expectedLabel);
+    }
+  }
+
+  /**
+   * The one-statement appends: to a live stream (any version check but `no_stream`), and the
+   * first event of a new stream (`no_stream`, or `any` when there was no live stream); `undefined`
+   * when neither applies or neither stored anything.
+   */
+  private async appendInOneStatement(
+    streamId: string,
+    expected: number,
+    events: NewEventRecord[],
+    payload: string,
+    deadline: number,
+  ): Promise<AppendRow | undefined> {
+    if (expected !== 0) {
+      const live = await this.appendToLiveStream(streamId, expected, events, payload, deadline);
+      if (live !== undefined || expected !== -1) return live;
+    }
+    const [event] = events;
+    return events.length === 1 && event !== undefined ? this.appendToNewStream(streamId, event, deadline) : undefined;
+  }
+
+  /** {@link appendOneToNewStreamSql}: `undefined` when the stream row exists, or on an id stored before. */
+  private async appendToNewStream(streamId: string, event: NewEventRecord, deadline: number): Promise<AppendRow | undefined> {
+    const values = [
+      streamId,
+      event.event_id,
+      event.event_type,
+      event.schema_version,
+      JSON.stringify(event.data),
+      JSON.stringify(event.metadata),
+      event.causation_id,
+      event.correlation_id,
+    ];
+    try {
+      const [row] = await this.database.executor.query<AppendRow>(
+        { name: 'es_append_one_new', text: this.sql.appendOneToNew, values },
+        { idempotent: true, deadline },
+      );
+      return row;
+    } catch (error) {
+      if (isStoredEventId(error)) return undefined; // a re-send or a duplicate: the full append tells which
+      throw error;
     }
   }
 
@@ -419,6 +464,7 @@ function statements(schema: string) {
     append: appendToStreamSql(schema),
     appendToLive: appendToLiveStreamSql(schema),
     appendOneToLive: appendOneToLiveStreamSql(schema),
+    appendOneToNew: appendOneToNewStreamSql(schema),
     appendToStreams: appendToStreamsSql(schema),
     appendTagged: appendTaggedSql(schema),
     appendOneTagged: appendOneTaggedSql(schema),

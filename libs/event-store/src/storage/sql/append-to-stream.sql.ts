@@ -222,6 +222,40 @@ export const appendOneToLiveStreamSql = (s: string): string => `
   RETURNING stream_version AS from_version, stream_version AS to_version,
             global_position AS first_position, global_position AS last_position`;
 
+/**
+ * The first event of a new stream in one statement, for `no_stream` and `any`: the stream's
+ * advisory lock and its event type's shared lock ({@link appendOneToLiveStreamSql}'s, in the same
+ * order, before anything gives the transaction its id), then the stream row at version 1 unless
+ * one exists (any row: a live, a soft-deleted or a metadata-only stream), then the event. It
+ * returns no row when the stream row exists (the caller goes on: the live statement for `any`,
+ * the full function otherwise), and fails on an event id stored before, as the live statement.
+ * Parameters as {@link appendOneToLiveStreamSql}'s, without the expected version.
+ */
+export const appendOneToNewStreamSql = (s: string): string => `
+  WITH stream AS (
+    INSERT INTO ${s}.streams (stream_id, version)
+    SELECT $1, 1 WHERE ${locked(s, `SELECT count(pg_advisory_xact_lock_shared(${tagLockSeed(s)}, ${typeLockKeySql('$3::text')}))`)}
+    ON CONFLICT (stream_id) DO NOTHING
+    RETURNING version
+  )
+  INSERT INTO ${s}.events (stream_id, stream_version, event_id, event_type, schema_version,
+                           data, metadata, causation_id, correlation_id, checksum)
+  SELECT $1, stream.version, $2::uuid, $3, $4::integer, $5::json, $6::json, $7::uuid, $8::uuid,
+         ${checksumSql({
+           streamId: '$1::text',
+           streamVersion: 'stream.version',
+           eventId: '$2::uuid',
+           eventType: '$3::text',
+           schemaVersion: '$4::integer',
+           data: '$5::json',
+           metadata: '$6::json',
+           causationId: '$7::uuid',
+           correlationId: '$8::uuid',
+         })}
+    FROM stream
+  RETURNING stream_version AS from_version, stream_version AS to_version,
+            global_position AS first_position, global_position AS last_position`;
+
 /** The row either append returns; NULLs from {@link appendToLiveStreamSql} when it stored nothing. */
 export interface AppendRow {
   from_version: string | null;
