@@ -71,8 +71,13 @@ describe('lock order of every append path', () => {
     expect(await tagLocksWhileWaiting('s2', () => t.store.appendToStream('s2', 'any', [ev(), ev()]))).toBe(0);
   });
 
-  it('append_to_stream (new stream)', async () => {
+  it('the one-statement first event of a new stream (no_stream, then any)', async () => {
     expect(await tagLocksWhileWaiting('s3', () => t.store.appendToStream('s3', 'no_stream', [ev()]))).toBe(0);
+    expect(await tagLocksWhileWaiting('s3-any', () => t.store.appendToStream('s3-any', 'any', [ev()]))).toBe(0);
+  });
+
+  it('append_to_stream (a new stream, several events)', async () => {
+    expect(await tagLocksWhileWaiting('s3-many', () => t.store.appendToStream('s3-many', 'no_stream', [ev(), ev()]))).toBe(0);
   });
 
   it('append_tagged', async () => {

@@ -120,6 +120,41 @@ describe('appendToStream: expected versions, races, idempotency', () => {
     });
   });
 
+  describe('the first event of a new stream (one statement)', () => {
+    const one = () => [{ eventId: randomUUID(), eventType: 'First', data: { n: 1 } }];
+
+    it('follows the table with a single event: missing, existing, soft-deleted, hard-deleted', async () => {
+      for (const expected of ['no_stream', 'any'] as const) {
+        expect(await t.store.appendToStream(fresh(), expected, one())).toMatchObject({ fromVersion: 1, toVersion: 1 });
+        const at2 = await existing(2);
+        if (expected === 'any') expect(await t.store.appendToStream(at2, expected, one())).toMatchObject({ fromVersion: 3 });
+        else
+          await expect(t.store.appendToStream(at2, expected, one())).rejects.toMatchObject({
+            code: 'WRONG_EXPECTED_VERSION',
+            details: { actualVersion: 2 },
+          });
+        await expect(t.store.appendToStream(await softDeleted(), expected, one())).rejects.toBeInstanceOf(StreamDeletedError);
+        const hard = await existing(2);
+        await t.store.deleteStream(hard, 2, { mode: 'hard' });
+        expect(await t.store.appendToStream(hard, expected, one())).toMatchObject({ fromVersion: 1, toVersion: 1 });
+      }
+    });
+
+    it('is re-sent as a re-send with no_stream or any, and an id stored elsewhere is DUPLICATE_EVENT leaving no stream', async () => {
+      for (const expected of ['no_stream', 'any'] as const) {
+        const id = fresh();
+        const events = one();
+        const first = await t.store.appendToStream(id, expected, events);
+        expect(await t.store.appendToStream(id, 'no_stream', events)).toEqual(first);
+        expect(await t.store.appendToStream(id, 'any', events)).toEqual(first);
+        const elsewhere = fresh();
+        await expect(t.store.appendToStream(elsewhere, expected, events)).rejects.toBeInstanceOf(DuplicateEventError);
+        expect(await t.store.streamExists(elsewhere)).toBe(false);
+        expect(await t.store.readStreamForward(id)).toHaveLength(1);
+      }
+    });
+  });
+
   describe('idempotency and duplicates', () => {
     it('re-sending the same append succeeds again and stores nothing twice', async () => {
       const id = fresh();
