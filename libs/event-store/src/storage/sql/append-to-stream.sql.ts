@@ -226,15 +226,17 @@ export const appendOneToLiveStreamSql = (s: string): string => `
  * The first event of a new stream in one statement, for `no_stream` and `any`: the stream's
  * advisory lock and its event type's shared lock ({@link appendOneToLiveStreamSql}'s, in the same
  * order, before anything gives the transaction its id), then the stream row at version 1 unless
- * one exists (any row: a live, a soft-deleted or a metadata-only stream), then the event. It
- * returns no row when the stream row exists (the caller goes on: the live statement for `any`,
- * the full function otherwise), and fails on an event id stored before, as the live statement.
+ * one exists (any row: a live, a soft-deleted or a metadata-only stream) or the event's id is
+ * stored already, then the event. It returns no row when either holds (the caller goes on: the
+ * live statement for `any`, the full function otherwise; a re-send or a duplicate takes no
+ * position), and fails on an id stored meanwhile by a concurrent append, as the live statement.
  * Parameters as {@link appendOneToLiveStreamSql}'s, without the expected version.
  */
 export const appendOneToNewStreamSql = (s: string): string => `
   WITH stream AS (
     INSERT INTO ${s}.streams (stream_id, version)
     SELECT $1, 1 WHERE ${locked(s, `SELECT count(pg_advisory_xact_lock_shared(${tagLockSeed(s)}, ${typeLockKeySql('$3::text')}))`)}
+       AND NOT EXISTS (SELECT 1 FROM ${s}.events e WHERE e.event_id = $2::uuid)
     ON CONFLICT (stream_id) DO NOTHING
     RETURNING version
   )
