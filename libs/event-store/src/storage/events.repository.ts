@@ -147,48 +147,33 @@ export class EventsRepository {
   }
 
   /** {@link appendOneToNewStreamSql}: `undefined` when the stream row exists, or on an id stored before. */
-  private async appendToNewStream(streamId: string, event: NewEventRecord, deadline: number): Promise<AppendRow | undefined> {
-    const values = [
-      streamId,
-      event.event_id,
-      event.event_type,
-      event.schema_version,
-      JSON.stringify(event.data),
-      JSON.stringify(event.metadata),
-      event.causation_id,
-      event.correlation_id,
-    ];
+  private appendToNewStream(streamId: string, event: NewEventRecord, deadline: number): Promise<AppendRow | undefined> {
+    const values = [streamId, ...eventFields(event)];
+    return this.oneStatement({ name: 'es_append_one_new', text: this.sql.appendOneToNew, values }, deadline);
+  }
+
+  /**
+   * A one-statement append: its row, or `undefined` when it stored nothing (no row, or NULLs) or
+   * an event id was stored before (a re-send or a duplicate: the full append tells which).
+   */
+  private async oneStatement(statement: QueryConfig, deadline: number): Promise<AppendRow | undefined> {
     try {
-      const [row] = await this.database.executor.query<AppendRow>(
-        { name: 'es_append_one_new', text: this.sql.appendOneToNew, values },
-        { idempotent: true, deadline },
-      );
-      return row;
+      const [row] = await this.database.executor.query<AppendRow>(statement, { idempotent: true, deadline });
+      return row === undefined || row.from_version === null ? undefined : row;
     } catch (error) {
-      if (isStoredEventId(error)) return undefined; // a re-send or a duplicate: the full append tells which
+      if (isStoredEventId(error)) return undefined;
       throw error;
     }
   }
 
-  private async appendToLiveStream(
+  private appendToLiveStream(
     streamId: string,
     expected: number,
     events: NewEventRecord[],
     payload: string,
     deadline: number,
   ): Promise<AppendRow | undefined> {
-    try {
-      const [row] = await this.database.executor.query<AppendRow>(this.liveStatement(streamId, expected, events, payload), {
-        idempotent: true,
-        deadline,
-      });
-      return row === undefined || row.from_version === null ? undefined : row;
-    } catch (error) {
-      if (isStoredEventId(error)) {
-        return undefined; // a re-send or a duplicate: the full append tells which
-      }
-      throw error;
-    }
+    return this.oneStatement(this.liveStatement(streamId, expected, events, payload), deadline);
   }
 
   /** The one-statement append: fields as parameters for one event, the JSON array for more. */
@@ -198,18 +183,7 @@ export class EventsRepository {
       return { name: 'es_append_live', text: this.sql.appendToLive, values: [streamId, expected, payload, events.length] };
     }
     // The same JSON text as inside `payload`, so a fallback to the full append checksums alike.
-    const values = [
-      streamId,
-      expected,
-      event.event_id,
-      event.event_type,
-      event.schema_version,
-      JSON.stringify(event.data),
-      JSON.stringify(event.metadata),
-      event.causation_id,
-      event.correlation_id,
-    ];
-    return { name: 'es_append_one_live', text: this.sql.appendOneToLive, values };
+    return { name: 'es_append_one_live', text: this.sql.appendOneToLive, values: [streamId, expected, ...eventFields(event)] };
   }
 
   private async appendWithChecks(streamId: string, expected: number, payload: string, deadline: number): Promise<AppendRow> {
@@ -563,6 +537,23 @@ function concurrentDuplicate(error: unknown, detail: string | undefined, writes:
   const eventId = duplicateId(detail);
   const write = writes.find((candidate) => candidate.events?.some((event) => event.event_id === eventId)) ?? writes[0]!;
   return new DuplicateEventError(eventId, write.streamId, error);
+}
+
+/**
+ * One event's fields as the one-statement appends take them (id, type, schema version, data,
+ * metadata, causation, correlation): the same JSON text as inside the whole append's payload, so
+ * a fallback to the full append checksums alike.
+ */
+function eventFields(event: NewEventRecord): unknown[] {
+  return [
+    event.event_id,
+    event.event_type,
+    event.schema_version,
+    JSON.stringify(event.data),
+    JSON.stringify(event.metadata),
+    event.causation_id,
+    event.correlation_id,
+  ];
 }
 
 function isStoredEventId(error: unknown): boolean {
